@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+
+/** One entry per command file; each registers itself on the program. */
+export type Register = (program: Command) => void;
+
+export const commands: Register[] = [];

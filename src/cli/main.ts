@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { commands } from './commands/index.js';
+import { Output, reportError } from './output.js';
+
+export const VERSION = '0.1.0';
+
+/**
+ * Build the commander program. Each command lives in its own file under cli/commands and
+ * exports a `register(program)`; the action handlers call flows and render results.
+ */
+export function buildProgram(): Command {
+  const program = new Command('fwcard')
+    .description('Get firmware onto 3D-printer controller boards through their microSD card.')
+    .version(VERSION)
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
+    .exitOverride();
+  for (const register of commands) register(program);
+  return program;
+}
+
+/** Run the CLI and return the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version are "errors" to commander; usage mistakes exit 2 like our UsageError.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    const json = argv.includes('--json');
+    return reportError(e, new Output({ json }));
+  }
+}
