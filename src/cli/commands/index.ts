@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { register as prepare } from './prepare.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
 
-export const commands: Register[] = [];
+export const commands: Register[] = [
+  prepare,
+];

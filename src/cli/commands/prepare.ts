@@ -1,0 +1,129 @@
+import { Command, Option } from 'commander';
+import { prepare, type PreparePlan, type PrepareResult } from '../../flows/prepare.js';
+import { partitionTypeName } from '../../partition/mbr.js';
+import { formatBytes, parseSize } from '../../util/size.js';
+import { confirmDestructive } from '../confirm.js';
+import { Output, reportError } from '../output.js';
+import { ProgressView } from '../progress-view.js';
+import type { Layout } from '../../fat/layout.js';
+import type { CardProbe } from '../../partition/probe.js';
+import { UsageError } from '../../errors.js';
+
+export function describeCurrent(c: CardProbe | null): string[] {
+  if (!c) return ['(new image file: nothing to destroy)'];
+  if (c.table === 'none') return [`no partition table; ${c.superfloppyFs === 'empty' ? 'blank' : `file system at sector 0: ${c.superfloppyFs}`}`];
+  const lines = [`${c.table.toUpperCase()} partition table with ${c.partitions.length} partition(s)`];
+  for (const p of c.partitions) {
+    lines.push(`  #${p.index + 1}: start ${p.start}, ${formatBytes(p.sectors * 512)}, ${c.table === 'gpt' ? 'GPT' : partitionTypeName(p.type)}, ${p.fs}${p.label ? ` "${p.label}"` : ''}`);
+  }
+  return lines;
+}
+
+export function describeLayout(l: Layout): string[] {
+  return [
+    `partition table: ${l.mbr ? `MBR, one primary partition, type 0x${l.partitionType.toString(16).padStart(2, '0')} (${partitionTypeName(l.partitionType)})` : 'none (superfloppy)'}`,
+    `partition: start sector ${l.partitionStart}, ${l.partitionSectors} sectors (${formatBytes(l.partitionSectors * l.sectorSize)})`,
+    `file system: ${l.fsType}, ${formatBytes(l.clusterBytes)} clusters, ${l.clusterCount} clusters`,
+    `reserved sectors: ${l.reservedSectors}; FATs: ${l.fatCount} × ${l.sectorsPerFat} sectors${l.rootEntries ? `; root directory: ${l.rootEntries} entries` : ''}`,
+    `data area: sector ${l.dataStartAbsolute}, aligned to the ${formatBytes(l.boundaryUnit * l.sectorSize)} boundary unit (${l.cardKind} rules)`,
+  ];
+}
+
+function planText(plan: PreparePlan): string[] {
+  const t = plan.target;
+  const lines = [
+    `target: ${t.path} (${t.kind === 'block' ? 'block device' : 'image file'}${t.model ? `, ${t.model}` : ''}), ${formatBytes(t.sizeBytes)}, ${t.cardKind}`,
+  ];
+  if (plan.format) {
+    lines.push('now on it (will be destroyed):', ...describeCurrent(t.current).map((l) => '  ' + l));
+    if (plan.layout) lines.push('new layout:', ...describeLayout(plan.layout).map((l) => '  ' + l));
+  } else {
+    lines.push(`keeping the FAT volume at sector ${plan.volume.start}`);
+  }
+  lines.push(`board: ${plan.board.name} (${plan.board.vendor})`);
+  lines.push(`firmware: ${plan.firmware.path} → ${plan.firmware.cardPath} (${formatBytes(plan.firmware.writtenBytes)}, sha256 ${plan.firmware.sha256.slice(0, 16)}…)`);
+  for (const r of plan.removes) lines.push(`remove: ${r} (this board needs a new name each flash)`);
+  for (const f of plan.inspection.findings) lines.push(`${f.severity}: ${f.message}${f.hint ? ` — ${f.hint}` : ''}`);
+  return lines;
+}
+
+function resultJson(r: PrepareResult): Record<string, unknown> {
+  return { ok: r.verified || r.dryRun, ...r };
+}
+
+export function register(program: Command): void {
+  program
+    .command('prepare')
+    .description('Partition and format a microSD card (or image file) the way the board\'s bootloader reads it, write the firmware under the board\'s file name, read it back and verify.')
+    .argument('<target>', 'image file (created with --size) or block device such as /dev/sdb')
+    .requiredOption('--board <name>', 'board name (see `fwcard boards`)')
+    .requiredOption('--firmware <file>', 'firmware .bin to put on the card')
+    .option('--size <size>', 'create or re-create an image file of this size (e.g. 8G, 512M)')
+    .addOption(new Option('--fs <type>', 'file system').choices(['auto', 'fat16', 'fat32']).default('auto'))
+    .option('--cluster <bytes>', 'cluster size in bytes (512 … 65536)')
+    .option('--partition-size <size>', 'make the FAT volume this big instead of the whole card (e.g. 4G on a 128 GB card)')
+    .option('--label <name>', 'volume label (up to 11 characters)')
+    .option('--no-mbr', 'no partition table: a "superfloppy" volume from sector 0')
+    .option('--no-format', 'keep the card\'s FAT volume and only replace the firmware file')
+    .option('--force', 'write even if the firmware check reports an error')
+    .option('-y, --yes', 'do not ask for confirmation before erasing')
+    .option('--dry-run', 'print the planned layout and write nothing')
+    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .option('--no-color', 'no colours')
+    .addHelpText('after', `
+Examples:
+  fwcard prepare card.img --size 8G --board btt-octopus-f446-v1 --firmware klipper.bin --yes
+  fwcard prepare /dev/sdb --board btt-skr-mini-e3-v3 --firmware out/klipper.bin --dry-run
+  fwcard prepare /dev/sdb --board creality-v4.2.2 --firmware klipper.bin --partition-size 4G`)
+    .action(async (target: string, o: Record<string, unknown>) => {
+      const out = new Output({ json: !!o.json, quiet: !!o.quiet, color: o.color !== false });
+      const view = new ProgressView({ quiet: !!o.quiet, color: o.color !== false });
+      try {
+        const cluster = o.cluster === undefined ? undefined : Number(o.cluster);
+        if (cluster !== undefined && !Number.isInteger(cluster)) {
+          throw new UsageError('bad-cluster', `--cluster "${String(o.cluster)}" is not a number of bytes`, { hint: 'Use e.g. --cluster 4096.' });
+        }
+        const result = await prepare({
+          target,
+          board: String(o.board),
+          firmware: String(o.firmware),
+          ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
+          ...(o.size !== undefined ? { size: parseSize(String(o.size), '--size') } : {}),
+          fs: o.fs as 'auto' | 'fat16' | 'fat32',
+          ...(cluster !== undefined ? { clusterBytes: cluster } : {}),
+          ...(o.partitionSize !== undefined ? { partitionBytes: parseSize(String(o.partitionSize), '--partition-size') } : {}),
+          ...(o.label !== undefined ? { label: String(o.label) } : {}),
+          mbr: o.mbr !== false,
+          format: o.format !== false,
+          dryRun: !!o.dryRun,
+          force: !!o.force,
+          onProgress: view.listener,
+          confirm: async (plan) => {
+            if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
+            const what = plan.format ? `ERASE everything on ${plan.target.path}` : `replace the firmware on ${plan.target.path}`;
+            return confirmDestructive(`This will ${what}.`, { yes: !!o.yes });
+          },
+        });
+        view.stop();
+        if (out.json) {
+          out.result(resultJson(result));
+        } else if (result.dryRun) {
+          out.line('dry run: nothing was written. Planned:');
+          out.line(`  target: ${target}`);
+          if (result.layout) for (const l of describeLayout(result.layout)) out.line('  ' + l);
+          out.line(`  firmware: ${result.firmwarePath} (${formatBytes(result.firmwareSize)}, sha256 ${result.sha256})`);
+          for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);
+        } else {
+          out.line(`${out.color(32, '✔')} ${target} is ready for ${result.board}: ${result.fs}, ${formatBytes(result.clusterSize)} clusters, partition at sector ${result.partitionStart}`);
+          out.line(`  ${result.firmwarePath}  sha256 ${result.sha256}  (read back and verified)`);
+          for (const r of result.removed) out.line(`  removed ${r}`);
+          out.line(`  ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(2)}s`);
+        }
+      } catch (e) {
+        view.stop(true);
+        process.exitCode = reportError(e, out);
+      }
+    });
+}
