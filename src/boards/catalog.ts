@@ -1,9 +1,14 @@
-import { UsageError } from '../errors.js';
+import { readFileSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError, fromSystemError } from '../errors.js';
 import type { Board } from './types.js';
-import { SEED_BOARDS } from './data/seed.js';
+import { BUILTIN_BOARDS } from './data/index.js';
+import { parseBoardsFile } from './user-boards.js';
 
 /**
- * Board lookup. (Seed version: the full catalog with sources replaces data/seed.ts.)
+ * Board lookup over the built-in catalog plus any user entries. Names and aliases are
+ * matched case-insensitively (Klipper's lookup_board lowercases too).
  */
 export class Catalog {
   private readonly byName = new Map<string, Board>();
@@ -26,14 +31,110 @@ export class Catalog {
   get(name: string): Board {
     const b = this.find(name);
     if (b) return b;
-    const close = [...this.byName.keys()].filter((k) => k.includes(name.toLowerCase()) || name.toLowerCase().includes(k)).slice(0, 5);
+    const close = this.suggest(name);
     throw new UsageError('unknown-board', `unknown board "${name}"`, {
       hint: close.length ? `Did you mean: ${close.join(', ')}? \`fwcard boards\` lists them all.` : '`fwcard boards` lists the boards fwcard knows.',
       details: { board: name, suggestions: close },
     });
   }
+
+  /** Up to `max` known names closest to `name` (substring matches first, then edit distance). */
+  suggest(name: string, max = 5): string[] {
+    const q = name.toLowerCase();
+    const scored: { key: string; score: number }[] = [];
+    for (const key of this.byName.keys()) {
+      const sub = key.includes(q) || q.includes(key) ? 0 : 1;
+      const d = editDistance(q, key);
+      const limit = Math.max(2, Math.floor(Math.max(q.length, key.length) / 3));
+      if (sub === 0 || d <= limit) scored.push({ key, score: sub * 100 + d });
+    }
+    scored.sort((a, b) => a.score - b.score || a.key.localeCompare(b.key));
+    return scored.slice(0, max).map((s) => s.key);
+  }
+
+  /**
+   * Boards matching a free-text query: every word must appear in the name, an alias, the
+   * vendor, a model name or the MCU (case-insensitive; spaces, dashes and dots ignored).
+   */
+  search(query: string): Board[] {
+    const words = query.toLowerCase().split(/\s+/).filter(Boolean).map(squash);
+    if (words.length === 0) return [...this.boards];
+    return this.boards.filter((b) => {
+      const hay = [b.name, ...b.aliases, b.vendor, ...b.models, b.mcu, b.klipper?.mcu ?? ''].map((s) => squash(s.toLowerCase())).join('\n');
+      return words.every((w) => hay.includes(w));
+    });
+  }
 }
 
-export function loadCatalog(): Catalog {
-  return new Catalog(SEED_BOARDS);
+const squash = (s: string) => s.replace(/[\s._-]+/g, '');
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+export interface LoadCatalogOptions {
+  /** A JSON file of extra or overriding boards (see docs/boards-file.md and user-boards.ts). */
+  boardsFile?: string;
+  /** Skip the per-user file ($FWCARD_BOARDS or ~/.config/fwcard/boards.json). Tests use this. */
+  noUserConfig?: boolean;
+}
+
+/** The per-user boards file, if one exists: $FWCARD_BOARDS, else $XDG_CONFIG_HOME/fwcard/boards.json. */
+export function userBoardsPath(): string | null {
+  if (process.env.FWCARD_BOARDS) return process.env.FWCARD_BOARDS;
+  const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  const p = join(base, 'fwcard', 'boards.json');
+  return existsSync(p) ? p : null;
+}
+
+/**
+ * The catalog: built-in boards, then the user's config file, then `--boards-file`. A user
+ * entry with the name (or alias) of a known board overrides the facts it gives; other
+ * entries are added.
+ */
+export function loadCatalog(opts: LoadCatalogOptions = {}): Catalog {
+  let boards: Board[] = [...BUILTIN_BOARDS];
+  const files: string[] = [];
+  if (!opts.noUserConfig) {
+    const p = userBoardsPath();
+    if (p) files.push(p);
+  }
+  if (opts.boardsFile) files.push(opts.boardsFile);
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw fromSystemError(e, file, 'read the boards file');
+    }
+    boards = mergeBoards(boards, parseBoardsFile(text, file, new Catalog(boards)));
+  }
+  return new Catalog(boards);
+}
+
+function mergeBoards(base: Board[], extra: Board[]): Board[] {
+  const out = [...base];
+  for (const b of extra) {
+    const i = out.findIndex((x) => x.name.toLowerCase() === b.name.toLowerCase());
+    // A new entry's aliases win over the same alias on another entry.
+    const taken = new Set([b.name.toLowerCase(), ...b.aliases.map((a) => a.toLowerCase())]);
+    for (let j = 0; j < out.length; j++) {
+      if (j === i) continue;
+      const o = out[j]!;
+      if (o.aliases.some((a) => taken.has(a.toLowerCase()))) out[j] = { ...o, aliases: o.aliases.filter((a) => !taken.has(a.toLowerCase())) };
+    }
+    if (i >= 0) out[i] = b;
+    else out.push(b);
+  }
+  return out;
 }

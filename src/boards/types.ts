@@ -20,6 +20,12 @@ export type KlipperBus =
 
 /** What Klipper's scripts/spi_flash/board_defs.py records for a board. */
 export interface KlipperDef {
+  /**
+   * The BOARD_DEFS key this definition is identical to (e.g. "monster8" for the
+   * `robin_v3` alias). Lets an alias live on a separate catalog entry when the PC-side
+   * facts differ, while keeping Klipper's meaning.
+   */
+  definition?: string;
   mcu: string;
   bus: KlipperBus;
   csPin?: string;
@@ -76,6 +82,13 @@ export interface Board {
   /** What the file becomes after a flash: a new name, "deleted", or "left". */
   afterFlash: Sourced<string>;
   card: Sourced<CardRules>;
+  /**
+   * Conversion the bootloader needs, for boards Klipper has no definition for (for boards
+   * with one, `klipper.conversion` is authoritative and this repeats it with sources).
+   */
+  conversion?: Sourced<'none' | 'mks-robin' | 'chitu-v6'>;
+  /** Where a user-supplied entry came from (`--boards-file`); absent for built-in entries. */
+  origin?: string;
   /** The stock bootloader image, for `doctor` when it was erased. */
   bootloaderImage?: Sourced<string>;
   notes?: string[];

@@ -1,0 +1,63 @@
+/** Elegoo (ZNP Robin Nano) boards (boards.md §11). */
+import type { Board } from '../types.js';
+import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
+
+const unknownCase = unverified<boolean | 'unknown'>('unknown', [], 'Not determined.');
+
+export const ELEGOO_BOARDS: Board[] = [
+  {
+    name: 'znp-robin-nano-dw-v2.2',
+    aliases: ['elegoo-neptune3-pro', 'elegoo-neptune3-plus', 'elegoo-neptune3-max'],
+    vendor: 'Elegoo',
+    models: ['ZNP Robin Nano_DW V2.2', 'Neptune 3 Pro', 'Neptune 3 Plus', 'Neptune 3 Max'],
+    mcu: 'stm32f401xc',
+    klipper: klipperDef('znp-robin-nano-dw-v2.2', 'stm32f401xc', spi('spi2'), 'PB12', { firmwarePath: 'ZNP_ROBIN_NANO.bin', currentFirmwarePath: 'ZNP_ROBIN_NANO.CUR' }),
+    appStart: fact([0x08008000], ['EL-INI', 'K-cfg elegoo-neptune3-pro']),
+    flashBytes: inferred(256 * KIB, ['ST-PN']),
+    bootloaderBus: fact('spi', ['K-BD', 'K-DOC']),
+    folder: fact('', ['EL']),
+    firmwareName: fact('ZNP_ROBIN_NANO.bin', ['EL', 'EL-INI', 'K-BD']),
+    uniqueName: fact(false, ['EL']),
+    caseSensitive: unknownCase,
+    readsLongNames: inferred<boolean | 'unknown'>(true, ['K-BD', 'EL'], 'ZNP_ROBIN_NANO.bin is longer than 8.3.'),
+    afterFlash: fact('ZNP_ROBIN_NANO.CUR', ['EL', 'K-BD'], 'verified', 'Elegoo: "rename the suffix and load it again" to reflash.'),
+    card: fatfsCard(['EL', 'K-cfg elegoo-neptune3-pro'], { fileSystems: ['FAT32'] }),
+    notes: ['Elegoo: macOS "._" files are "the main reason for the failure of updating"; remove them with dot_clean (EL).'],
+  },
+  {
+    name: 'elegoo-neptune2-znp-v1.2',
+    aliases: ['elegoo-neptune2', 'elegoo-neptune2s'],
+    vendor: 'Elegoo',
+    models: ['Neptune 2 (ZNP Robin Nano V1.2)', 'Neptune 2S'],
+    mcu: 'stm32f103xe',
+    conversion: fact('mks-robin', ['K-cfg elegoo-neptune2']),
+    appStart: fact([0x08007000], ['K-cfg elegoo-neptune2']),
+    flashBytes: inferred(512 * KIB, ['ST-PN']),
+    bootloaderBus: inferred<'spi' | 'sdio' | 'unknown'>('sdio', ['K-BD'], 'MKS Robin Nano V1.2 design.'),
+    folder: fact('', ['K-cfg elegoo-neptune2']),
+    firmwareName: fact('elegoo.bin', ['K-cfg elegoo-neptune2'], 'verified', 'Encrypted with update_mks_robin.py.'),
+    uniqueName: unverified(false, [], 'Not determined.'),
+    caseSensitive: unknownCase,
+    readsLongNames: unverified<boolean | 'unknown'>('unknown', [], 'Not determined; elegoo.bin is a valid 8.3 name.'),
+    afterFlash: unverified('ELEGOO.CUR', [], 'Not determined.'),
+    card: fatfsCard([]),
+  },
+  {
+    name: 'elegoo-neptune2-znp-v1.3',
+    aliases: [],
+    vendor: 'Elegoo',
+    models: ['Neptune 2 (ZNP Robin Nano V1.3)'],
+    mcu: 'stm32f407xx',
+    conversion: fact('none', ['K-cfg elegoo-neptune2', 'MF-F4']),
+    appStart: fact([0x08008000], ['K-cfg elegoo-neptune2', 'MF-F4']),
+    flashBytes: inferred(512 * KIB, ['ST-PN']),
+    bootloaderBus: unverified<'spi' | 'sdio' | 'unknown'>('unknown', [], 'Not determined.'),
+    folder: fact('', ['K-cfg elegoo-neptune2']),
+    firmwareName: fact('elegoo.bin', ['K-cfg elegoo-neptune2', 'MF-F4'], 'verified', 'A plain copy, not encrypted.'),
+    uniqueName: unverified(false, [], 'Not determined.'),
+    caseSensitive: unknownCase,
+    readsLongNames: unverified<boolean | 'unknown'>('unknown', [], 'Not determined.'),
+    afterFlash: unverified('ELEGOO.CUR', [], 'Not determined.'),
+    card: fatfsCard([]),
+  },
+];
