@@ -1,0 +1,418 @@
+import { DeviceError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import { BlockDecoder, encodeBlock, MESSAGE_MAX, MESSAGE_MIN, MESSAGE_PAYLOAD_MAX, MESSAGE_SEQ_MASK, MESSAGE_SYNC, type Block } from './frame.js';
+
+/** Klipper's host limits (klippy/chelper/serialqueue.c). */
+export const MIN_RTO = 0.025;
+export const MAX_RTO = 5.0;
+export const MAX_PENDING_BLOCKS = 12;
+
+export interface SendQueueOptions {
+  transport: Transport;
+  /** Data blocks from the MCU (responses), in arrival order. */
+  onBlock: (block: Block) => void;
+  /** Bytes the MCU can buffer (its RECEIVE_WINDOW constant); 0 = no byte bound. */
+  receiveWindow?: number;
+  /** Seconds one byte takes on the wire (10 / baud for a UART; 0 for USB). */
+  byteTime?: number;
+  /** Give up when blocks stay unacknowledged and nothing valid arrives for this long. */
+  timeoutMs?: number;
+  /** Monotonic seconds (injectable for tests). */
+  now?: () => number;
+  trace?: (line: string) => void;
+}
+
+interface SentBlock {
+  seq: number;
+  bytes: Uint8Array;
+  /** When the block should have finished leaving the host (Klipper's receive_time estimate). */
+  doneTime: number;
+}
+
+interface PendingCommand {
+  bytes: number[];
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Notify {
+  seq: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface SendQueueStats {
+  bytesWritten: number;
+  bytesRead: number;
+  bytesRetransmitted: number;
+  bytesInvalid: number;
+  retransmits: number;
+  sendSeq: number;
+  receiveSeq: number;
+  srtt: number;
+  rttvar: number;
+  rto: number;
+}
+
+/**
+ * The host side of Klipper's block transport: packs queued commands into message blocks,
+ * numbers them, keeps them until acknowledged, retransmits on timeout (RFC 6298 style
+ * adaptive RTO, doubled per timeout) or on a NAK (a repeated ack), and never has more
+ * unacknowledged bytes in flight than the MCU's receive buffer holds. Mirrors
+ * serialqueue.c's rules; sequence numbers are kept as unbounded integers, only their low 4
+ * bits go on the wire.
+ *
+ * Before the first command the queue learns the MCU's expected sequence number with an
+ * empty block: the MCU answers it with an ack or a NAK, both carrying that number.
+ */
+export class SendQueue {
+  private readonly decoder = new BlockDecoder();
+  private readonly now: () => number;
+  private readonly ready: PendingCommand[] = [];
+  private readonly sent: SentBlock[] = [];
+  private readonly notify: Notify[] = [];
+  private synced = false;
+  private syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private sendSeq = 1;
+  private receiveSeq = 1;
+  private lastAckSeq = 0;
+  private ignoreNakSeq = 0;
+  private retransmitSeq = 0;
+  private rttSampleSeq = 0;
+  private lastReceiveSentTime = 0;
+  private needAckBytes = 0;
+  private lastAckBytes = 0;
+  private idleTime = 0;
+  private srtt = 0;
+  private rttvar = 0;
+  private rto = MIN_RTO;
+  private badAcks = 0;
+  private retransmitTimer: NodeJS.Timeout | undefined;
+  private pumpScheduled = false;
+  private lastValidRx = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+  private failed: Error | undefined;
+  private readonly stats_ = { bytesWritten: 0, bytesRead: 0, bytesRetransmitted: 0, retransmits: 0 };
+  private readonly unsubscribe: Array<() => void> = [];
+  receiveWindow: number;
+  byteTime: number;
+  timeoutMs: number;
+
+  constructor(private readonly opts: SendQueueOptions) {
+    this.now = opts.now ?? (() => performance.now() / 1000);
+    this.receiveWindow = opts.receiveWindow ?? 0;
+    this.byteTime = opts.byteTime ?? 0;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.unsubscribe.push(opts.transport.onData((c) => this.onData(c)));
+    this.unsubscribe.push(
+      opts.transport.onClose((cause) =>
+        this.fail(cause ?? new DeviceError('closed', `${opts.transport.name}: connection closed`)),
+      ),
+    );
+    this.lastValidRx = this.now();
+    this.watchdog = setInterval(() => this.checkAlive(), 100);
+    this.watchdog.unref?.();
+  }
+
+  get stats(): SendQueueStats {
+    return {
+      ...this.stats_,
+      bytesInvalid: this.decoder.invalidBytes,
+      sendSeq: this.sendSeq,
+      receiveSeq: this.receiveSeq,
+      srtt: this.srtt,
+      rttvar: this.rttvar,
+      rto: this.rto,
+    };
+  }
+
+  /** Bytes received that were not part of a valid block. */
+  get invalidBytes(): number {
+    return this.decoder.invalidBytes;
+  }
+  get validBlocks(): number {
+    return this.decoder.validBlocks;
+  }
+
+  /**
+   * Learn the MCU's sequence number. Resolves when the MCU answered the probe; rejects after
+   * `timeoutMs` with a DeviceError saying whether anything (garbage) came back.
+   */
+  async sync(timeoutMs = this.timeoutMs): Promise<void> {
+    if (this.failed) throw this.failed;
+    if (this.synced) return;
+    const done = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+    const start = this.now();
+    let interval = 0.05;
+    let timer: NodeJS.Timeout | undefined;
+    const probe = (): void => {
+      if (this.synced || this.failed) return;
+      if ((this.now() - start) * 1000 >= timeoutMs) {
+        const garbage = this.decoder.invalidBytes;
+        const err =
+          garbage > 0
+            ? new DeviceError('not-klipper', `${this.opts.transport.name}: the device answers, but not in Klipper's protocol (${garbage} bytes of unframed data)`, {
+                hint: 'Check the baud rate (-b, Klipper defaults to 250000) and that the board runs Klipper firmware, not Marlin or a bootloader.',
+                details: { invalidBytes: garbage },
+              })
+            : new DeviceError('no-response', `${this.opts.transport.name}: nothing answered`, {
+                hint: 'Is the board powered and running Klipper? For a UART connection check the baud rate (-b). A board that was just reset may need a few seconds.',
+              });
+        for (const w of this.syncWaiters) w.reject(err);
+        this.syncWaiters = [];
+        return;
+      }
+      // Empty block: accepted or NAKed, the MCU replies with its next expected sequence.
+      void this.rawWrite(concat([MESSAGE_SYNC], encodeBlock(0)));
+      timer = setTimeout(probe, interval * 1000);
+      interval = Math.min(interval * 2, 0.5);
+    };
+    probe();
+    try {
+      await done;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  /** Queue one encoded command; resolves once the block carrying it was acknowledged. */
+  send(bytes: number[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (bytes.length > MESSAGE_PAYLOAD_MAX) return Promise.reject(new RangeError(`command of ${bytes.length} bytes does not fit a message block`));
+    return new Promise((resolve, reject) => {
+      this.ready.push({ bytes, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /** Stop timers and detach from the transport; pending commands fail. */
+  close(): void {
+    this.fail(new DeviceError('closed', 'session closed'));
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // Defer so commands queued in the same tick share a block.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  /** Send as many blocks as the window allows. */
+  private pump(): void {
+    if (!this.synced || this.failed) return;
+    while (this.ready.length) {
+      if (this.sendSeq - this.receiveSeq >= MAX_PENDING_BLOCKS) return;
+      if (this.sendSeq > this.receiveSeq && this.receiveWindow) {
+        let need = this.needAckBytes + MESSAGE_MAX;
+        // A response arrived for the last block but its ack not yet: the MCU may still hold it.
+        if (this.lastAckSeq < this.receiveSeq) need += this.lastAckBytes;
+        if (need > this.receiveWindow) return;
+      }
+      const content: number[] = [];
+      const cmds: PendingCommand[] = [];
+      while (this.ready.length && content.length + this.ready[0]!.bytes.length <= MESSAGE_PAYLOAD_MAX) {
+        const c = this.ready.shift()!;
+        content.push(...c.bytes);
+        cmds.push(c);
+      }
+      const seq = this.sendSeq;
+      const bytes = encodeBlock(seq, content);
+      const now = this.now();
+      const start = Math.max(now, this.idleTime);
+      this.idleTime = start + this.byteTime * bytes.length;
+      const blk: SentBlock = { seq, bytes, doneTime: this.idleTime };
+      if (!this.sent.length) this.armRetransmit(this.idleTime + this.rto - now);
+      if (!this.rttSampleSeq) this.rttSampleSeq = seq;
+      this.sendSeq++;
+      this.needAckBytes += bytes.length;
+      this.sent.push(blk);
+      for (const c of cmds) this.notify.push({ seq, resolve: c.resolve, reject: c.reject });
+      this.opts.trace?.(`tx seq=${seq & MESSAGE_SEQ_MASK} len=${bytes.length}`);
+      void this.rawWrite(bytes);
+    }
+  }
+
+  private async rawWrite(bytes: Uint8Array): Promise<void> {
+    try {
+      this.stats_.bytesWritten += bytes.length;
+      await this.opts.transport.write(bytes);
+    } catch (e) {
+      this.fail(e as Error);
+    }
+  }
+
+  private onData(chunk: Uint8Array): void {
+    this.stats_.bytesRead += chunk.length;
+    for (const b of this.decoder.push(chunk)) this.onBlock(b);
+  }
+
+  private onBlock(block: Block): void {
+    const now = this.now();
+    const len = block.bytes.length;
+    if (!this.synced) {
+      // Only an ack/NAK answers the probe; stale responses from an earlier session do not.
+      if (len !== MESSAGE_MIN) return;
+      this.resync(block.seq);
+      this.lastValidRx = now;
+      this.synced = true;
+      for (const w of this.syncWaiters) w.resolve();
+      this.syncWaiters = [];
+      this.schedulePump();
+      return;
+    }
+    const delta = (block.seq - this.receiveSeq) & MESSAGE_SEQ_MASK;
+    const rseq = this.receiveSeq + delta;
+    if (rseq !== this.receiveSeq) {
+      if (rseq > this.sendSeq) {
+        // Acks for blocks never sent: the MCU restarted or another host talked to it.
+        // After a few, adopt its numbering and resend what is outstanding.
+        if (len === MESSAGE_MIN && ++this.badAcks >= 3) {
+          this.opts.trace?.(`resync to seq ${block.seq}`);
+          this.resync(block.seq);
+          this.retransmit(now, false);
+        }
+        return;
+      }
+      this.updateReceiveSeq(now, rseq);
+    }
+    this.badAcks = 0;
+    this.lastValidRx = now;
+    if (len === MESSAGE_MIN) {
+      if (this.lastAckSeq < rseq) this.lastAckSeq = rseq;
+      else if (rseq > this.ignoreNakSeq && this.sent.length) {
+        // A repeated ack is a NAK: fast retransmit.
+        this.opts.trace?.(`nak seq=${block.seq}`);
+        this.retransmit(now, true);
+      }
+    } else {
+      this.opts.onBlock(block);
+    }
+    // Commands of block N are done once a block past N (for responses: past N+1) arrives,
+    // so a query's response, sent before the MCU's ack, is always seen first.
+    const wakeSeq = rseq - 1 - (len > MESSAGE_MIN ? 1 : 0);
+    while (this.notify.length && this.notify[0]!.seq <= wakeSeq) this.notify.shift()!.resolve();
+    this.schedulePump();
+  }
+
+  private resync(wireSeq: number): void {
+    // Renumber outstanding blocks from the MCU's expected number, above everything used so far.
+    let base = this.sendSeq + 16;
+    base += (wireSeq - base) & MESSAGE_SEQ_MASK;
+    const shift = base - (this.sent[0]?.seq ?? this.sendSeq);
+    for (const s of this.sent) {
+      s.seq += shift;
+      s.bytes = encodeBlock(s.seq, s.bytes.subarray(2, s.bytes.length - 3));
+    }
+    for (const n of this.notify) n.seq += shift;
+    this.sendSeq += shift;
+    this.receiveSeq = base;
+    this.lastAckSeq = base;
+    this.ignoreNakSeq = base;
+    this.retransmitSeq = base;
+    this.rttSampleSeq = 0;
+    this.badAcks = 0;
+  }
+
+  private updateReceiveSeq(now: number, rseq: number): void {
+    while (this.sent.length && this.sent[0]!.seq < rseq) {
+      const s = this.sent.shift()!;
+      this.needAckBytes -= s.bytes.length;
+      if (s.seq === rseq - 1) {
+        this.lastReceiveSentTime = s.doneTime;
+        this.lastAckBytes = s.bytes.length;
+      }
+    }
+    this.receiveSeq = rseq;
+    if (this.rttSampleSeq && rseq > this.rttSampleSeq && this.lastReceiveSentTime) {
+      // RFC 6298, with Klipper's high first estimate.
+      const delta = Math.max(0, now - this.lastReceiveSentTime);
+      if (!this.srtt) {
+        this.rttvar = delta / 2;
+        this.srtt = delta * 10;
+      } else {
+        this.rttvar = (3 * this.rttvar + Math.abs(this.srtt - delta)) / 4;
+        this.srtt = (7 * this.srtt + delta) / 8;
+      }
+      this.rto = Math.min(MAX_RTO, Math.max(MIN_RTO, this.srtt + Math.max(this.rttvar * 4, 0.001)));
+      this.rttSampleSeq = 0;
+    }
+    if (!this.sent.length) this.clearRetransmit();
+    else this.armRetransmit(this.rto + this.byteTime * this.sent[0]!.bytes.length);
+  }
+
+  private armRetransmit(delaySec: number): void {
+    this.clearRetransmit();
+    this.retransmitTimer = setTimeout(() => this.retransmit(this.now(), false), Math.max(0, delaySec * 1000));
+  }
+
+  private clearRetransmit(): void {
+    if (this.retransmitTimer) clearTimeout(this.retransmitTimer);
+    this.retransmitTimer = undefined;
+  }
+
+  private retransmit(now: number, dueToNak: boolean): void {
+    if (this.failed || !this.sent.length) return;
+    const parts: Uint8Array[] = [Uint8Array.of(MESSAGE_SYNC), ...this.sent.map((s) => s.bytes)];
+    const buf = concat(...parts);
+    this.stats_.bytesRetransmitted += buf.length;
+    this.stats_.retransmits++;
+    this.opts.trace?.(`retransmit ${this.sent.length} block(s) (${dueToNak ? 'nak' : 'timeout'}), rto=${this.rto.toFixed(3)}`);
+    if (dueToNak) {
+      this.ignoreNakSeq = this.receiveSeq;
+      if (this.receiveSeq < this.retransmitSeq) this.ignoreNakSeq = this.retransmitSeq; // no third NAK retransmit
+    } else {
+      this.rto = Math.min(MAX_RTO, this.rto * 2);
+      this.ignoreNakSeq = this.sendSeq;
+    }
+    this.retransmitSeq = this.sendSeq;
+    this.rttSampleSeq = 0;
+    this.idleTime = now + this.byteTime * buf.length;
+    void this.rawWrite(buf);
+    this.armRetransmit(this.rto + this.byteTime * (this.sent[0]!.bytes.length + 1));
+  }
+
+  private checkAlive(): void {
+    if (this.failed || !this.synced) return;
+    if (!this.sent.length && !this.notify.length) {
+      this.lastValidRx = this.now();
+      return;
+    }
+    if ((this.now() - this.lastValidRx) * 1000 > this.timeoutMs) {
+      this.fail(
+        new DeviceError('no-response', `${this.opts.transport.name}: the MCU stopped answering`, {
+          hint: 'The board may have reset, shut down its USB port or lost power. Check the connection and try again.',
+          details: { unacknowledgedBlocks: this.sent.length },
+        }),
+      );
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = err;
+    this.clearRetransmit();
+    if (this.watchdog) clearInterval(this.watchdog);
+    for (const u of this.unsubscribe) u();
+    for (const c of this.ready.splice(0)) c.reject(err);
+    for (const n of this.notify.splice(0)) n.reject(err);
+    for (const w of this.syncWaiters.splice(0)) w.reject(err);
+  }
+
+  get error(): Error | undefined {
+    return this.failed;
+  }
+}
+
+function concat(...parts: Array<ArrayLike<number>>): Uint8Array {
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(Array.from(p), o);
+    o += p.length;
+  }
+  return out;
+}
