@@ -168,4 +168,9 @@ export interface SimulatedSdCard extends SdCardSpiFace, SdCardSdioFace {
   insert(): void;
   /** Pull the card out: every access now times out (SDIO) or reads 0xFF (SPI). */
   remove(): void;
+  /**
+   * Time passes without bus clocks (the gaps between MCU messages). The card counts time only
+   * through clocks and this call, so busy periods end when the simulator's link model says so.
+   */
+  elapse(micros: number): void;
 }

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
+import { DeviceError } from '../../src/errors.js';
+import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+
+const MiB = 1024 * 1024;
+let fx: CardFixture | undefined;
+afterEach(() => {
+  fx?.cleanup();
+  fx = undefined;
+});
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(DeviceError);
+    return (e as DeviceError).code;
+  }
+  throw new Error('expected a DeviceError');
+}
+
+describe('SPI host <-> emulated card', () => {
+  for (const kind of ['SDSC', 'SDHC'] as const) {
+    it(`initialises an ${kind} card and reads CID/CSD`, async () => {
+      fx = makeCard(64 * MiB, { capacityType: kind, cid: { manufacturerId: 0x74, productName: 'TS64M', serialNumber: 42 } });
+      const host = new SpiSdHost(new DirectSpiBus(fx.card));
+      const info = await host.init();
+      expect(info.bus).toBe('spi');
+      expect(info.specVersion).toBe(2);
+      expect(info.capacityType).toBe(kind);
+      expect(info.highCapacity).toBe(kind === 'SDHC');
+      expect(info.sectorCount).toBe((64 * MiB) / 512);
+      expect(info.crcEnabled).toBe(true);
+      expect(info.writeProtected).toBe(false);
+      expect(info.cid.manufacturerName).toBe('Transcend');
+      expect(info.cid.productName).toBe('TS64M');
+      expect(info.cid.serialNumber).toBe(42);
+      expect(fx.card.mode).toBe('spi');
+    });
+
+    it(`reads and writes ${kind} sectors byte-for-byte against the image file`, async () => {
+      fx = makeCard(64 * MiB, { capacityType: kind });
+      const host = new SpiSdHost(new DirectSpiBus(fx.card));
+      await host.init();
+      // Reads: single and multi-block, compared with the file on disk.
+      const file = fx.fileSectors(0, 200);
+      expect(await host.readBlocks(0, 1)).toEqual(file.subarray(0, 512));
+      expect(await host.readBlocks(3, 40)).toEqual(file.subarray(3 * 512, 43 * 512));
+      // Writes: one block, a multi-block run, and a run longer than one command.
+      const one = randomBytes(512, 7);
+      const run = randomBytes(512 * 37, 8);
+      await host.writeBlocks(100, one);
+      await host.writeBlocks(1000, run);
+      const small = new SpiSdHost(new DirectSpiBus(fx.card), { maxBlocksPerCommand: 5 });
+      await small.init();
+      const long = randomBytes(512 * 23, 9);
+      await small.writeBlocks(131071 - 23, long);
+      expect(fx.fileSectors(100, 1)).toEqual(one);
+      expect(fx.fileSectors(1000, 37)).toEqual(run);
+      expect(fx.fileSectors(131071 - 23, 23)).toEqual(long);
+      expect(fx.fileSectors(0, 100)).toEqual(file.subarray(0, 100 * 512));
+      expect(fx.fileSectors(131071, 1)).toEqual(new Uint8Array(512));
+      expect(await small.readBlocks(131071 - 23, 23)).toEqual(long);
+      expect(fx.card.stats.blocksWritten).toBe(1 + 37 + 23);
+    });
+  }
+
+  it('works with a version 1.x SDSC card (no CMD8) and without CRC', async () => {
+    fx = makeCard(16 * MiB, { capacityType: 'SDSC', specVersion: 1 });
+    const host = new SpiSdHost(new DirectSpiBus(fx.card), { crc: false });
+    const info = await host.init();
+    expect(info.specVersion).toBe(1);
+    expect(info.highCapacity).toBe(false);
+    expect(info.crcEnabled).toBe(false);
+    const d = randomBytes(1024, 3);
+    await host.writeBlocks(5, d);
+    expect(fx.fileSectors(5, 2)).toEqual(d);
+  });
+
+  it('survives slow cards: long access and busy times, late responses, many init polls', async () => {
+    fx = makeCard(8 * MiB, {
+      capacityType: 'SDHC',
+      ncrBytes: 8,
+      initPolls: 50,
+      timing: { readAccessUs: 20_000, writeBusyUs: 40_000, stopBusyUs: 5_000 },
+    });
+    fx.card.setSpiClock(4_000_000);
+    const host = new SpiSdHost(new DirectSpiBus(fx.card), { busHz: 4_000_000 });
+    await host.init();
+    const d = randomBytes(512 * 4, 5);
+    await host.writeBlocks(10, d);
+    expect(await host.readBlocks(10, 4)).toEqual(d);
+    expect(fx.card.stats.busyMicros).toBeGreaterThan(4 * 40_000);
+  });
+
+  it('refuses out-of-range requests before touching the card', async () => {
+    fx = makeCard(4 * MiB);
+    const host = new SpiSdHost(new DirectSpiBus(fx.card));
+    expect(await codeOf(host.readBlocks(0, 1))).toBe('sd-not-initialized');
+    await host.init();
+    const before = fx.card.stats.commands;
+    expect(await codeOf(host.readBlocks(8191, 2))).toBe('sd-out-of-range');
+    expect(fx.card.stats.commands).toBe(before);
+  });
+});
