@@ -121,27 +121,21 @@ interface Geometry {
  */
 function solve(fs: FatType, volSectors: number, spc: number, sectorSize: number, rootSectors: number, minReserved: number, alignFrom: number, bu: number): Geometry {
   const entryBytes = fs === 'FAT32' ? 4 : 2;
-  let reserved = minReserved;
+  // The FAT only grows from one pass to the next, so this converges; a FAT a few sectors
+  // larger than strictly needed is allowed by the FAT spec (fsck.fat and FatFs accept it).
   let fatSectors = 1;
-  for (let iter = 0; iter < 64; iter++) {
+  for (;;) {
+    // Padding to the boundary unit: FAT32 grows the reserved area (SD spec), so does a
+    // superfloppy FAT16 (alignFrom = 0). FAT16 under an MBR moves the partition (done by caller).
+    const rawStart = minReserved + 2 * fatSectors + rootSectors;
+    const pad = (bu - ((alignFrom + rawStart) % bu)) % bu;
+    const reserved = minReserved + pad;
     const dataStart = reserved + 2 * fatSectors + rootSectors;
     const clusters = Math.max(0, Math.floor((volSectors - dataStart) / spc));
     const need = Math.ceil(((clusters + 2) * entryBytes) / sectorSize);
-    // Padding to the boundary unit: FAT32 grows the reserved area (SD spec), so does a
-    // superfloppy FAT16 (alignFrom = 0). FAT16 under an MBR moves the partition (done by caller).
-    let newReserved = minReserved;
-    const rawStart = minReserved + 2 * need + rootSectors;
-    const abs = alignFrom + rawStart;
-    const pad = (bu - (abs % bu)) % bu;
-    newReserved += pad;
-    if (need === fatSectors && newReserved === reserved) {
-      return { reserved, fatSectors, dataStart, clusters };
-    }
+    if (need <= fatSectors) return { reserved, fatSectors, dataStart, clusters };
     fatSectors = need;
-    reserved = newReserved;
   }
-  const dataStart = reserved + 2 * fatSectors + rootSectors;
-  return { reserved, fatSectors, dataStart, clusters: Math.floor((volSectors - dataStart) / spc) };
 }
 
 export function planLayout(req: LayoutRequest): Layout {
@@ -220,6 +214,18 @@ export function planLayout(req: LayoutRequest): Layout {
     if (layout.clusterCount < min + margin) {
       if (cluster <= 512) break;
       cluster /= 2;
+    } else if (fsType === 'FAT16' && cluster >= 32768) {
+      // 64 KiB clusters are outside what many FAT16 readers accept. A volume only slightly over
+      // the FAT16 limit (an exactly-2 GiB partition) is trimmed to 65524 clusters instead.
+      const over = layout.clusterCount - max;
+      if (over <= 64) {
+        const trimmed = tryLayout(fsType, cluster, bu, mbr, req.deviceSectors, layout.partitionSectors - over * layout.sectorsPerCluster, sectorSize, rootEntries, rootSectors, minReserved);
+        if (trimmed.clusterCount <= max && trimmed.clusterCount >= min) return trimmed;
+      }
+      throw new UsageError('fat16-too-large', `FAT16 with 32 KiB clusters covers at most 2 GiB; this volume is ${formatBytes(layout.partitionSectors * sectorSize)}`, {
+        hint: 'Use --fs fat32, or --partition-size 2G for a FAT16 volume (or --cluster 65536, which many bootloaders reject).',
+        details: { bytes: layout.partitionSectors * sectorSize },
+      });
     } else {
       if (cluster >= 65536) break;
       cluster *= 2;

@@ -191,7 +191,7 @@ export async function planPrepare(opts: PrepareOptions): Promise<PreparePlan> {
       });
     }
   } else {
-    if (opts.fs || opts.clusterBytes || opts.partitionBytes || opts.mbr === false || opts.label) {
+    if ((opts.fs && opts.fs !== 'auto') || opts.clusterBytes || opts.partitionBytes || opts.mbr === false || opts.label) {
       throw new UsageError('format-options-without-format', '--fs, --cluster, --partition-size, --label and --no-mbr only apply when formatting', {
         hint: 'Leave them out with --no-format, or drop --no-format to re-create the card.',
       });

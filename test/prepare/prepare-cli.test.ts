@@ -1,0 +1,71 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fingerprint, fsckFat, mcopyOut, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
+
+const FIRMWARE = join(process.cwd(), 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('fwcard prepare (CLI)', () => {
+  it('--json prints one document with the documented fields', () => {
+    const img = join(dir, 'a.img');
+    const res = runCli(['prepare', img, '--size', '8G', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
+    expect(res.status, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc).toMatchObject({ target: img, board: 'btt-octopus-f446-v1', fs: 'FAT32', clusterSize: 32768, partitionStart: 8192, firmwarePath: '/firmware.bin', verified: true });
+    expect(doc.sha256).toBe(sha(readFileSync(FIRMWARE)));
+    // Progress and human text went to stderr, not into the JSON.
+    expect(res.stderr).toMatch(/writing \/firmware\.bin/);
+  });
+
+  it('--dry-run prints the whole plan and writes nothing', () => {
+    const img = join(dir, 'a.img');
+    const before = fingerprint(img);
+    const res = runCli(['prepare', img, '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--fs', 'fat32', '--cluster', '4096', '--dry-run']);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/nothing was written/);
+    expect(res.stdout).toMatch(/partition: start sector 8192/);
+    expect(res.stdout).toMatch(/FAT32, 4\.00 KiB clusters/);
+    expect(res.stdout).toMatch(/reserved sectors: \d+; FATs: 2 × \d+ sectors/);
+    expect(res.stdout).toMatch(/aligned to the 4\.00 MiB boundary unit/);
+    expect(res.stdout).toMatch(/\/firmware\.bin/);
+    expect(fingerprint(img)).toBe(before);
+    const nofile = join(dir, 'never.img');
+    expect(runCli(['prepare', nofile, '--size', '2G', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--dry-run']).status).toBe(0);
+    expect(fingerprint(nofile)).toBe('absent');
+  });
+
+  it('a unique-name board (Creality 4.2.x) gets a fresh 8.3 name, and --no-format removes the old .bin files', () => {
+    const img = join(dir, 'creality.img');
+    const first = runCli(['prepare', img, '--size', '4G', '--board', 'creality-v4.2.2', '--firmware', FIRMWARE, '--yes', '--json']);
+    expect(first.status, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a.firmwarePath).toMatch(/^\/fw[0-9a-z]{6}\.bin$/);
+    // A second update a few seconds later on the same card: a different name, the old one gone.
+    const second = runCli(['prepare', img, '--no-format', '--board', 'creality-v4.2.2', '--firmware', FIRMWARE, '--yes', '--json']);
+    expect(second.status, second.stderr).toBe(0);
+    const b = JSON.parse(second.stdout);
+    expect(b.firmwarePath).not.toBe(a.firmwarePath);
+    expect(b.removed).toEqual([a.firmwarePath]);
+    const offset = b.partitionStart * 512;
+    const listing = mdir(img, offset);
+    expect(listing).not.toMatch(new RegExp(a.firmwarePath.slice(1, 9), 'i'));
+    expect(mcopyOut(img, offset, b.firmwarePath, dir).equals(readFileSync(FIRMWARE))).toBe(true);
+    expect(listing).not.toMatch(/FWCARD\s+TMP/i); // the temporary upload name is gone
+    expect(fsckFat(img, offset, b.partitionSectors * 512).status).toBe(0);
+  });
+
+  it('--no-format keeps other files on the card', () => {
+    const img = join(dir, 'keep.img');
+    expect(runCli(['prepare', img, '--size', '1G', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes']).status).toBe(0);
+    const res = runCli(['prepare', img, '--no-format', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
+    expect(res.status, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.formatted).toBe(false);
+    expect(doc.verified).toBe(true);
+    expect(fsckFat(img, doc.partitionStart * 512, doc.partitionSectors * 512).status).toBe(0);
+  });
+});
