@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// Benchmark: fwcard prepare against the native toolchain (sfdisk + mkfs.fat + mcopy) building
+// the same layout on sparse images, in the same run. Prints wall time, bytes allocated in the
+// image and bytes the processes wrote (wchar, children included), and fwcard's ratio to native.
+// Usage: npm run bench [-- --json] [-- --sizes 4G,32G,128G] [-- --runs 3]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(root, 'bin', 'fwcard.js');
+const firmware = join(root, 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const opt = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : def;
+};
+const sizes = opt('--sizes', '4G,32G,128G').split(',');
+const runs = Number(opt('--runs', '3'));
+const GiB = 1024 ** 3;
+const bytesOf = (s) => Number(s.slice(0, -1)) * { G: GiB, M: 1024 ** 2 }[s.slice(-1)];
+
+// Run a shell script and report its wall time and the bytes it (and its reaped children) wrote:
+// Linux adds a reaped child's I/O accounting to its parent's, so /proc/$$/io covers them all.
+function measure(script) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('sh', ['-c', `${script}\ncat /proc/$$/io`], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`benchmark step failed: ${script}\n${r.stderr}`);
+  const wchar = Number(/wchar: (\d+)/.exec(r.stdout)?.[1] ?? NaN);
+  return { ms, wchar, stdout: r.stdout };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const dir = mkdtempSync(join(tmpdir(), 'fwcard-bench-'));
+const results = [];
+try {
+  for (const size of sizes) {
+    const bytes = bytesOf(size);
+    const img = join(dir, `fw-${size}.img`);
+    const nat = join(dir, `native-${size}.img`);
+    const fw = [], native = [];
+    let layout;
+    for (let i = 0; i < runs; i++) {
+      rmSync(img, { force: true });
+      const m = measure(`node ${cli} prepare ${img} --size ${size} --board btt-octopus-f446-v1 --firmware ${firmware} --yes --json --quiet`);
+      layout = JSON.parse(m.stdout.slice(0, m.stdout.lastIndexOf('}') + 1)).layout;
+      fw.push({ ms: m.ms, wchar: m.wchar, allocated: statSync(img).blocks * 512 });
+    }
+    for (let i = 0; i < runs; i++) {
+      rmSync(nat, { force: true });
+      // The same layout with the native tools: partition table, file system, then the file.
+      const l = layout;
+      const script = [
+        `truncate -s ${bytes} ${nat}`,
+        `printf 'label: dos\\nstart=${l.partitionStart}, size=${l.partitionSectors}, type=${l.partitionType.toString(16)}\\n' | sfdisk -q ${nat}`,
+        `mkfs.fat -F 32 -s ${l.sectorsPerCluster} -R ${l.reservedSectors} -f 2 -h ${l.partitionStart} --offset=${l.partitionStart} ${nat} $(( ${l.partitionSectors} / 2 )) >/dev/null`,
+        `MTOOLS_SKIP_CHECK=1 mcopy -i ${nat}@@${l.partitionStart * 512} ${firmware} ::FIRMWARE.BIN`,
+      ].join('\n');
+      const m = measure(script);
+      native.push({ ms: m.ms, wchar: m.wchar, allocated: statSync(nat).blocks * 512 });
+    }
+    const pick = (xs, k) => median(xs.map((x) => x[k]));
+    const row = {
+      size,
+      fwcard: { ms: pick(fw, 'ms'), wchar: pick(fw, 'wchar'), allocated: pick(fw, 'allocated') },
+      native: { ms: pick(native, 'ms'), wchar: pick(native, 'wchar'), allocated: pick(native, 'allocated') },
+    };
+    row.ratio = {
+      time: row.fwcard.ms / row.native.ms,
+      written: row.fwcard.wchar / row.native.wchar,
+      allocated: row.fwcard.allocated / row.native.allocated,
+    };
+    results.push(row);
+    rmSync(img, { force: true });
+    rmSync(nat, { force: true });
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (json) {
+  process.stdout.write(JSON.stringify({ benchmark: 'prepare', runs, results }, null, 2) + '\n');
+} else {
+  const mib = (b) => (b / 1024 ** 2).toFixed(2);
+  console.log(`prepare vs sfdisk + mkfs.fat + mcopy (same layout, sparse images, median of ${runs})`);
+  console.log('size   | fwcard ms | native ms | time ratio | fwcard written MiB | native written MiB | written ratio | fwcard alloc MiB | native alloc MiB | alloc ratio');
+  for (const r of results) {
+    console.log(`${r.size.padEnd(6)} | ${r.fwcard.ms.toFixed(0).padStart(9)} | ${r.native.ms.toFixed(0).padStart(9)} | ${r.ratio.time.toFixed(2).padStart(10)} | ${mib(r.fwcard.wchar).padStart(18)} | ${mib(r.native.wchar).padStart(18)} | ${r.ratio.written.toFixed(3).padStart(13)} | ${mib(r.fwcard.allocated).padStart(16)} | ${mib(r.native.allocated).padStart(16)} | ${r.ratio.allocated.toFixed(3).padStart(11)}`);
+  }
+}
