@@ -1,0 +1,68 @@
+/** Recognise files that are not a raw firmware image, so the user hears what they gave us. */
+
+export interface OtherFile {
+  id: string;
+  format: string;
+  message: string;
+  hint: string;
+}
+
+const startsWith = (b: Uint8Array, sig: number[]) => sig.every((x, i) => b[i] === x);
+
+export interface ElfFacts {
+  machine: number;
+  entry: number;
+  /** Lowest physical address of a loaded segment with file data: where the .bin would start. */
+  loadAddress: number | null;
+}
+
+/** ELF32 little-endian header and program headers (only what we report). */
+export function parseElf(b: Uint8Array): ElfFacts | null {
+  if (!startsWith(b, [0x7f, 0x45, 0x4c, 0x46]) || b.length < 52) return null;
+  if (b[4] !== 1 || b[5] !== 1) return { machine: -1, entry: 0, loadAddress: null }; // not ELF32 LE
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const machine = v.getUint16(18, true);
+  const entry = v.getUint32(24, true);
+  const phoff = v.getUint32(28, true);
+  const phentsize = v.getUint16(42, true);
+  const phnum = v.getUint16(44, true);
+  let load: number | null = null;
+  for (let i = 0; i < phnum; i++) {
+    const o = phoff + i * phentsize;
+    if (o + 32 > b.length) break;
+    const type = v.getUint32(o, true);
+    const paddr = v.getUint32(o + 12, true);
+    const filesz = v.getUint32(o + 16, true);
+    if (type === 1 && filesz > 0 && (load === null || paddr < load)) load = paddr;
+  }
+  return { machine, entry, loadAddress: load };
+}
+
+function mostlyText(b: Uint8Array): boolean {
+  const n = Math.min(b.length, 4096);
+  let printable = 0;
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc2) printable++;
+    else if (c === 0) return false;
+  }
+  return printable / n > 0.95;
+}
+
+/** A non-image file we recognise, or null when the bytes may be a firmware image. */
+export function recogniseOtherFile(b: Uint8Array): OtherFile | null {
+  if (b.length === 0) return { id: 'empty-file', format: 'empty file', message: 'the file is empty (0 bytes)', hint: 'The build or the download did not finish; rebuild with `make` and use out/klipper.bin.' };
+  if (startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return { id: 'not-firmware', format: 'PNG image', message: 'this is a PNG image, not firmware', hint: 'Pick the firmware .bin file (Klipper: out/klipper.bin).' };
+  if (startsWith(b, [0xff, 0xd8, 0xff])) return { id: 'not-firmware', format: 'JPEG image', message: 'this is a JPEG image, not firmware', hint: 'Pick the firmware .bin file (Klipper: out/klipper.bin).' };
+  if (startsWith(b, [0x50, 0x4b, 0x03, 0x04])) return { id: 'archive', format: 'ZIP archive', message: 'this is a ZIP archive', hint: 'Unpack it and pick the firmware .bin inside.' };
+  if (startsWith(b, [0x1f, 0x8b])) return { id: 'archive', format: 'gzip archive', message: 'this is a gzip-compressed file', hint: 'Unpack it and pick the firmware .bin inside.' };
+  if (startsWith(b, [0x55, 0x46, 0x32, 0x0a])) return { id: 'uf2-not-bin', format: 'UF2 file', message: 'this is a UF2 file (for RP2040 drag-and-drop), not a raw .bin for an SD bootloader', hint: 'Use the .bin build of the firmware.' };
+  if (mostlyText(b)) {
+    const head = Buffer.from(b.subarray(0, 256)).toString('utf8').trimStart();
+    if (/^(:[0-9A-Fa-f]{10,}\r?\n)+/.test(head + '\n') && head.startsWith(':'))
+      return { id: 'hex-not-bin', format: 'Intel HEX file', message: 'this is an Intel HEX file; SD bootloaders take the raw .bin', hint: 'Use the .bin next to it (Klipper: out/klipper.bin), or convert with `objcopy -I ihex -O binary`.' };
+    if (/^<(!doctype|html)/i.test(head)) return { id: 'not-firmware', format: 'HTML page', message: 'this is an HTML page, not firmware (a download link saved the web page?)', hint: 'Download the raw .bin file (on GitHub: the "Raw" or release-asset link).' };
+    return { id: 'not-firmware', format: 'text file', message: 'this is a text file, not firmware', hint: 'Pick the firmware .bin file (Klipper: out/klipper.bin), not a config or log.' };
+  }
+  return null;
+}

@@ -1,0 +1,83 @@
+/** The result of inspecting a firmware file (`fwcard inspect --json` prints it). */
+import type { McuFamily } from './mcu-memory.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Finding {
+  /** Stable identifier, e.g. "wrong-offset", "mcu-mismatch", "elf-not-bin". */
+  id: string;
+  severity: Severity;
+  message: string;
+  /** What to do about it, in the user's words ("" when nothing needs doing). */
+  hint: string;
+}
+
+export type FirmwareKind = 'cortex-m' | 'mks-scrambled' | 'chitu-cbd' | 'elf' | 'unknown';
+
+export interface KlipperInterface {
+  kind: 'usb' | 'serial' | 'can' | 'usb-can-bridge' | 'unknown';
+  /** Reserved pins of the interface, e.g. ["PA11","PA12"] or ["PA10","PA9"]. */
+  pins: string[];
+  baud: number | null;
+  canFrequency: number | null;
+}
+
+export interface KlipperInfo {
+  version: string | null;
+  mcu: string | null;
+  clockFreq: number | null;
+  buildVersions: string | null;
+  interface: KlipperInterface;
+  commands: number;
+  responses: number;
+  /** Offset of the compressed dictionary in the (decoded) image, and its compressed size. */
+  dictionaryOffset: number;
+  dictionaryBytes: number;
+  /** The dictionary's `config` constants. */
+  config: Record<string, unknown>;
+}
+
+export interface MarlinInfo {
+  version: string;
+  machine: string | null;
+  /** Compile date as in the M115 string, if present. */
+  built: string | null;
+}
+
+export interface VectorTableInfo {
+  initialSp: number;
+  reset: number;
+  /** Number of 32-bit entries considered part of the table. */
+  entries: number;
+  /** Handler addresses (Thumb bit cleared), unique, sorted. */
+  handlers: number[];
+  /** Klipper ends its vector table with 0x55AA11EE. */
+  klipperMarker: boolean;
+}
+
+export interface FirmwareReport {
+  kind: FirmwareKind;
+  /** What the file is, in words: "ARM Cortex-M firmware", "PNG image", "ELF executable", … */
+  format: string;
+  /** Size of the file as given. */
+  size: number;
+  /** Size of the image after decoding (MKS/Chitu); equals `size` otherwise. */
+  imageSize: number;
+  /** The flash address the image was linked to run from, when determined exactly. */
+  flashStart: number | null;
+  /** Addresses still possible (one entry = flashStart; several = ambiguous). */
+  candidates: number[];
+  /** "0x08008000 (32 KiB bootloader)" */
+  linkedFor: string | null;
+  family: McuFamily | null;
+  /** Klipper MCU identifier when the image says (Klipper dictionary), else null. */
+  mcu: string | null;
+  vectorTable: VectorTableInfo | null;
+  klipper: KlipperInfo | null;
+  marlin: MarlinInfo | null;
+  /** ELF facts when the file is an ELF executable. */
+  elf: { machine: number; entry: number; loadAddress: number | null } | null;
+  /** Board checked against, if any. */
+  board: string | null;
+  findings: Finding[];
+}
