@@ -71,8 +71,6 @@ export interface EmulatedSdCardOptions {
   rca?: number;
 }
 
-type Acmd = boolean;
-
 interface OutSegment {
   bytes: Uint8Array;
   pos: number;
@@ -109,7 +107,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
   private _mode: SdCardMode = 'unset';
   private _busWidth: 1 | 4 = 1;
   private state: CardStateName = 'idle';
-  private appCmd: Acmd = false;
+  private appCmd = false;
   private crcOn = false;
   private acmd41Calls = 0;
   private rca = 0;
@@ -666,14 +664,21 @@ export class EmulatedSdCard implements SimulatedSdCard {
       case Cmd.WRITE_MULTIPLE_BLOCK: {
         if (this.state !== 'tran') return illegal();
         const { block, error } = this.blockOf(arg);
-        if (error) {
-          this.pending |= error === R1.ADDRESS_ERROR ? Status.ADDRESS_ERROR : Status.OUT_OF_RANGE;
-          return r1();
-        }
         const writing = cmd === Cmd.WRITE_BLOCK || cmd === Cmd.WRITE_MULTIPLE_BLOCK;
-        if (writing && this.writeProtect) {
-          this.pending |= Status.WP_VIOLATION;
-          return r1();
+        const refused = error
+          ? error === R1.ADDRESS_ERROR
+            ? Status.ADDRESS_ERROR
+            : Status.OUT_OF_RANGE
+          : writing && this.writeProtect
+            ? Status.WP_VIOLATION
+            : 0;
+        if (refused) {
+          // Reported in this response and kept for the next CMD13: Klipper's MCU drops the
+          // response of a data command, so the host can only learn it from CMD13.
+          this.pending |= refused;
+          const res = r1();
+          this.pending |= refused;
+          return res;
         }
         const res = r1();
         this.sdNextBlock = block;
@@ -686,6 +691,13 @@ export class EmulatedSdCard implements SimulatedSdCard {
   }
 
   sdioSendCommand(cmd: number, argument: number, wait: SdioWaitType): SdioCommandResult {
+    const r = this.sdioCommand(cmd, argument, wait);
+    // A data command sent on its own moves no data here; a single-block one is over at once.
+    if (this.state === 'data' && cmd === Cmd.READ_SINGLE_BLOCK) this.state = 'tran';
+    return r;
+  }
+
+  private sdioCommand(cmd: number, argument: number, wait: SdioWaitType): SdioCommandResult {
     const empty = new Uint8Array(0);
     this.sdioTick(48 + (wait === SdioWait.LONG ? 136 : wait === SdioWait.SHORT ? 48 : 0) + 8);
     if (!this.alive || this._mode === 'spi') {
@@ -693,10 +705,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
       return { error: wait === SdioWait.NO_RESPONSE ? SdioError.OK : SdioError.CMD_RESPONSE_TIMEOUT, response: empty };
     }
     if (this._mode === 'unset') this._mode = 'sd';
-    const res = this.sdCommand(cmd & 0x3f, argument >>> 0);
-    // Standalone data commands move no data here; a single-block one finishes at once.
-    if (this.state === 'data' && cmd === Cmd.READ_SINGLE_BLOCK) this.state = 'tran';
-    return this.controllerView(res, wait);
+    return this.controllerView(this.sdCommand(cmd & 0x3f, argument >>> 0), wait);
   }
 
   /** How the STM32 controller reports a response: see `SdioCommandResult`. */
@@ -723,7 +732,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
   sdioReadData(cmd: number, argument: number, blockSize: number, blockCount = 1): SdioDataResult {
     const empty = new Uint8Array(0);
     if (!this.validBlockSize(blockSize)) return { error: SdioError.WRONG_BLOCKSIZE, data: empty };
-    const c = this.sdioSendCommand(cmd, argument, SdioWait.SHORT);
+    const c = this.sdioCommand(cmd, argument, SdioWait.SHORT);
     if (c.error !== SdioError.OK) return { error: c.error, data: empty };
     if (this.state !== 'data') return { error: SdioError.DATA_TIMEOUT, data: empty };
     const out = new Uint8Array(blockSize * blockCount);
@@ -754,7 +763,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
 
   sdioWriteData(cmd: number, argument: number, data: Uint8Array, blockSize: number): { error: SdioErrorCode } {
     if (!this.validBlockSize(blockSize) || data.length % blockSize !== 0) return { error: SdioError.WRONG_BLOCKSIZE };
-    const c = this.sdioSendCommand(cmd, argument, SdioWait.SHORT);
+    const c = this.sdioCommand(cmd, argument, SdioWait.SHORT);
     if (c.error !== SdioError.OK) return { error: c.error };
     // A rejected command (write-protect, bad address) leaves the card in tran: no CRC status comes back.
     if (this.state !== 'rcv') return { error: SdioError.DATA_TIMEOUT };

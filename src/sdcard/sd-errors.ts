@@ -7,7 +7,6 @@ import { DeviceError, type ErrorDetails } from '../errors.js';
 
 export type SdErrorCode =
   | 'sd-no-card'
-  | 'sd-sdio-after-spi'
   | 'sd-voltage'
   | 'sd-init-timeout'
   | 'sd-unsupported-card'
@@ -24,8 +23,6 @@ export type SdErrorCode =
 const HINTS: Record<SdErrorCode, string> = {
   'sd-no-card':
     'Is a card inserted? Check that the board entry names the right SD bus and CS pin; try -s for 4 MHz, or leave it off for 400 kHz.',
-  'sd-sdio-after-spi':
-    'A card that was talked to over SPI keeps answering only SPI until it loses power: power-cycle the board (unplug it), then try again.',
   'sd-voltage': 'The card does not accept 3.3 V. Use another card (any ordinary microSD card works).',
   'sd-init-timeout': 'The card never finished starting up. Re-insert it or try another card; power-cycle the board if it was just inserted.',
   'sd-unsupported-card': 'This card type is not supported (MMC or SDUC). Use an ordinary microSD/SDHC card.',
@@ -40,9 +37,13 @@ const HINTS: Record<SdErrorCode, string> = {
   'sd-out-of-range': 'The request lies past the end of the card. The partition table or file system is larger than the card.',
 };
 
-export function sdError(code: SdErrorCode, message: string, details: ErrorDetails = {}, cause?: unknown): DeviceError {
-  return new DeviceError(code, message, { hint: HINTS[code], details, cause });
+export function sdError(code: SdErrorCode, message: string, details: ErrorDetails = {}, hint?: string): DeviceError {
+  return new DeviceError(code, message, { hint: hint ?? HINTS[code], details });
 }
+
+/** Over SDIO a missing card and a card stuck in SPI mode look the same: silence. */
+export const SDIO_SILENT_HINT =
+  'Is a card inserted? A card that was used over SPI since power-up answers only SPI until it loses power: power-cycle the board (unplug it), then try again.';
 
 export function hex(n: number, width = 2): string {
   return `0x${(n >>> 0).toString(16).padStart(width, '0')}`;
