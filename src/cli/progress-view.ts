@@ -19,8 +19,9 @@ interface PhaseState {
 }
 
 export function rateText(bytes: number, ms: number): string {
-  const rate = ms > 0 ? (bytes * 1000) / ms : 0;
-  return `${formatBytes(Math.round(rate))}/s`;
+  // Below a millisecond the clock cannot tell a rate.
+  if (ms < 1) return 'instant';
+  return `${formatBytes(Math.round((bytes * 1000) / ms))}/s`;
 }
 
 export function progressLine(s: { label: string; bytes: number; total?: number | undefined; elapsedMs: number }): string {

@@ -1,20 +1,21 @@
 import type { Board } from '../boards/types.js';
+import { convertForBoard, inspectFirmware, type FirmwareReport, type Finding } from '../firmware/index.js';
 
-export interface Finding {
-  id: string;
-  severity: 'error' | 'warning' | 'info';
-  message: string;
-  hint?: string;
-}
+export type { Finding };
 
 export interface FirmwareCheck {
   findings: Finding[];
   /** The bytes that go on the card (after the board's conversion, if any). */
   writeBytes: Uint8Array;
-  report: unknown;
+  report: FirmwareReport;
 }
 
-/** Inspect the firmware against the board before anything is written. */
-export function checkFirmwareForBoard(bytes: Uint8Array, _board: Board, _fileName: string): FirmwareCheck {
-  return { findings: [], writeBytes: bytes, report: null };
+/**
+ * Inspect the firmware against the board before anything is written (MCU, link address vs. the
+ * bootloader's start address, size vs. flash), and convert it the way the board's bootloader
+ * needs (MKS Robin scramble, Chitu .cbd).
+ */
+export function checkFirmwareForBoard(bytes: Uint8Array, board: Board, fileName: string): FirmwareCheck {
+  const report = inspectFirmware(bytes, { board, fileName });
+  return { findings: report.findings, writeBytes: convertForBoard(bytes, board), report };
 }

@@ -146,7 +146,7 @@ function existingVolume(probe: CardProbe | null, path: string): { start: number;
 }
 
 export async function planPrepare(opts: PrepareOptions): Promise<PreparePlan> {
-  const catalog = loadCatalog();
+  const catalog = loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {});
   const board = catalog.get(opts.board);
   const fw: FirmwareFile = readFirmwareFile(opts.firmware);
   const inspection = checkFirmwareForBoard(fw.bytes, board, opts.firmware);

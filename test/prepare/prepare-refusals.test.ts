@@ -70,6 +70,11 @@ const refusals: Refusal[] = [
     code: 'firmware-is-directory', message: /is a directory/, hint: /\.bin/, untouched: () => existing,
   },
   {
+    name: 'firmware built for another MCU (inspected before anything is written)',
+    args: () => ['prepare', existing, '--board', 'btt-skr-mini-e3-v3', '--firmware', FIRMWARE, '--yes'],
+    code: 'firmware-mcu-mismatch', message: /built for stm32f446xx.*stm32g0b1xx/, hint: /menuconfig.*--force/, untouched: () => existing,
+  },
+  {
     name: 'unknown board, with close names suggested',
     args: () => ['prepare', existing, '--board', 'btt-octopus', '--firmware', FIRMWARE, '--yes'],
     code: 'unknown-board', message: /unknown board "btt-octopus"/, hint: /btt-octopus-f446-v1/, untouched: () => existing,
@@ -123,6 +128,15 @@ const refusals: Refusal[] = [
 
 describe('prepare refuses bad input and writes nothing', () => {
   for (const r of refusals) it(r.name, () => expectRefused(r));
+
+  it('--force writes a firmware the inspection rejects, and still reports the finding', () => {
+    const img = join(dir, 'forced.img');
+    const res = runCli(['prepare', img, '--size', '64M', '--board', 'btt-skr-mini-e3-v3', '--firmware', FIRMWARE, '--yes', '--force', '--json']);
+    expect(res.status, res.stderr).toBe(0);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.verified).toBe(true);
+    expect(doc.findings.map((f: any) => f.id)).toContain('mcu-mismatch');
+  });
 
   it('leaves a fresh target uncreated when refusing', () => {
     expect(existsSync(join(dir, 'tiny.img'))).toBe(false);
