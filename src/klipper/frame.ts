@@ -98,7 +98,13 @@ export class BlockDecoder {
       } else {
         r = checkBlock(this.buf, this.len);
       }
-      if (r === 0) return;
+      if (r === 0) {
+        // Waiting for a long block whose length byte may be corrupt: if a complete valid block
+        // already follows a sync byte, the bytes before it were garbage. (Klipper's host would
+        // wait for the bogus length to fill up; on a quiet link that can take seconds.)
+        r = this.skipToEmbeddedBlock();
+        if (r === 0) return;
+      }
       if (r > 0) {
         const bytes = this.buf.slice(0, r);
         out.push({ bytes, seq: bytes[1]! & MESSAGE_SEQ_MASK, content: bytes.subarray(MESSAGE_HEADER_SIZE, r - MESSAGE_TRAILER_SIZE) });
@@ -113,6 +119,16 @@ export class BlockDecoder {
       this.len -= r;
       if (this.len === 0) return;
     }
+  }
+
+  private skipToEmbeddedBlock(): number {
+    if (this.needSync || this.len <= MESSAGE_MIN) return 0;
+    for (let i = 0; i < this.len - MESSAGE_MIN; i++) {
+      if (this.buf[i] !== MESSAGE_SYNC) continue;
+      const rest = this.buf.subarray(i + 1, this.len);
+      if (checkBlock(rest, rest.length) > 0) return -(i + 1);
+    }
+    return 0;
   }
 
   /** Forget buffered bytes (after a reconnect). */

@@ -88,6 +88,7 @@ export class SendQueue {
   private rto = MIN_RTO;
   private badAcks = 0;
   private retransmitTimer: NodeJS.Timeout | undefined;
+  private lostAckTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private lastValidRx = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -294,7 +295,22 @@ export class SendQueue {
     // so a query's response, sent before the MCU's ack, is always seen first.
     const wakeSeq = rseq - 1 - (len > MESSAGE_MIN ? 1 : 0);
     while (this.notify.length && this.notify[0]!.seq <= wakeSeq) this.notify.shift()!.resolve();
+    if (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.armLostAck();
     this.schedulePump();
+  }
+
+  /**
+   * A response came but the ack after it was lost, and nothing else is in flight to carry a
+   * later sequence number. The MCU sends all of a block's responses before its ack, so after
+   * a short wait the block is done either way (Klipper's host relies on its periodic
+   * get_clock traffic for this).
+   */
+  private armLostAck(): void {
+    if (this.lostAckTimer) clearTimeout(this.lostAckTimer);
+    this.lostAckTimer = setTimeout(() => {
+      this.lostAckTimer = undefined;
+      while (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.notify.shift()!.resolve();
+    }, Math.max(10, this.rto * 1000));
   }
 
   private resync(wireSeq: number): void {
@@ -394,6 +410,7 @@ export class SendQueue {
     if (this.failed) return;
     this.failed = err;
     this.clearRetransmit();
+    if (this.lostAckTimer) clearTimeout(this.lostAckTimer);
     if (this.watchdog) clearInterval(this.watchdog);
     for (const u of this.unsubscribe) u();
     for (const c of this.ready.splice(0)) c.reject(err);

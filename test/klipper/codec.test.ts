@@ -92,6 +92,16 @@ describe('message blocks', () => {
     expect(d.invalidBytes).toBeGreaterThan(0);
   });
 
+  it('does not wait for a corrupt length byte when valid blocks already follow', () => {
+    const d = new BlockDecoder();
+    const ack = encodeBlock(2);
+    const broken = ack.slice();
+    broken[0] = 0x25; // length flipped from 5 to 37
+    expect(d.push(broken)).toEqual([]);
+    const found = d.push(ack);
+    expect(found.map((f) => f.seq)).toEqual([2]);
+  });
+
   it('rejects content that does not fit', () => {
     expect(() => encodeBlock(0, new Array(60).fill(0))).toThrow(RangeError);
     expect(encodeBlock(0, new Array(59).fill(0)).length).toBe(64);

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { McuSession } from '../../src/klipper/session.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
+
+const sims: Simulator[] = [];
+const sessions: McuSession[] = [];
+
+function sim(o: SimulatorOptions): Simulator {
+  const s = startSimulator({ bootloader: false, ...o });
+  sims.push(s);
+  return s;
+}
+
+async function connect(s: Simulator, extra: Partial<ConstructorParameters<typeof McuSession>[0]> = {}): Promise<McuSession> {
+  const session = new McuSession({ transport: s.connect(), ...extra });
+  sessions.push(session);
+  await session.connect();
+  return session;
+}
+
+afterEach(async () => {
+  for (const s of sessions.splice(0)) await s.close();
+  for (const s of sims.splice(0)) s.close();
+});
+
+describe('McuSession against the simulated MCU', () => {
+  it('identifies an STM32 over a 250000 baud UART', async () => {
+    const s = sim({ mcu: 'stm32f446xx', link: { kind: 'uart', baud: 250000 } });
+    const session = await connect(s);
+    const d = session.dictionary;
+    expect(d.constant('MCU')).toBe('stm32f446xx');
+    expect(d.constantNumber('CLOCK_FREQ')).toBe(180_000_000);
+    expect(d.constantNumber('RECEIVE_WINDOW')).toBe(192);
+    expect(d.enumeration('pin')!.get('PC12')).toBe(44);
+    expect(d.enumeration('spi_bus')!.get('spi3a')).toBe(5);
+    const cfg = await session.getConfig();
+    expect(cfg).toEqual({ isConfig: false, crc: 0, isShutdown: false, moveCount: 0 });
+  });
+
+  it('identifies an LPC1768 over USB with its P0.0-style pins', async () => {
+    const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' } });
+    const session = await connect(s);
+    expect(session.dictionary.constant('MCU')).toBe('lpc1768');
+    expect(session.dictionary.enumeration('pin')!.get('P1.31')).toBe(63);
+    expect(session.dictionary.constant('RECEIVE_WINDOW')).toBeUndefined();
+  });
+
+  it('configures, reports the config CRC and shuts down with the static-string reason', async () => {
+    const s = sim({ mcu: 'stm32f103xe' });
+    const session = await connect(s);
+    await session.send('allocate_oids count=1');
+    await session.send('config_spi', { oid: 0, pin: 'PA4', cs_active_high: 0 });
+    await session.send('finalize_config crc=1234');
+    expect(await session.getConfig()).toMatchObject({ isConfig: true, crc: 1234, isShutdown: false });
+    // A second bus setup on the same oid is "Invalid spi config" in spicmds.c
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 0, rate: 400000 });
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 0, rate: 400000 });
+    const cfg = await session.getConfig();
+    expect(cfg.isShutdown).toBe(true);
+    expect(session.lastShutdown?.reason).toBe('Invalid spi config');
+    // Commands that may not run while shut down are answered with is_shutdown
+    await session.send('allocate_oids count=1');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(session.lastShutdown?.kind).toBe('is_shutdown');
+  });
+
+  it('rejects an unknown pin before sending, and the MCU rejects an invalid bus number', async () => {
+    const s = sim({ mcu: 'lpc1768' });
+    const session = await connect(s);
+    expect(() => session.encode('config_spi', { oid: 0, pin: 'PA4', cs_active_high: 0 })).toThrow(/PA4/);
+    await session.send('allocate_oids count=1');
+    await session.send('config_spi', { oid: 0, pin: 'P0.6', cs_active_high: 0 });
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 7, mode: 0, rate: 400000 });
+    expect((await session.getConfig()).isShutdown).toBe(true);
+    expect(session.lastShutdown?.reason).toBe('Invalid spi_setup parameters');
+  });
+
+  it('retransmits through a lossy, corrupting link and still gets every answer right', async () => {
+    const s = sim({ mcu: 'stm32f446xx', faults: { dropRate: 0.004, flipRate: 0.002, seed: 7 } });
+    const session = await connect(s, { timeoutMs: 10000 });
+    for (let i = 0; i < 40; i++) {
+      const p = await session.sendWithResponse('identify', 'identify_response', { params: { offset: i, count: 40 } });
+      expect(p.offset).toBe(i);
+      expect((p.data as Uint8Array).length).toBe(40);
+    }
+    const st = session.stats!;
+    expect(st.retransmits).toBeGreaterThan(0);
+    expect(s.channels.toMcu.stats.dropped + s.channels.toMcu.stats.flipped).toBeGreaterThan(0);
+  });
+
+  it('keeps unacknowledged bytes within RECEIVE_WINDOW so a slow UART MCU never overflows', async () => {
+    const s = sim({ mcu: 'stm32f103xe', link: { kind: 'uart', baud: 250000 }, commandMicros: 10000 });
+    const session = await connect(s);
+    await session.send('allocate_oids count=1');
+    await session.send('config_spi', { oid: 0, pin: 'PA4', cs_active_high: 0 });
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 0, rate: 4000000 });
+    await session.send('finalize_config crc=0');
+    const data = new Uint8Array(50).fill(0xff);
+    const sends = [];
+    for (let i = 0; i < 30; i++) sends.push(session.send('spi_send', { oid: 0, data }));
+    await Promise.all(sends);
+    expect(s.mcu.stats.rxOverflowBytes).toBe(0);
+    expect(s.mcu.stats.commands).toBeGreaterThanOrEqual(34);
+  });
+
+  it('overflows the MCU buffer when the window is ignored (the test can fail)', async () => {
+    const s = sim({ mcu: 'stm32f103xe', link: { kind: 'uart', baud: 250000 }, commandMicros: 10000 });
+    const session = await connect(s);
+    await session.send('allocate_oids count=1');
+    await session.send('config_spi', { oid: 0, pin: 'PA4', cs_active_high: 0 });
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 0, rate: 4000000 });
+    // Pretend the firmware declared a huge window.
+    (session as unknown as { queue: { receiveWindow: number } }).queue.receiveWindow = 100000;
+    const data = new Uint8Array(50).fill(0xff);
+    const sends = [];
+    for (let i = 0; i < 30; i++) sends.push(session.send('spi_send', { oid: 0, data }).catch(() => undefined));
+    await Promise.all(sends);
+    expect(s.mcu.stats.rxOverflowBytes).toBeGreaterThan(0);
+  });
+
+  it("resynchronises when the MCU's sequence number is not what a fresh host expects", async () => {
+    const s = sim({ mcu: 'stm32f446xx' });
+    const a = await connect(s);
+    for (let i = 0; i < 5; i++) await a.send('get_clock');
+    await a.close();
+    const b = await connect(s);
+    expect((await b.getConfig()).isShutdown).toBe(false);
+  });
+
+  it('estimates the MCU clock and frequency', async () => {
+    const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' } });
+    const session = await connect(s);
+    const est = await session.syncClock(6, 20);
+    expect(Math.abs(est.estimatedFreq - 100e6) / 100e6).toBeLessThan(0.05);
+  });
+});
