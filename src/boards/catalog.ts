@@ -38,15 +38,28 @@ export class Catalog {
     });
   }
 
-  /** Up to `max` known names closest to `name` (substring matches first, then edit distance). */
+  /**
+   * Up to `max` known names closest to `name`: substring matches first, then by edit
+   * distance to the whole name or to a run of its dash-separated parts ("octopuss" →
+   * btt-octopus-…).
+   */
   suggest(name: string, max = 5): string[] {
-    const q = name.toLowerCase();
+    const q = name.toLowerCase().trim();
+    if (!q) return [];
+    const qParts = q.split(/[\s_-]+/).filter(Boolean).length;
     const scored: { key: string; score: number }[] = [];
     for (const key of this.byName.keys()) {
-      const sub = key.includes(q) || q.includes(key) ? 0 : 1;
-      const d = editDistance(q, key);
-      const limit = Math.max(2, Math.floor(Math.max(q.length, key.length) / 3));
-      if (sub === 0 || d <= limit) scored.push({ key, score: sub * 100 + d });
+      if (key.includes(q) || q.includes(key)) {
+        scored.push({ key, score: Math.abs(key.length - q.length) / 100 });
+        continue;
+      }
+      const parts = key.split(/[_-]+/);
+      let d = editDistance(q, key);
+      for (let n = 1; n <= Math.min(parts.length, qParts + 1); n++) {
+        for (let i = 0; i + n <= parts.length; i++) d = Math.min(d, editDistance(q.replace(/[\s_]+/g, '-'), parts.slice(i, i + n).join('-')));
+      }
+      const limit = Math.max(1, Math.floor(q.length / 4));
+      if (d <= limit) scored.push({ key, score: 1 + d });
     }
     scored.sort((a, b) => a.score - b.score || a.key.localeCompare(b.key));
     return scored.slice(0, max).map((s) => s.key);
@@ -59,10 +72,15 @@ export class Catalog {
   search(query: string): Board[] {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean).map(squash);
     if (words.length === 0) return [...this.boards];
-    return this.boards.filter((b) => {
-      const hay = [b.name, ...b.aliases, b.vendor, ...b.models, b.mcu, b.klipper?.mcu ?? ''].map((s) => squash(s.toLowerCase())).join('\n');
-      return words.every((w) => hay.includes(w));
-    });
+    const phrase = words.join('');
+    const hits: { b: Board; rank: number }[] = [];
+    for (const b of this.boards) {
+      const fields = [b.name, ...b.aliases, b.vendor, ...b.models, b.mcu, b.klipper?.mcu ?? ''].map((s) => squash(s.toLowerCase()));
+      const hay = fields.join('\n');
+      // Boards where the whole query appears in one field come first ("ender 3 v2" → Ender-3 V2).
+      if (words.every((w) => hay.includes(w))) hits.push({ b, rank: fields.some((f) => f.includes(phrase)) ? 0 : 1 });
+    }
+    return hits.sort((x, y) => x.rank - y.rank).map((h) => h.b);
   }
 }
 

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { loadCatalog } from '../../boards/catalog.js';
+import { fromSystemError } from '../../errors.js';
+import { inspectFirmware } from '../../firmware/inspect.js';
+import { hex } from '../../firmware/mcu-memory.js';
+import type { FirmwareReport } from '../../firmware/report.js';
+import { Output, reportError } from '../output.js';
+
+function show(out: Output, file: string, r: FirmwareReport): void {
+  out.line(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`);
+  if (r.linkedFor) out.line(`  linked for ${r.linkedFor}`);
+  else if (r.candidates.length > 1) out.line(`  linked for one of: ${r.candidates.map(hex).join(', ')}`);
+  if (r.mcu) out.line(`  MCU: ${r.mcu}`);
+  else if (r.family) out.line(`  MCU family: ${r.family}`);
+  if (r.klipper) {
+    const k = r.klipper;
+    out.line(`  Klipper ${k.version ?? '?'}${k.clockFreq ? `, ${k.clockFreq / 1e6} MHz` : ''}, interface ${k.interface.kind}${k.interface.pins.length ? ` (${k.interface.pins.join(', ')})` : ''}${k.interface.baud ? ` ${k.interface.baud} baud` : ''}${k.interface.canFrequency ? ` ${k.interface.canFrequency} bit/s` : ''}`);
+    if (k.buildVersions) out.line(`  built with ${k.buildVersions}`);
+  }
+  if (r.marlin) out.line(`  Marlin ${r.marlin.version}${r.marlin.machine ? ` for "${r.marlin.machine}"` : ''}${r.marlin.built ? `, built ${r.marlin.built}` : ''}`);
+  const problems = r.findings.filter((f) => f.severity !== 'info');
+  const notes = r.findings.filter((f) => f.severity === 'info' && f.id !== 'linked-for' && f.id !== 'klipper' && f.id !== 'marlin');
+  for (const f of notes) out.line(`  ${f.message}`);
+  for (const f of problems) {
+    out.line(`${f.severity}: ${f.message}`);
+    if (f.hint) out.line(`  hint: ${f.hint}`);
+  }
+  if (r.board) {
+    const errors = problems.filter((f) => f.severity === 'error').length;
+    out.line(errors ? `Not suitable for ${r.board}.` : `OK for ${r.board}${problems.length ? ' (see the warnings)' : ''}.`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .argument('<firmware>', 'the firmware file (e.g. out/klipper.bin)')
+    .description('Say what a firmware file is: the flash address it was linked for, MCU, Klipper or Marlin build; with --board, whether that board’s stock bootloader will take and start it.')
+    .option('--board <name>', 'check the file against this board (see `fwcard boards`)')
+    .option('--boards-file <file>', 'add or override boards from a JSON file')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText('after', '\nExamples:\n  fwcard inspect out/klipper.bin\n  fwcard inspect out/klipper.bin --board btt-octopus-f446-v1\n  fwcard inspect firmware.bin --board creality-v4.2.2 --json\n\nExit status: 0 when nothing is wrong, 1 when the file has an error finding, 2 when it could not be read.')
+    .action(async (file: string, o: { board?: string; boardsFile?: string; json?: boolean }) => {
+      const out = new Output({ json: !!o.json });
+      try {
+        const board = o.board ? loadCatalog(o.boardsFile ? { boardsFile: o.boardsFile } : {}).get(o.board) : undefined;
+        let bytes: Uint8Array;
+        try {
+          bytes = new Uint8Array(readFileSync(file));
+        } catch (e) {
+          throw fromSystemError(e, file, 'read the firmware file');
+        }
+        const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: file });
+        const ok = !report.findings.some((f) => f.severity === 'error');
+        if (out.json) out.result({ ok, file, ...report });
+        else show(out, file, report);
+        if (!ok) process.exitCode = 1;
+      } catch (e) {
+        process.exitCode = reportError(e, out);
+      }
+    });
+}
