@@ -3,6 +3,8 @@ import { register as prepare } from './prepare.js';
 import { register as drives } from './drives.js';
 import { register as boards } from './boards.js';
 import { register as inspect } from './inspect.js';
+import { register as mcuInfo } from './mcu-info.js';
+import { register as simulate } from './simulate.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
@@ -12,4 +14,6 @@ export const commands: Register[] = [
   drives,
   boards,
   inspect,
+  mcuInfo,
+  simulate,
 ];

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadCatalog } from '../../boards/catalog.js';
+import { openImageFile } from '../../disk/image-file.js';
+import { UsageError } from '../../errors.js';
+import { EmulatedSdCard } from '../../sdcard/emulated-card.js';
+import { servePty } from '../../sim/pty.js';
+import { startSimulator, type SimLinkSpec } from '../../sim/simulator.js';
+import { Output, reportError } from '../output.js';
+
+interface SimulateOptions {
+  board: string;
+  card?: string;
+  link: string;
+  portLink?: string;
+  json?: boolean;
+  verbose?: boolean;
+  bootMs?: string;
+  latency?: string;
+}
+
+export function parseLink(text: string): SimLinkSpec {
+  const m = /^(uart|usb)(?::(\d+))?$/.exec(text.trim().toLowerCase());
+  if (!m || (m[1] === 'usb' && m[2])) {
+    throw new UsageError('bad-link', `"${text}" is not a link`, { hint: 'Use --link usb or --link uart:<baud>, e.g. uart:250000.' });
+  }
+  return m[1] === 'usb' ? { kind: 'usb' } : { kind: 'uart', baud: m[2] ? Number(m[2]) : 250000 };
+}
+
+export function register(program: Command): void {
+  program
+    .command('simulate')
+    .description('Run a simulated Klipper board (MCU, SD card, bootloader) behind a pseudo-terminal until interrupted.')
+    .requiredOption('--board <name>', 'board from the catalog (`fwcard boards`)')
+    .option('--card <image>', 'SD card image file backing the emulated card')
+    .option('--link <link>', 'uart:<baud> or usb', 'uart:250000')
+    .option('--port-link <path>', 'where to create the serial port symlink')
+    .option('--boot-ms <ms>', 'how long a reset keeps the board away')
+    .option('--latency <ms>', 'one-way link latency')
+    .option('--json', 'print one JSON document (the port) on stdout once serving')
+    .option('-v, --verbose', 'trace the simulator on stderr')
+    .addHelpText(
+      'after',
+      `
+Needs socat. Then talk to the printed port as to a real board:
+  fwcard simulate --board btt-octopus-f446-v1 --card card.img --port-link /tmp/octopus &
+  fwcard mcu-info /tmp/octopus`,
+    )
+    .action(async (o: SimulateOptions) => {
+      const out = new Output({ json: !!o.json, verbose: !!o.verbose });
+      try {
+        const board = loadCatalog().get(o.board);
+        const link = parseLink(o.link);
+        const card = o.card ? new EmulatedSdCard({ device: openImageFile(o.card) }) : undefined;
+        const sim = startSimulator({
+          board,
+          card,
+          link,
+          bootMs: o.bootMs ? Number(o.bootMs) : undefined,
+          latencyMs: o.latency ? Number(o.latency) : undefined,
+          trace: o.verbose ? (l) => out.info(`[sim] ${l}`) : undefined,
+        });
+        const path = o.portLink ?? join(tmpdir(), `fwcard-sim-${board.name}`);
+        const server = await servePty(sim, { path, trace: o.verbose ? (l) => out.info(`[pty] ${l}`) : undefined });
+        const linkText = link.kind === 'usb' ? 'USB' : `UART ${link.baud} baud`;
+        if (out.json) out.result({ ok: true, path, board: board.name, mcu: sim.profile.mcu, link: linkText, card: o.card ?? null, pid: process.pid });
+        else {
+          out.line(`simulating ${board.name} (${sim.profile.mcu}, ${linkText}${o.card ? `, card ${o.card}` : ', no card'})`);
+          out.line(`serial port: ${path}`);
+          out.info('press Ctrl-C to stop');
+        }
+        await new Promise<void>((resolve) => {
+          const stop = (): void => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await server.close();
+        sim.close();
+      } catch (e) {
+        process.exitCode = reportError(e, out);
+      }
+    });
+}
