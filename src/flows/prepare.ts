@@ -14,6 +14,7 @@ import { cardKind, planLayout, type Layout } from '../fat/layout.js';
 import { probeCard, type CardProbe } from '../partition/probe.js';
 import { noProgress, type ProgressListener } from '../progress.js';
 import { formatBytes } from '../util/size.js';
+import { acquireLock } from '../util/lock.js';
 import { cardFileName, cardPath } from './card-name.js';
 import { readFirmwareFile, sha256, type FirmwareFile } from './firmware-file.js';
 import { checkFirmwareForBoard, type FirmwareCheck } from './firmware-check.js';
@@ -277,16 +278,22 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     });
   }
 
+  const lock = acquireLock(opts.target, 'card');
   let dev: LocalBlockDevice & { counters: { bytesWritten: number } };
   let knownZero = false;
-  if (plan.target.kind === 'block') {
-    dev = openRawDevice(opts.target, { readOnly: false });
-  } else {
-    const img = plan.format
-      ? openImageFile(opts.target, { size: plan.target.sizeBytes })
-      : openImageFile(opts.target, {});
-    knownZero = img.fresh;
-    dev = img;
+  try {
+    if (plan.target.kind === 'block') {
+      dev = openRawDevice(opts.target, { readOnly: false });
+    } else {
+      const img = plan.format
+        ? openImageFile(opts.target, { size: plan.target.sizeBytes })
+        : openImageFile(opts.target, {});
+      knownZero = img.fresh;
+      dev = img;
+    }
+  } catch (e) {
+    lock.release();
+    throw e;
   }
   try {
     if (plan.format && plan.layout) {
@@ -342,6 +349,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     progress({ phase: 'verify', label: 'verified', bytes: readBack.byteLength, total: readBack.byteLength, done: true });
     return { ...base, fs: fsType, verified: true, bytesWritten: dev.counters.bytesWritten, durationMs: Date.now() - started, dryRun: false };
   } finally {
-    await dev.close();
+    try {
+      await dev.close();
+    } finally {
+      lock.release();
+    }
   }
 }
