@@ -12,6 +12,7 @@
  * The host side of the same conversation (what our driver sees through the MCU) is in
  * `bus.ts`.
  */
+import type { SyncBlockDevice } from '../disk/block-device.js';
 
 /* ---------------------------------------------------------------- SPI face */
 
@@ -154,6 +155,8 @@ export type SdCardMode = 'unset' | 'spi' | 'sd';
 
 /** The emulated card as the simulator holds it: both faces plus the physical world. */
 export interface SimulatedSdCard extends SdCardSpiFace, SdCardSdioFace {
+  /** The card's storage, for the simulated bootloader, which reads the card on its own. */
+  readonly device: SyncBlockDevice;
   readonly mode: SdCardMode;
   readonly inserted: boolean;
   /** Data bus width set with ACMD6 (1 or 4); Klipper's STM32 driver only runs 1-bit. */

@@ -78,11 +78,6 @@ export function decodeCsd(reg: Uint8Array): CsdInfo {
   };
 }
 
-/** True when `csdStructure` is one this code can size (1.0, 2.0, 3.0). */
-export function csdStructureKnown(reg: Uint8Array): boolean {
-  return getBits(reg, 127, 126) !== 3;
-}
-
 export interface BuildCsdOptions {
   /** SDSC gets a version 1.0 CSD, SDHC/SDXC a version 2.0 one. */
   capacityType: 'SDSC' | 'SDHC' | 'SDXC';

@@ -13,6 +13,7 @@ import { hex, SDIO_SILENT_HINT, sdError } from './sd-errors.js';
 import { SD_BLOCK, type SdCardInfo, type SdHost } from './sd-host.js';
 import { ACMD41_HCS, CardState, Cmd, Ocr, Status, STATUS_ERROR_MASK, statusState } from './sd-protocol.js';
 import type { DeviceError } from '../errors.js';
+import { noTrace, type TraceListener } from '../progress.js';
 
 export interface SdioSdHostOptions {
   /** Bus clock after identification. Default 1 MHz, what Klipper's script sets. */
@@ -27,6 +28,8 @@ export interface SdioSdHostOptions {
   pipelineDepth?: number;
   /** Milliseconds clock (injectable for tests). Default `performance.now`. */
   now?: () => number;
+  /** Debug trace (namespace "sdcard:sdio"): init steps, retries, failures. */
+  trace?: TraceListener;
 }
 
 const ERROR_NAMES: Record<number, string> = {
@@ -65,8 +68,9 @@ async function all<T>(ps: Promise<T>[]): Promise<T[]> {
 }
 
 export class SdioSdHost implements SdHost {
-  private readonly opts: Required<Omit<SdioSdHostOptions, 'now'>>;
+  private readonly opts: Required<Omit<SdioSdHostOptions, 'now' | 'trace'>>;
   private readonly now: () => number;
+  private readonly trace: (message: string) => void;
   private _info: SdCardInfo | undefined;
   private rca = 0;
 
@@ -75,6 +79,8 @@ export class SdioSdHost implements SdHost {
     options: SdioSdHostOptions = {},
   ) {
     this.now = options.now ?? (() => performance.now());
+    const trace = options.trace ?? noTrace;
+    this.trace = (m) => trace('sdcard:sdio', m);
     this.opts = {
       speedHz: options.speedHz ?? 1_000_000,
       initTimeoutMs: options.initTimeoutMs ?? 2000,
@@ -152,6 +158,7 @@ export class SdioSdHost implements SdHost {
     }
     if ((ocr & Ocr.VDD_27_36) === 0) throw sdError('sd-voltage', `the card's OCR ${hex(ocr, 8)} lists no 2.7-3.6 V range`, { ocr });
     const highCapacity = specVersion === 2 && (ocr & Ocr.CCS) !== 0;
+    this.trace(`version ${specVersion} card ready; OCR ${hex(ocr, 8)} (${highCapacity ? 'block' : 'byte'} addressing)`);
 
     const cidRaw = await this.register(Cmd.ALL_SEND_CID, 0, 'CMD2 (ALL_SEND_CID)');
     const r3 = await this.bus.sendCommand(Cmd.SEND_RELATIVE_ADDR, 0, SdioWait.SHORT);
@@ -159,6 +166,7 @@ export class SdioSdHost implements SdHost {
     // R6: RCA in the top half, then status bits 23, 22, 19 packed into 15..13.
     if (r3.response[2]! & 0xe0) throw sdError('sd-command-failed', 'the card reported an error publishing its address (CMD3)', { response: Array.from(r3.response) });
     this.rca = (r3.response[0]! << 8) | r3.response[1]!;
+    this.trace(`CMD3: RCA ${hex(this.rca, 4)}`);
     const csdRaw = await this.register(Cmd.SEND_CSD, this.rca << 16, 'CMD9 (SEND_CSD)');
     await this.r1(Cmd.SELECT_CARD, this.rca << 16, 'CMD7 (SELECT_CARD)');
     await this.bus.setSpeed(this.opts.speedHz);
@@ -263,6 +271,7 @@ export class SdioSdHost implements SdHost {
       if (failed.length === 0) break;
       const first = failed[0]!;
       const why = await this.explain('read', lba + first.i, first.error);
+      this.trace(`read: ${failed.length} block(s) failed (${errName(first.error)}); attempt ${attempt}`);
       if (!(why instanceof Retryable)) throw why;
       if (attempt >= this.opts.retries) throw why.error;
       todo = failed.map((f) => f.i);
@@ -297,6 +306,7 @@ export class SdioSdHost implements SdHost {
           break;
         }
         const why = await this.explain('write', lba + i, w.error === SdioError.OK ? SdioError.ERROR : w.error, st as SdioCommandReply);
+        this.trace(`write of sector ${lba + i} failed (${errName(w.error)}); attempt ${attempt}`);
         if (!(why instanceof Retryable)) throw why;
         if (attempt >= this.opts.retries) throw why.error;
         await this.waitTran(lba + i);

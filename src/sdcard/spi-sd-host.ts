@@ -24,6 +24,7 @@ import {
 } from './sd-protocol.js';
 import { ones, SpiStream, type WaitBudget } from './spi-stream.js';
 import type { DeviceError } from '../errors.js';
+import { noTrace, type TraceListener } from '../progress.js';
 
 export interface SpiSdHostOptions {
   /** Switch on CRC checks of commands and data with CMD59, as Klipper does. Default true. */
@@ -44,6 +45,8 @@ export interface SpiSdHostOptions {
   retries?: number;
   /** Milliseconds clock (injectable for tests). Default `performance.now`. */
   now?: () => number;
+  /** Debug trace (namespace "sdcard:spi"): init steps, retries, failures. */
+  trace?: TraceListener;
 }
 
 const CMD_NAMES: Record<number, string> = {
@@ -80,8 +83,9 @@ class RetryableError extends Error {
 
 export class SpiSdHost implements SdHost {
   private readonly stream: SpiStream;
-  private readonly opts: Required<Omit<SpiSdHostOptions, 'now'>>;
+  private readonly opts: Required<Omit<SpiSdHostOptions, 'now' | 'trace'>>;
   private readonly now: () => number;
+  private readonly trace: (message: string) => void;
   private _info: SdCardInfo | undefined;
   /** Learned read access time in bytes, so read-ahead usually catches the whole block. */
   private nacGuess = 8;
@@ -93,6 +97,8 @@ export class SpiSdHost implements SdHost {
     options: SpiSdHostOptions = {},
   ) {
     this.now = options.now ?? (() => performance.now());
+    const trace = options.trace ?? noTrace;
+    this.trace = (m) => trace('sdcard:spi', m);
     this.opts = {
       crc: options.crc ?? true,
       resetTries: options.resetTries ?? 10,
@@ -180,6 +186,7 @@ export class SpiSdHost implements SdHost {
     let sawAnswer = false;
     for (let i = 0; i < this.opts.resetTries; i++) {
       r1 = await this.command(Cmd.GO_IDLE_STATE, 0);
+      this.trace(`CMD0 try ${i + 1}: R1 ${hex(r1)}`);
       if (r1 === R1.IDLE) break;
       if (r1 !== 0xff) sawAnswer = true;
       // Finish any block the card still expects from an interrupted write (Klipper does this too).
@@ -206,10 +213,12 @@ export class SpiSdHost implements SdHost {
       throw this.commandError(Cmd.SEND_IF_COND, r1);
     }
 
+    this.trace(`CMD8: physical layer version ${specVersion}`);
     let crcEnabled = false;
     if (this.opts.crc) {
       r1 = await this.command(Cmd.CRC_ON_OFF, 1);
       crcEnabled = r1 === R1.IDLE;
+      this.trace(`CMD59: CRC ${crcEnabled ? 'on' : `not switched on (R1 ${hex(r1)})`}`);
     }
 
     // ACMD41 until the card leaves idle; HCS tells it we can do block addressing.
@@ -235,6 +244,7 @@ export class SpiSdHost implements SdHost {
     const ocr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
     if ((ocr & Ocr.VDD_27_36) === 0) throw sdError('sd-voltage', `the card's OCR ${hex(ocr, 8)} lists no 2.7-3.6 V range`, { ocr });
     const highCapacity = specVersion === 2 && (ocr & Ocr.BUSY) !== 0 && (ocr & Ocr.CCS) !== 0;
+    this.trace(`ACMD41 ready after ${polls} polls; OCR ${hex(ocr, 8)} (${highCapacity ? 'block' : 'byte'} addressing)`);
 
     if (!highCapacity) {
       r1 = await this.command(Cmd.SET_BLOCKLEN, SD_BLOCK);
@@ -346,6 +356,7 @@ export class SpiSdHost implements SdHost {
         done += await this.readRun(info, lba + done, n, out, done);
       } catch (e) {
         if (!(e instanceof RetryableError)) throw e;
+        this.trace(`read at sector ${lba + done}: ${e.message}; retrying`);
         if (++failures >= this.opts.retries) throw e.error;
         this.stream.drop();
       }
@@ -400,6 +411,7 @@ export class SpiSdHost implements SdHost {
         done += n;
       } catch (e) {
         if (!(e instanceof RetryableError)) throw e;
+        this.trace(`write at sector ${lba + done}: ${e.message}; retrying`);
         if (++failures >= this.opts.retries) throw e.error;
         this.stream.drop();
       }

@@ -4,6 +4,7 @@ import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SdBlockDevice } from '../../src/sdcard/sd-block-device.js';
 import { FwcardError } from '../../src/errors.js';
+import { cardFacts } from '../../src/sdcard/card-facts.js';
 import { makeCard, randomBytes, type CardFixture } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -58,5 +59,29 @@ describe('SdBlockDevice', () => {
   it('refuses a host that was never initialised', () => {
     fx = makeCard(4 * MiB);
     expect(() => new SdBlockDevice(new SpiSdHost(new DirectSpiBus(fx!.card)))).toThrow(/initialised/);
+  });
+});
+
+describe('cardFacts', () => {
+  it('summarises an initialised card for the user', async () => {
+    fx = makeCard(8 * MiB, { capacityType: 'SDHC', cid: { manufacturerId: 0x03, productName: 'SE08G', serialNumber: 0xab12, manufactureYear: 2020, manufactureMonth: 4 } });
+    const host = new SpiSdHost(new DirectSpiBus(fx.card));
+    const facts = cardFacts(await host.init());
+    expect(facts).toEqual({
+      bus: 'spi',
+      type: 'SDHC',
+      capacityBytes: 8 * MiB,
+      sectorCount: 16384,
+      writeProtected: false,
+      specVersion: 2,
+      manufacturerId: 3,
+      manufacturer: 'SanDisk',
+      oemId: 'SD',
+      product: 'SE08G',
+      revision: '8.0',
+      serial: '0000AB12',
+      manufactured: '2020-04',
+      crcEnabled: true,
+    });
   });
 });
