@@ -80,7 +80,9 @@ export const MCU_MEMORY: McuMemory[] = [
   stm32('stm32g474xx', 512, 128, 150000000, 102, G4_MENU),
   stm32('stm32h723xx', 1024, 128, 400000000, 163, H7_MENU),
   stm32('stm32h743xx', 2048, 128, 400000000, 150, H7_MENU),
-  stm32('stm32h750xx', 128, 128, 400000000, 150, H750_MENU),
+  // H750: 128 KiB documented flash, but Klipper links LENGTH = FLASH_SIZE (128 KiB) even above
+  // its 128 KiB bootloader option (K-LDS), so the part's flash is modelled as 256 KiB.
+  stm32('stm32h750xx', 256, 128, 400000000, 150, H750_MENU),
   stm32('stm32l412xx', 128, 40, 80000000, 83, [0x0]),
   {
     mcu: 'lpc1768', family: 'lpc176x', flashBase: 0x0, flashBytes: 512 * KIB, ramStart: 0x10000000, ramBytes: 0x7fe0,
