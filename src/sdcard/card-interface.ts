@@ -127,7 +127,10 @@ export interface SdCardFaults {
   rejectWrites?: { count: number; kind: 'crc' | 'write-error' };
   /** Send the next N read blocks (and CID/CSD over SPI) with a wrong CRC16. */
   readCrcErrorCount?: number;
-  /** After the next write (or now, if set while idle) the card never leaves busy (MISO held low; SDIO status stays `prg`). */
+  /**
+   * The next busy period (after a written block, CMD12 or stop-tran) never ends: MISO stays
+   * low, the SDIO status stays `prg`. Clear it and `powerCycle()` to recover.
+   */
   stayBusy?: boolean;
   /** Behave as if pulled out after this many more data blocks have been transferred (read or written). */
   removeAfterBlocks?: number;

@@ -322,7 +322,13 @@ export class SpiSdHost implements SdHost {
   private async readDataBlock(size: number, index: number): Promise<Uint8Array> {
     await this.stream.want(this.nacGuess + 1 + size + 2);
     const t = await this.stream.skipWhile((b) => b === 0xff, this.budget(this.opts.readTimeoutMs), 16);
-    if (!t) throw sdError('sd-read-failed', `no data came after ${cmdName(index)} within ${this.opts.readTimeoutMs} ms`, { command: index });
+    if (!t) {
+      // Silence from a card that was there a moment ago: ask it something simple to tell
+      // "pulled out" from "cannot read this sector".
+      const r1 = await this.command(Cmd.SEND_STATUS, 0, NCR_MAX + 2);
+      if (r1 === 0xff) throw this.commandError(index, r1);
+      throw sdError('sd-read-failed', `no data came after ${cmdName(index)} within ${this.opts.readTimeoutMs} ms`, { command: index });
+    }
     this.nacGuess = Math.min(2048, t.skipped + 2);
     await this.stream.next();
     if (t.byte !== Token.START_BLOCK) {
