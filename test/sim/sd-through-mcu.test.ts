@@ -1,0 +1,94 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/boards/catalog.js';
+import { configureSdio, configureSpi } from '../../src/klipper/mcu-config.js';
+import { McuSession } from '../../src/klipper/session.js';
+import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
+import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
+import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
+import { MemDevice, pattern } from './mem-device.js';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(o: SimulatorOptions): Promise<{ sim: Simulator; session: McuSession }> {
+  const sim = startSimulator({ bootloader: false, link: { kind: 'usb' }, latencyMs: 0.1, ...o });
+  cleanup.push(() => sim.close());
+  const session = new McuSession({ transport: sim.connect() });
+  cleanup.push(() => session.close());
+  await session.connect();
+  return { sim, session };
+}
+
+describe('SD card through the simulated Klipper MCU', () => {
+  it('SDSC over software SPI (Octopus wiring, CRC on): init, CSD/CID, read and write sectors', async () => {
+    const board = loadCatalog().get('btt-octopus-f446-v1');
+    const k = board.klipper!;
+    const dev = new MemDevice(64 * 2048); // 64 MiB
+    dev.writeSync(100, pattern(1024, 3));
+    const card = new EmulatedSdCard({ device: dev, capacityType: 'SDSC' });
+    const { sim, session } = await setup({ board, card });
+    if (k.bus.kind === 'sdio') throw new Error('catalog: expected an SPI definition');
+    const cfg = await configureSpi(session, { bus: k.bus, csPin: k.csPin! });
+    expect(cfg.commands[0]).toBe('allocate_oids count=1');
+    expect(cfg.commands[1]).toBe(`config_spi oid=0 pin=${k.csPin!.toUpperCase()} cs_active_high=0`);
+    const host = new SpiSdHost(cfg.bus, { crc: true });
+    const info = await host.init();
+    expect(info.highCapacity).toBe(false);
+    expect(info.crcEnabled).toBe(true);
+    expect(info.sectorCount).toBe(dev.sectorCount);
+    expect(card.mode).toBe('spi');
+    const read = await host.readBlocks(100, 2);
+    expect(Buffer.from(read).equals(Buffer.from(pattern(1024, 3)))).toBe(true);
+    const data = pattern(1536, 9);
+    await host.writeBlocks(2000, data);
+    expect(Buffer.from(dev.readSync(2000, 3)).equals(Buffer.from(data))).toBe(true);
+    expect(sim.mcu.stats.rxOverflowBytes).toBe(0);
+  }, 30000);
+
+  it('SDHC over hardware SPI on an LPC1768 at 4 MHz', async () => {
+    const dev = new MemDevice(64 * 2048);
+    const card = new EmulatedSdCard({ device: dev, capacityType: 'SDHC' });
+    const { session } = await setup({ mcu: 'lpc1768', card, wiring: { kind: 'spi', bus: 'ssp1', csPin: 'P0.6' } });
+    const cfg = await configureSpi(session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.6', rateHz: 4_000_000 });
+    const host = new SpiSdHost(cfg.bus, { crc: true, busHz: 4_000_000 });
+    const info = await host.init();
+    expect(info.highCapacity).toBe(true);
+    const data = pattern(2048, 5);
+    await host.writeBlocks(77, data);
+    expect(Buffer.from(dev.readSync(77, 4)).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(await host.readBlocks(77, 4)).equals(Buffer.from(data))).toBe(true);
+  }, 30000);
+
+  it('a wrong chip-select pin reaches no card', async () => {
+    const dev = new MemDevice(8 * 2048);
+    const card = new EmulatedSdCard({ device: dev });
+    const { session } = await setup({ mcu: 'lpc1768', card, wiring: { kind: 'spi', bus: 'ssp1', csPin: 'P0.6' } });
+    const cfg = await configureSpi(session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.5' });
+    const out = await cfg.bus.transfer(Uint8Array.of(0x40, 0, 0, 0, 0, 0x95, 0xff, 0xff));
+    expect(Array.from(out)).toEqual(new Array(8).fill(0xff));
+  });
+
+  it('SDIO on an STM32F4 through sdio_* commands', async () => {
+    const dev = new MemDevice(64 * 2048);
+    dev.writeSync(5, pattern(512, 1));
+    const card = new EmulatedSdCard({ device: dev, capacityType: 'SDHC' });
+    const { session } = await setup({ mcu: 'stm32f446xx', card, wiring: { kind: 'sdio', bus: 'sdio' } });
+    const cfg = await configureSdio(session, { bus: 'sdio' });
+    expect(cfg.commands).toEqual(['allocate_oids count=1', 'config_sdio oid=0 blocksize=512', 'sdio_set_bus oid=0 sdio_bus=sdio']);
+    const host = new SdioSdHost(cfg.bus);
+    const info = await host.init();
+    expect(info.bus).toBe('sdio');
+    expect(Buffer.from(await host.readBlocks(5, 1)).equals(Buffer.from(pattern(512, 1)))).toBe(true);
+    const data = pattern(1024, 8);
+    await host.writeBlocks(10, data);
+    expect(Buffer.from(dev.readSync(10, 2)).equals(Buffer.from(data))).toBe(true);
+  }, 30000);
+
+  it('refuses an SDIO bus the firmware does not declare (STM32F1 has none)', async () => {
+    const { session } = await setup({ mcu: 'stm32f103xe' });
+    await expect(configureSdio(session, { bus: 'sdio' })).rejects.toMatchObject({ code: 'invalid-SDIO-bus' });
+  });
+});
