@@ -2,6 +2,8 @@ import { describe, expect, it, afterAll } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { makeSyntheticFirmware } from '../../src/firmware/index.js';
 import { fingerprint, fsckFat, mcopyOut, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
 
 const FIRMWARE = join(process.cwd(), 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');
@@ -40,12 +42,15 @@ describe('fwcard prepare (CLI)', () => {
 
   it('a unique-name board (Creality 4.2.x) gets a fresh 8.3 name, and --no-format removes the old .bin files', () => {
     const img = join(dir, 'creality.img');
-    const first = runCli(['prepare', img, '--size', '4G', '--board', 'creality-v4.2.2', '--firmware', FIRMWARE, '--yes', '--json']);
+    // A Creality 4.2.2 build: STM32F103, linked after the 28 KiB bootloader.
+    const F103 = join(dir, 'f103.bin');
+    writeFileSync(F103, makeSyntheticFirmware({ mcu: 'stm32f103xe', flashStart: 0x08007000, size: 40_000, klipper: true }).bytes);
+    const first = runCli(['prepare', img, '--size', '4G', '--board', 'creality-v4.2.2', '--firmware', F103, '--yes', '--json']);
     expect(first.status, first.stderr).toBe(0);
     const a = JSON.parse(first.stdout);
     expect(a.firmwarePath).toMatch(/^\/fw[0-9a-z]{6}\.bin$/);
     // A second update a few seconds later on the same card: a different name, the old one gone.
-    const second = runCli(['prepare', img, '--no-format', '--board', 'creality-v4.2.2', '--firmware', FIRMWARE, '--yes', '--json']);
+    const second = runCli(['prepare', img, '--no-format', '--board', 'creality-v4.2.2', '--firmware', F103, '--yes', '--json']);
     expect(second.status, second.stderr).toBe(0);
     const b = JSON.parse(second.stdout);
     expect(b.firmwarePath).not.toBe(a.firmwarePath);
@@ -53,7 +58,7 @@ describe('fwcard prepare (CLI)', () => {
     const offset = b.partitionStart * 512;
     const listing = mdir(img, offset);
     expect(listing).not.toMatch(new RegExp(a.firmwarePath.slice(1, 9), 'i'));
-    expect(mcopyOut(img, offset, b.firmwarePath, dir).equals(readFileSync(FIRMWARE))).toBe(true);
+    expect(mcopyOut(img, offset, b.firmwarePath, dir).equals(readFileSync(F103))).toBe(true);
     expect(listing).not.toMatch(/FWCARD\s+TMP/i); // the temporary upload name is gone
     expect(fsckFat(img, offset, b.partitionSectors * 512).status).toBe(0);
   });
