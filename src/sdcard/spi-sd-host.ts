@@ -90,7 +90,7 @@ export class SpiSdHost implements SdHost {
   /** Learned read access time in bytes, so read-ahead usually catches the whole block. */
   private nacGuess = 8;
   /** Learned busy time after a write, in bytes. */
-  private busyGuess = 8;
+  private busyGuess: Record<'program' | 'stop', number> = { program: 8, stop: 8 };
 
   constructor(
     private readonly bus: SpiBus,
@@ -162,12 +162,13 @@ export class SpiSdHost implements SdHost {
     throw r1 & R1.COM_CRC_ERROR ? new RetryableError(e) : e;
   }
 
-  private async waitNotBusy(ms: number): Promise<void> {
-    const r = await this.stream.skipWhile((b) => b !== 0xff, this.budget(ms), this.busyGuess);
+  /** Poll until MISO goes high; `kind` keeps separate guesses for programming and stop busy times. */
+  private async waitNotBusy(ms: number, kind: 'program' | 'stop'): Promise<void> {
+    const r = await this.stream.skipWhile((b) => b !== 0xff, this.budget(ms), this.busyGuess[kind]);
     if (!r) {
       throw sdError('sd-busy-timeout', `the card stayed busy for more than ${ms} ms`, { timeoutMs: ms });
     }
-    this.busyGuess = Math.max(4, Math.min(4096, r.skipped + 4));
+    this.busyGuess[kind] = Math.max(4, Math.min(4096, r.skipped + 4));
   }
 
   /* ------------------------------------------------------------ initialisation */
@@ -390,10 +391,10 @@ export class SpiSdHost implements SdHost {
   }
 
   private async stopTransmission(): Promise<void> {
-    const r1 = await this.command(Cmd.STOP_TRANSMISSION, 0, NCR_MAX + 2 + this.busyGuess);
+    const r1 = await this.command(Cmd.STOP_TRANSMISSION, 0, NCR_MAX + 2 + this.busyGuess.stop);
     // Some cards flag the interrupted block's state in R1 here; only silence is fatal.
     if (r1 === 0xff) throw this.commandError(Cmd.STOP_TRANSMISSION, r1);
-    await this.waitNotBusy(this.opts.busyTimeoutMs);
+    await this.waitNotBusy(this.opts.busyTimeoutMs, 'stop');
   }
 
   async writeBlocks(lba: number, data: Uint8Array): Promise<void> {
@@ -439,8 +440,8 @@ export class SpiSdHost implements SdHost {
   private async dataResponse(lba: number): Promise<void> {
     this.stream.drop();
     // One transfer usually covers the response token and the whole busy period.
-    await this.stream.want(2 + this.busyGuess);
-    const r = await this.stream.skipWhile((b) => b === 0xff, { ms: this.opts.readTimeoutMs, bytes: NCR_MAX + 2 }, 2 + this.busyGuess);
+    await this.stream.want(2 + this.busyGuess.program);
+    const r = await this.stream.skipWhile((b) => b === 0xff, { ms: this.opts.readTimeoutMs, bytes: NCR_MAX + 2 }, 2 + this.busyGuess.program);
     if (!r) throw sdError('sd-write-rejected', `no data response after writing sector ${lba}`, { lba });
     await this.stream.next();
     const status = r.byte & DataResponse.MASK;
@@ -449,10 +450,10 @@ export class SpiSdHost implements SdHost {
     }
     if (status !== DataResponse.ACCEPTED) {
       // A write error: wait out the busy period, then ask CMD13 why.
-      await this.waitNotBusy(this.opts.busyTimeoutMs).catch(() => undefined);
+      await this.waitNotBusy(this.opts.busyTimeoutMs, 'program').catch(() => undefined);
       throw sdError('sd-write-rejected', `the card rejected sector ${lba} (data response ${hex(r.byte)})`, { lba, token: r.byte });
     }
-    await this.waitNotBusy(this.opts.busyTimeoutMs);
+    await this.waitNotBusy(this.opts.busyTimeoutMs, 'program');
   }
 
   private async writeRun(info: SdCardInfo, lba: number, data: Uint8Array): Promise<void> {
@@ -481,9 +482,9 @@ export class SpiSdHost implements SdHost {
 
   private async stopMultiWrite(): Promise<void> {
     // Stop-tran token, one byte, then busy while the card finishes (spec 7.3.3.2).
-    await this.stream.begin(Uint8Array.of(Token.STOP_TRAN), 2 + this.busyGuess);
+    await this.stream.begin(Uint8Array.of(Token.STOP_TRAN), 2 + this.busyGuess.stop);
     await this.stream.next();
-    await this.waitNotBusy(this.opts.busyTimeoutMs);
+    await this.waitNotBusy(this.opts.busyTimeoutMs, 'stop');
   }
 
   /** CMD13: the R2 status tells write-protect violations and errors the data response hides. */

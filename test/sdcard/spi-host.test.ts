@@ -95,6 +95,43 @@ describe('SPI host <-> emulated card', () => {
     expect(fx.card.stats.busyMicros).toBeGreaterThan(4 * 40_000);
   });
 
+  it('does not care where the MCU splits messages (CS released between them)', async () => {
+    fx = makeCard(4 * MiB, { capacityType: 'SDHC' });
+    for (const maxChunk of [1, 5, 7, 255]) {
+      const host = new SpiSdHost(new DirectSpiBus(fx.card, { maxChunk }));
+      await host.init();
+      const d = randomBytes(512 * 3, maxChunk);
+      await host.writeBlocks(maxChunk, d);
+      expect(await host.readBlocks(maxChunk, 3)).toEqual(d);
+      expect(fx.fileSectors(maxChunk, 3)).toEqual(d);
+    }
+  });
+
+  it('needs few round trips: a 64-sector read is a handful of transfers, a write about one per sector', async () => {
+    fx = makeCard(8 * MiB, { capacityType: 'SDHC' });
+    const bus = new DirectSpiBus(fx.card);
+    const host = new SpiSdHost(bus);
+    await host.init();
+    await host.readBlocks(0, 1); // learn the access time
+    let q = bus.counters.queries;
+    const data = await host.readBlocks(0, 64);
+    expect(data).toEqual(fx.fileSectors(0, 64));
+    expect(bus.counters.queries - q).toBeLessThanOrEqual(8);
+    q = bus.counters.queries;
+    const before = bus.counters.bytesOut;
+    await host.writeBlocks(200, randomBytes(512 * 64, 4));
+    expect(bus.counters.queries - q).toBeLessThanOrEqual(64 + 6);
+    // Bytes clocked stay close to the payload: tokens, CRCs and busy polling are small.
+    expect(bus.counters.bytesOut - before).toBeLessThan(64 * 512 * 1.25);
+    // A lone sector: command, data + response/busy, CMD13.
+    q = bus.counters.queries;
+    await host.writeBlocks(400, randomBytes(512, 5));
+    expect(bus.counters.queries - q).toBeLessThanOrEqual(4);
+    q = bus.counters.queries;
+    await host.readBlocks(400, 1);
+    expect(bus.counters.queries - q).toBe(1);
+  });
+
   it('refuses out-of-range requests before touching the card', async () => {
     fx = makeCard(4 * MiB);
     const host = new SpiSdHost(new DirectSpiBus(fx.card));
