@@ -88,7 +88,11 @@ export interface SdioCommandResult {
 
 export interface SdioDataResult {
   error: SdioErrorCode;
-  /** Bytes moved: `blockSize * blockCount` on success, 0 on failure. */
+  /**
+   * What arrived: `blockSize * blockCount` bytes on success; on `CRC_FAIL` the damaged
+   * block(s) are there too (as a controller's FIFO would hold them); empty when no data phase
+   * happened (command refused or timed out, card gone).
+   */
   data: Uint8Array;
 }
 

@@ -14,6 +14,7 @@ import { SD_BLOCK, type SdCardInfo, type SdHost } from './sd-host.js';
 import { ACMD41_HCS, CardState, Cmd, Ocr, Status, STATUS_ERROR_MASK, statusState } from './sd-protocol.js';
 import type { DeviceError } from '../errors.js';
 import { noTrace, type TraceListener } from '../progress.js';
+import { SerialLock } from './serial-lock.js';
 
 export interface SdioSdHostOptions {
   /** Bus clock after identification. Default 1 MHz, what Klipper's script sets. */
@@ -72,6 +73,7 @@ export class SdioSdHost implements SdHost {
   private readonly now: () => number;
   private readonly trace: (message: string) => void;
   private _info: SdCardInfo | undefined;
+  private readonly lock = new SerialLock();
   private rca = 0;
 
   constructor(
@@ -127,7 +129,11 @@ export class SdioSdHost implements SdHost {
     return r.response;
   }
 
-  async init(): Promise<SdCardInfo> {
+  init(): Promise<SdCardInfo> {
+    return this.lock.run(() => this.initNow());
+  }
+
+  private async initNow(): Promise<SdCardInfo> {
     this._info = undefined;
     this.rca = 0;
     const r0 = await this.bus.sendCommand(Cmd.GO_IDLE_STATE, 0, SdioWait.NO_RESPONSE);
@@ -195,7 +201,11 @@ export class SdioSdHost implements SdHost {
     return this._info;
   }
 
-  async deinit(): Promise<void> {
+  deinit(): Promise<void> {
+    return this.lock.run(() => this.deinitNow());
+  }
+
+  private async deinitNow(): Promise<void> {
     this._info = undefined;
     await this.bus.sendCommand(Cmd.GO_IDLE_STATE, 0, SdioWait.NO_RESPONSE);
   }
@@ -243,7 +253,11 @@ export class SdioSdHost implements SdHost {
     return sdError('sd-read-failed', `the card could not read sector ${lba} (${errName(error)}, status ${hex(s, 8)})`, d);
   }
 
-  async readBlocks(lba: number, count: number): Promise<Uint8Array> {
+  readBlocks(lba: number, count: number): Promise<Uint8Array> {
+    return this.lock.run(() => this.readBlocksNow(lba, count));
+  }
+
+  private async readBlocksNow(lba: number, count: number): Promise<Uint8Array> {
     const info = this.ready(lba, count);
     const out = new Uint8Array(count * SD_BLOCK);
     let todo = Array.from({ length: count }, (_, i) => i);
@@ -279,7 +293,11 @@ export class SdioSdHost implements SdHost {
     return out;
   }
 
-  async writeBlocks(lba: number, data: Uint8Array): Promise<void> {
+  writeBlocks(lba: number, data: Uint8Array): Promise<void> {
+    return this.lock.run(() => this.writeBlocksNow(lba, data));
+  }
+
+  private async writeBlocksNow(lba: number, data: Uint8Array): Promise<void> {
     if (data.length % SD_BLOCK !== 0) {
       throw sdError('sd-out-of-range', `${data.length} bytes is not a whole number of ${SD_BLOCK}-byte blocks`, { bytes: data.length });
     }

@@ -25,6 +25,7 @@ import {
 import { ones, SpiStream, type WaitBudget } from './spi-stream.js';
 import type { DeviceError } from '../errors.js';
 import { noTrace, type TraceListener } from '../progress.js';
+import { SerialLock } from './serial-lock.js';
 
 export interface SpiSdHostOptions {
   /** Switch on CRC checks of commands and data with CMD59, as Klipper does. Default true. */
@@ -87,6 +88,7 @@ export class SpiSdHost implements SdHost {
   private readonly now: () => number;
   private readonly trace: (message: string) => void;
   private _info: SdCardInfo | undefined;
+  private readonly lock = new SerialLock();
   /** Learned read access time in bytes, so read-ahead usually catches the whole block. */
   private nacGuess = 8;
   /** Learned busy time after a write, in bytes. */
@@ -173,7 +175,11 @@ export class SpiSdHost implements SdHost {
 
   /* ------------------------------------------------------------ initialisation */
 
-  async init(): Promise<SdCardInfo> {
+  init(): Promise<SdCardInfo> {
+    return this.lock.run(() => this.initNow());
+  }
+
+  private async initNow(): Promise<SdCardInfo> {
     this._info = undefined;
     // ≥74 clocks before the first command (spec 6.4.1); Klipper's bus holds CS low, which cards accept.
     await this.bus.send(ones(10));
@@ -294,7 +300,11 @@ export class SpiSdHost implements SdHost {
     throw last!;
   }
 
-  async deinit(): Promise<void> {
+  deinit(): Promise<void> {
+    return this.lock.run(() => this.deinitNow());
+  }
+
+  private async deinitNow(): Promise<void> {
     this._info = undefined;
     const r1 = await this.command(Cmd.GO_IDLE_STATE, 0);
     if (r1 === R1.IDLE) await this.command(Cmd.CRC_ON_OFF, 0);
@@ -352,7 +362,11 @@ export class SpiSdHost implements SdHost {
     return data.slice();
   }
 
-  async readBlocks(lba: number, count: number): Promise<Uint8Array> {
+  readBlocks(lba: number, count: number): Promise<Uint8Array> {
+    return this.lock.run(() => this.readBlocksNow(lba, count));
+  }
+
+  private async readBlocksNow(lba: number, count: number): Promise<Uint8Array> {
     const info = this.ready(lba, count);
     const out = new Uint8Array(count * SD_BLOCK);
     let done = 0;
@@ -397,7 +411,11 @@ export class SpiSdHost implements SdHost {
     await this.waitNotBusy(this.opts.busyTimeoutMs, 'stop');
   }
 
-  async writeBlocks(lba: number, data: Uint8Array): Promise<void> {
+  writeBlocks(lba: number, data: Uint8Array): Promise<void> {
+    return this.lock.run(() => this.writeBlocksNow(lba, data));
+  }
+
+  private async writeBlocksNow(lba: number, data: Uint8Array): Promise<void> {
     if (data.length % SD_BLOCK !== 0) {
       throw sdError('sd-out-of-range', `${data.length} bytes is not a whole number of ${SD_BLOCK}-byte blocks`, { bytes: data.length });
     }

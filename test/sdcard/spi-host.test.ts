@@ -132,6 +132,22 @@ describe('SPI host <-> emulated card', () => {
     expect(bus.counters.queries - q).toBe(1);
   });
 
+  it('queues overlapping calls instead of interleaving them on the bus', async () => {
+    fx = makeCard(4 * MiB, { capacityType: 'SDHC' });
+    const host = new SpiSdHost(new DirectSpiBus(fx.card));
+    const a = randomBytes(512 * 4, 31);
+    const b = randomBytes(512 * 2, 32);
+    const [, , , ra, rb] = await Promise.all([
+      host.init(),
+      host.writeBlocks(10, a),
+      host.writeBlocks(20, b),
+      host.readBlocks(10, 4),
+      host.readBlocks(20, 2),
+    ]);
+    expect(ra).toEqual(a);
+    expect(rb).toEqual(b);
+  });
+
   it('refuses out-of-range requests before touching the card', async () => {
     fx = makeCard(4 * MiB);
     const host = new SpiSdHost(new DirectSpiBus(fx.card));
