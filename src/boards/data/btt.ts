@@ -312,4 +312,22 @@ export const BTT_BOARDS: Board[] = [
     card: fatfsCard(['B-M5P']),
     notes: ['Disagreement over the offset (8 KiB in the docs vs "no bootloader") in bigtreetech/Manta-M5P#25.'],
   },
+  ...(['manta-m4p', 'manta-e3ez'] as const).map(
+    (m): Board => ({
+      name: `btt-${m}`,
+      aliases: [m],
+      vendor: 'BIGTREETECH',
+      models: [m === 'manta-m4p' ? 'Manta M4P' : 'Manta E3EZ'],
+      mcu: 'stm32g0b1xx',
+      appStart: fact([0x08002000], [`K-cfg ${m}`]),
+      flashBytes: inferred(512 * KIB, ['ST-PN'], 'STM32G0B1.'),
+      bootloaderBus: unverified<'spi' | 'sdio' | 'unknown'>('unknown', [], 'Not determined.'),
+      firmwareName: unverified('firmware.bin', ['B-M8P'], 'Not determined for this board; the M8P bootloader (same MCU family) takes firmware.bin.'),
+      ...FIRMWARE_BIN_FATFS,
+      folder: unverified('', [], 'Not determined; BTT G0B1 bootloaders read the root.'),
+      afterFlash: unverified('FIRMWARE.CUR', ['B-M8P'], 'M8P behaviour assumed.'),
+      card: fatfsCard([]),
+      notes: m === 'manta-e3ez' ? ['Users report the SD card never produces FIRMWARE.CUR and ask for the stock bootloader (bigtreetech/Manta-E3EZ#28, #2).'] : [],
+    }),
+  ),
 ];

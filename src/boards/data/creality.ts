@@ -8,12 +8,12 @@ const unknownCase = unverified<boolean | 'unknown'>('unknown', [], 'Not determin
 export const CREALITY_BOARDS: Board[] = [
   {
     name: 'creality-v4.2.2',
-    aliases: ['creality-v4.2.7'],
+    aliases: ['creality-v4.2.7', 'sovol-sv05'],
     vendor: 'Creality',
     models: ['Creality 4.2.2', 'Creality 4.2.7', 'Ender-3 Pro', 'Ender-3 V2', 'Ender-3 V2 Neo', 'Ender-3 Max', 'Ender-5 Pro', 'CR-30', 'Ender-6', 'Sovol SV05'],
     mcu: 'stm32f103xe',
     klipper: klipperDef('creality-v4.2.2', 'stm32f103xe', SDIO_AS_SWSPI, 'PC11', { skipVerify: true, requiresUniqueFwName: true }),
-    appStart: fact([0x08007000], ['K-cfg creality-v4.2.7', 'K-cfg ender3-v2', 'M-F1']),
+    appStart: fact([0x08007000], ['K-cfg creality-v4.2.7', 'K-cfg ender3-v2', 'K-cfg sovol-sv05', 'M-F1']),
     flashBytes: inferred(512 * KIB, ['ST-PN', 'M-F1'], 'STM32F103RET6; some boards carry GD32F103/GD32F303 or an RCT6 (256 KiB).'),
     bootloaderBus: fact('sdio', ['K-BD', 'K-c-5fad485b1']),
     folder: fact('', ['K-cfg creality-v4.2.7', 'P-MRISCO']),

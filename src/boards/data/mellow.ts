@@ -57,4 +57,30 @@ export const MELLOW_BOARDS: Board[] = [
     card: fatfsCard([]),
     notes: ['Wait about 30 s after power-on (FLY-9).'],
   },
+  ...(
+    [
+      ['mellow-fly-cdy-v3', ['fly-cdy-v3'], ['Fly-CDY-V3'], 'stm32f407xx', 'K-cfg mellow-fly-cdy-v3', 'firmware.bin', 'STM32F407.'],
+      ['mellow-fly-e3-v2', ['fly-e3-v2'], ['Fly-E3-V2'], 'stm32f407xx', 'K-cfg mellow-fly-e3-v2', 'firmware.bin', 'STM32F407; klipper.bin is accepted too.'],
+      ['mellow-super-infinty-hv', ['mellow-super8-hv', 'fly-super8'], ['Super 8 HV', 'Super8'], 'stm32f407xx', 'K-cfg mellow-super-infinty-hv', 'firmware.bin', 'STM32F407.'],
+      ['mellow-fly-gemini-v1', ['fly-gemini-v1'], ['Fly Gemini V1'], 'stm32f405xx', 'K-cfg mellow-fly-gemini-v1', 'firmware.bin', 'STM32F405; klipper.bin is accepted too.'],
+    ] as const
+  ).map(
+    ([name, aliases, models, mcu, cfg, file, note]): Board => ({
+      name,
+      aliases: [...aliases],
+      vendor: 'Mellow (FLYmaker)',
+      models: [...models],
+      mcu,
+      appStart: fact([0x08008000], [cfg, 'MEL']),
+      flashBytes: inferred(512 * KIB, ['ST-PN'], `${note} Smallest part of the family (VE/RE) assumed.`),
+      bootloaderBus: unverified<'spi' | 'sdio' | 'unknown'>('unknown', [], 'Not determined.'),
+      folder: fact('', [cfg, 'MEL']),
+      firmwareName: fact(file, [cfg, 'MEL']),
+      uniqueName: unverified(false, [], 'Not determined.'),
+      caseSensitive: inferred<boolean | 'unknown'>(false, ['P-FATFS']),
+      readsLongNames: unverified<boolean | 'unknown'>('unknown', [], 'Not determined.'),
+      afterFlash: unverified('FIRMWARE.CUR', ['K-DOC'], 'Not determined; FIRMWARE.CUR is the usual FatFs-bootloader behaviour.'),
+      card: fatfsCard(['MEL'], { fileSystems: ['FAT32'] }),
+    }),
+  ),
 ];
