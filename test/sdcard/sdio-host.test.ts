@@ -40,6 +40,27 @@ describe('SDIO host <-> emulated card', () => {
     });
   }
 
+  it('initialises a version 1.x SDSC card (CMD8 unanswered) and writes to it', async () => {
+    fx = makeCard(8 * MiB, { capacityType: 'SDSC', specVersion: 1 });
+    const host = new SdioSdHost(new DirectSdioBus(fx.card));
+    const info = await host.init();
+    expect(info.specVersion).toBe(1);
+    expect(info.highCapacity).toBe(false);
+    const d = randomBytes(512 * 2, 13);
+    await host.writeBlocks(9, d);
+    expect(fx.fileSectors(9, 2)).toEqual(d);
+  });
+
+  it('queues a long read in batches: about two messages per block, few waits', async () => {
+    fx = makeCard(8 * MiB, { capacityType: 'SDHC' });
+    const bus = new DirectSdioBus(fx.card);
+    const host = new SdioSdHost(bus, { pipelineDepth: 16 });
+    await host.init();
+    const m = bus.counters.messages;
+    expect(await host.readBlocks(0, 64)).toEqual(fx.fileSectors(0, 64));
+    expect(bus.counters.messages - m).toBe(128);
+  });
+
   it('reports responses the way the STM32 controller does', async () => {
     fx = makeCard(8 * MiB, { capacityType: 'SDHC' });
     const c = fx.card;

@@ -148,6 +148,32 @@ describe('SPI host <-> emulated card', () => {
     expect(rb).toEqual(b);
   });
 
+  it('picks the card type from the size like real cards: SDSC to 2 GiB, SDHC to 32 GiB, SDXC above', async () => {
+    for (const [size, type] of [
+      [2 * 1024 * MiB, 'SDSC'],
+      [2 * 1024 * MiB + 512 * 1024, 'SDHC'],
+      [40 * 1024 * MiB, 'SDXC'],
+    ] as const) {
+      fx = makeCard(size, {}, 1);
+      const info = await new SpiSdHost(new DirectSpiBus(fx.card)).init();
+      expect(info.capacityType).toBe(type);
+      expect(info.highCapacity).toBe(type !== 'SDSC');
+      expect(info.capacityBytes).toBe(size);
+      fx.cleanup();
+      fx = undefined;
+    }
+  });
+
+  it('re-reads a CID/CSD that arrives damaged during init, and fails typed when it stays damaged', async () => {
+    fx = makeCard(4 * MiB);
+    fx.card.faults.readCrcErrorCount = 1;
+    const host = new SpiSdHost(new DirectSpiBus(fx.card));
+    expect((await host.init()).cid.crcOk).toBe(true);
+    fx.card.faults.readCrcErrorCount = 50;
+    await expect(host.init()).rejects.toMatchObject({ code: 'sd-data-crc' });
+    expect(host.info).toBeUndefined();
+  });
+
   it('refuses out-of-range requests before touching the card', async () => {
     fx = makeCard(4 * MiB);
     const host = new SpiSdHost(new DirectSpiBus(fx.card));
