@@ -186,7 +186,7 @@ export class SpiSdHost implements SdHost {
     this.stream.drop();
     // A card left busy by an interrupted session holds MISO low; let it finish first.
     if (!(await this.stream.skipWhile((b) => b === 0x00, this.budget(this.opts.busyTimeoutMs), 16))) {
-      throw sdError('sd-busy-timeout', 'the card is stuck busy and ignores a reset', {});
+      throw sdError('sd-busy-timeout', 'MISO stays low: the card is stuck busy, or no card is connected and the line has no pull-up', {});
     }
 
     let r1 = 0xff;
