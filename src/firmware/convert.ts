@@ -1,8 +1,7 @@
 /** The byte transformations some stock bootloaders need, applied when writing the card. */
 import type { Board } from '../boards/types.js';
 import { chituEncode, isChituCbd } from './chitu.js';
-import { isMksScrambled } from './inspect.js';
-import { mksRobinXor } from './mks-robin.js';
+import { isMksScrambled, mksRobinXor } from './mks-robin.js';
 
 export type Conversion = 'none' | 'mks-robin' | 'chitu-v6';
 

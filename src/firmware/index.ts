@@ -1,8 +1,8 @@
 /** Firmware inspection and conversion: the API other layers use. */
-export { inspectFirmware, isMksScrambled, type InspectOptions } from './inspect.js';
+export { inspectFirmware, type InspectOptions } from './inspect.js';
 export { convertForBoard, boardConversion, type Conversion } from './convert.js';
 export { extractKlipperDictionary, findKlipperDictionary, klipperInterface, type FoundDictionary } from './klipper-dictionary.js';
-export { mksRobinXor } from './mks-robin.js';
+export { mksRobinXor, isMksScrambled } from './mks-robin.js';
 export { chituEncode, chituDecode, isChituCbd } from './chitu.js';
 export { makeSyntheticFirmware, type SyntheticFirmwareOptions, type SyntheticFirmware } from './synth.js';
 export { makeKlipperDictionary, dictionaryText, type KlipperDictionary } from './synth-dictionary.js';

@@ -10,7 +10,9 @@ import { findKlipperDictionary, summariseKlipper } from './klipper-dictionary.js
 import { determineLinkAddress, linkedForText } from './link-address.js';
 import { findMarlin } from './marlin.js';
 import { hex, mcuMemory, type McuFamily, type McuMemory } from './mcu-memory.js';
-import { mksRobinXor, MKS_SCRAMBLE_END, MKS_SCRAMBLE_START } from './mks-robin.js';
+import { isMksScrambled, mksRobinXor } from './mks-robin.js';
+
+export { isMksScrambled };
 import type { Finding, FirmwareReport, KlipperInfo, MarlinInfo } from './report.js';
 import { parseVectorTable, type ParsedVectorTable } from './vector-table.js';
 
@@ -20,32 +22,6 @@ export interface InspectOptions {
 }
 
 const finding = (id: string, severity: Finding['severity'], message: string, hint = ''): Finding => ({ id, severity, message, hint });
-
-/** How many words in the MKS-scrambled range look like pointers into the image's code region. */
-function pointerScore(img: Uint8Array, vt: ParsedVectorTable): number {
-  const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
-  const lo = vt.region.base;
-  const hi = lo + vt.region.span;
-  let n = 0;
-  for (let off = MKS_SCRAMBLE_START; off + 4 <= Math.min(img.length, MKS_SCRAMBLE_END); off += 4) {
-    const x = v.getUint32(off, true);
-    if (x >= lo && x < hi && (lo !== 0 || ((x & 1) === 1 && x >= 0x1000))) n++;
-  }
-  return n;
-}
-
-/**
- * True when `bytes` look like an MKS-scrambled image: the vector table (first 320 bytes,
- * left plain by the scrambler) is valid, and unscrambling the rest makes it look like code.
- */
-export function isMksScrambled(bytes: Uint8Array): boolean {
-  if (bytes.length <= MKS_SCRAMBLE_START + 64) return false;
-  const vt = parseVectorTable(bytes);
-  if (!vt) return false;
-  const raw = pointerScore(bytes, vt);
-  const plain = pointerScore(mksRobinXor(bytes), vt);
-  return plain >= 4 && plain > 3 * raw + 2;
-}
 
 /** Klipper's menuconfig wording for an application address. */
 function menuText(addr: number, family: McuFamily | null): string {

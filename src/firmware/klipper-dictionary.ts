@@ -5,6 +5,8 @@
  * in the image and keeping the first stream that inflates to a Klipper-shaped JSON object.
  */
 import { inflateSync } from 'node:zlib';
+import { chituDecode, isChituCbd } from './chitu.js';
+import { isMksScrambled, mksRobinXor } from './mks-robin.js';
 import type { KlipperInfo, KlipperInterface } from './report.js';
 
 export interface FoundDictionary {
@@ -50,9 +52,16 @@ export function findKlipperDictionary(bytes: Uint8Array): FoundDictionary | null
   return null;
 }
 
-/** The Klipper data dictionary embedded in a firmware image, or null. */
+/**
+ * The Klipper data dictionary embedded in a firmware image, or null. Also reads files
+ * as they sit on a card for MKS Robin (scrambled) and Chitu (.cbd) bootloaders.
+ */
 export function extractKlipperDictionary(bytes: Uint8Array): Record<string, unknown> | null {
-  return findKlipperDictionary(bytes)?.dictionary ?? null;
+  const plain = findKlipperDictionary(bytes);
+  if (plain) return plain.dictionary;
+  if (isChituCbd(bytes)) return findKlipperDictionary(chituDecode(bytes).image)?.dictionary ?? null;
+  if (isMksScrambled(bytes)) return findKlipperDictionary(mksRobinXor(bytes))?.dictionary ?? null;
+  return null;
 }
 
 const pins = (v: unknown): string[] => (typeof v === 'string' && v ? v.split(',').map((s) => s.trim()) : []);

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { chituEncode } from '../../src/firmware/chitu.js';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
+import { mksRobinXor } from '../../src/firmware/mks-robin.js';
 import { extractKlipperDictionary, findKlipperDictionary } from '../../src/firmware/klipper-dictionary.js';
 import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
 import { encodedToMsgId } from '../../src/firmware/synth-dictionary.js';
@@ -38,6 +40,14 @@ describe('Klipper data dictionary', () => {
     expect(encodedToMsgId(0x7f)).toBe(-1);
     expect(encodedToMsgId(0x80)).toBe(128);
     expect(encodedToMsgId(0x3000)).toBe(-0x1000);
+  });
+
+  it('is read from files as they sit on MKS Robin and Chitu cards', () => {
+    const fw = makeSyntheticFirmware({ mcu: 'stm32f103xe', flashStart: 0x08007000, size: 20000, klipper: true, seed: 4 });
+    const scrambled = mksRobinXor(fw.bytes);
+    expect(findKlipperDictionary(scrambled)).toBeNull(); // the dictionary sits inside the XORed range
+    expect(extractKlipperDictionary(scrambled)).toEqual(fw.dictionary);
+    expect(extractKlipperDictionary(chituEncode(fw.bytes))).toEqual(fw.dictionary);
   });
 
   it('is absent from a plain build', () => {
