@@ -140,6 +140,11 @@ export interface SdCardFaults {
   removeAfterBlocks?: number;
   /** Report a capacity in the CSD other than the backing image's size (bytes; a multiple of 512). */
   csdCapacityBytes?: number;
+  /**
+   * Past the image's real end (with a lying CSD): `wrap` (default) stores block n at
+   * n mod size, as counterfeit cards do; `error` fails those reads and writes.
+   */
+  pastRealEnd?: 'wrap' | 'error';
   /** Ignore commands entirely (no answer): a dead card or a wrong CS pin. */
   silent?: boolean;
 }

@@ -245,6 +245,10 @@ export class EmulatedSdCard implements SimulatedSdCard {
     if (block >= this.sectorCount) return { block, error: R1.PARAMETER_ERROR };
     return { block, error: 0 };
   }
+  /** A block the CSD promises but a lying card cannot store, when it fails rather than wraps. */
+  private missing(block: number): boolean {
+    return this.faults.pastRealEnd === 'error' && block >= this.device.sectorCount;
+  }
   private physical(block: number): number {
     // A card whose CSD claims more than it holds wraps around, as counterfeit cards do.
     return block % this.device.sectorCount;
@@ -333,6 +337,11 @@ export class EmulatedSdCard implements SimulatedSdCard {
     }
     if (this.pulledOut()) return;
     if (!streaming) this.streamBlock = -1;
+    if (this.missing(block)) {
+      this.streamBlock = -1;
+      this.queue([DataErrorToken.ERROR], this.timing.readAccessUs);
+      return;
+    }
     const data = this.readBlock(block);
     this.queueDataBlock(data, this.timing.readAccessUs);
   }
@@ -399,7 +408,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
     else if (this.writeProtect) {
       token = DataResponse.WRITE_ERROR;
       this.spiPendingR2 |= R2.WP_VIOLATION;
-    } else if (reject === 'write-error' || rx.block >= this.sectorCount) {
+    } else if (reject === 'write-error' || rx.block >= this.sectorCount || this.missing(rx.block)) {
       token = DataResponse.WRITE_ERROR;
       this.spiPendingR2 |= rx.block >= this.sectorCount ? R2.OUT_OF_RANGE : R2.ERROR;
     } else {
@@ -747,6 +756,11 @@ export class EmulatedSdCard implements SimulatedSdCard {
         break;
       }
       if (this.pulledOut()) return { error: SdioError.DATA_TIMEOUT, data: empty };
+      if (this.missing(this.sdNextBlock)) {
+        this.pending |= Status.ERROR;
+        error = SdioError.DATA_TIMEOUT;
+        break;
+      }
       const blk = this.readBlock(this.sdNextBlock++);
       if (blockSize !== BLOCK) {
         error = SdioError.CRC_FAIL; // the controller framed the wrong length: the CRC falls apart
@@ -776,7 +790,7 @@ export class EmulatedSdCard implements SimulatedSdCard {
         return { error: SdioError.DATA_TIMEOUT };
       }
       if (this.pulledOut()) return { error: SdioError.DATA_TIMEOUT };
-      const reject = this.takeWriteReject();
+      const reject = this.missing(this.sdNextBlock) ? 'write-error' : this.takeWriteReject();
       if (reject) {
         // Negative CRC status from the card: the controller flags a data CRC failure.
         if (reject === 'write-error') this.pending |= Status.ERROR;

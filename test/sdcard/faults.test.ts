@@ -143,5 +143,16 @@ for (const kind of ['spi', 'sdio'] as const) {
       await host.writeBlocks(8192 + 5, d);
       expect(fx.fileSectors(5, 1)).toEqual(d);
     });
+
+    it('a lying CSD over missing storage fails typed past the real end', async () => {
+      fx = makeCard(4 * MiB, { capacityType: 'SDHC' });
+      fx.card.faults.csdCapacityBytes = 16 * MiB;
+      fx.card.faults.pastRealEnd = 'error';
+      const host = hostFor(kind, fx);
+      await host.init();
+      expect((await failure(host.writeBlocks(8192 + 5, randomBytes(512, 14)))).code).toBe('sd-write-rejected');
+      expect((await failure(host.readBlocks(8190, 4))).code).toBe('sd-read-failed');
+      expect(fx.fileSectors(5, 1)).not.toEqual(randomBytes(512, 14));
+    });
   });
 }
