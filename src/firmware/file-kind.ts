@@ -40,13 +40,16 @@ export function parseElf(b: Uint8Array): ElfFacts | null {
 
 function mostlyText(b: Uint8Array): boolean {
   const n = Math.min(b.length, 4096);
-  let printable = 0;
-  for (let i = 0; i < n; i++) {
-    const c = b[i]!;
-    if (c === 9 || c === 10 || c === 13 || (c >= 32 && c < 127) || c >= 0xc2) printable++;
-    else if (c === 0) return false;
+  const head = b.subarray(0, n);
+  if (head.includes(0)) return false;
+  // Valid UTF-8 (a cut character at the end aside) with few control characters.
+  const text = new TextDecoder('utf-8').decode(head);
+  let bad = 0;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (c === 0xfffd || (c < 32 && c !== 9 && c !== 10 && c !== 13) || c === 127) bad++;
   }
-  return printable / n > 0.95;
+  return bad <= Math.max(1, text.length / 100);
 }
 
 /** A non-image file we recognise, or null when the bytes may be a firmware image. */

@@ -23,6 +23,14 @@ export interface InspectOptions {
 
 const finding = (id: string, severity: Finding['severity'], message: string, hint = ''): Finding => ({ id, severity, message, hint });
 
+/** Family from an MCU name we have no memory map for (null: not one of ours, e.g. atsamd21). */
+function familyOfMcuName(mcu: string): McuFamily | null {
+  if (/^(stm32|gd32|n32g|at32)/i.test(mcu)) return 'stm32';
+  if (/^lpc17/i.test(mcu)) return 'lpc176x';
+  if (/^hc32/i.test(mcu)) return 'hc32f460';
+  return null;
+}
+
 /** Klipper's menuconfig wording for an application address. */
 function menuText(addr: number, family: McuFamily | null): string {
   if (family === 'hc32f460') return `Application Address ${'0x' + addr.toString(16).toUpperCase().padStart(6, '0')}`;
@@ -129,6 +137,13 @@ export function inspectFirmware(bytes: Uint8Array, opts: InspectOptions = {}): F
   const imageMem: McuMemory | undefined = report.mcu ? mcuMemory(report.mcu) : undefined;
 
   const vt = parseVectorTable(img, imageMem ? 16 + imageMem.irqCount + 1 : undefined);
+  if (!vt && klipper && !imageMem) {
+    // A Klipper build for an MCU whose memory map we do not model (RP2040, SAM, AVR, …).
+    report.kind = 'unknown';
+    report.format = `Klipper firmware for ${klipper.mcu ?? 'an unknown MCU'}`;
+    add(finding('unsupported-mcu', board ? 'error' : 'warning', `Klipper build for ${klipper.mcu ?? 'an unknown MCU'}: fwcard knows the memory layout of STM32/GD32, LPC176x and HC32F460 boards only`, board ? `The ${board.name} has ${board.mcu}; rebuild for it.` : ''));
+    return report;
+  }
   if (!vt) {
     report.kind = 'unknown';
     report.format = 'unknown binary';
@@ -138,7 +153,7 @@ export function inspectFirmware(bytes: Uint8Array, opts: InspectOptions = {}): F
   report.kind = dec.kind;
   report.format = dec.format;
   report.vectorTable = { initialSp: vt.initialSp, reset: vt.reset, entries: vt.entries, handlers: vt.handlers, klipperMarker: vt.klipperMarker };
-  report.family = imageMem?.family ?? vt.family;
+  report.family = imageMem?.family ?? (report.mcu ? familyOfMcuName(report.mcu) : vt.family);
 
   // 3. The link address.
   const sameRegion = (a: number) => (a >= 0x08000000) === (vt.region.base === 0x08000000);

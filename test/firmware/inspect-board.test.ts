@@ -112,3 +112,17 @@ describe('Marlin builds', () => {
     expect(r2.findings.find((f) => f.id === 'no-bootloader-build')!.hint).toMatch(/board_build\.offset is 0x00007000/);
   });
 });
+
+describe('Klipper builds for MCUs fwcard has no memory map for', () => {
+  it('names the MCU instead of calling the file junk', async () => {
+    const { deflateSync } = await import('node:zlib');
+    const { makeKlipperDictionary, dictionaryText } = await import('../../src/firmware/synth-dictionary.js');
+    const dict = { ...makeKlipperDictionary({ mcu: 'stm32f446xx' }), config: { MCU: 'rp2040', CLOCK_FREQ: 12000000 } };
+    const img = new Uint8Array(20000).fill(0xff);
+    img.set(deflateSync(Buffer.from(dictionaryText(dict)), { level: 9 }), 4096); // boot2 first: no vector table at 0
+    const r = inspectFirmware(img);
+    expect(r.format).toBe('Klipper firmware for rp2040');
+    expect(ids(r, 'warning')).toEqual(['unsupported-mcu']);
+    expect(errors(inspectFirmware(img, { board: octopus }))).toEqual(['unsupported-mcu']);
+  });
+});
