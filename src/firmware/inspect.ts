@@ -11,10 +11,10 @@ import { determineLinkAddress, linkedForText } from './link-address.js';
 import { findMarlin } from './marlin.js';
 import { hex, mcuMemory, type McuFamily, type McuMemory } from './mcu-memory.js';
 import { isMksScrambled, mksRobinXor } from './mks-robin.js';
-
-export { isMksScrambled };
 import type { Finding, FirmwareReport, KlipperInfo, MarlinInfo } from './report.js';
 import { parseVectorTable, type ParsedVectorTable } from './vector-table.js';
+
+export { isMksScrambled };
 
 export interface InspectOptions {
   board?: Board;
@@ -42,6 +42,7 @@ function menuText(addr: number, family: McuFamily | null): string {
 
 function rebuildHint(target: number[], family: McuFamily | null, builtBy: 'klipper' | 'marlin' | 'other'): string {
   const choices = target.map((a) => `"${menuText(a, family)}"`).join(' or ');
+  if (builtBy === 'klipper' && family === 'hc32f460') return `Rebuild with ${choices} (make menuconfig), then use the new out/klipper.bin.`;
   if (builtBy === 'klipper') return `Rebuild with Bootloader offset ${choices} (make menuconfig), then use the new out/klipper.bin.`;
   if (builtBy === 'marlin') return `Rebuild with the PlatformIO environment for this board, whose board_build.offset is ${target.map((a) => hex(a - (family === 'stm32' ? 0x08000000 : 0))).join(' or ')}.`;
   return `Rebuild the firmware linked for ${target.map((a) => hex(a)).join(' or ')} (${choices}).`;
