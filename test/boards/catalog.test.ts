@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import type { Board, Sourced } from '../../src/boards/types.js';
+import { resolveSource, SOURCES } from '../../src/boards/sources.js';
 import { mcuMemory } from '../../src/firmware/mcu-memory.js';
 import { KLIPPER_ALIASES, KLIPPER_DEFS, KLIPPER_LIST_BOARDS } from './klipper-board-defs.js';
 
@@ -12,8 +13,8 @@ const FACTS = ['appStart', 'flashBytes', 'bootloaderBus', 'folder', 'firmwareNam
 
 // Keys listed in docs/sources.md: "* KEY: …" lines; "K-cfg x" is resolved by its pattern.
 const sourcesDoc = readFileSync(new URL('../../docs/sources.md', import.meta.url), 'utf8');
-const DOC_KEYS = new Set([...sourcesDoc.matchAll(/^\s*\* ([A-Za-z0-9-]+(?: \/ [A-Za-z0-9-]+)?):/gm)].flatMap((m) => m[1]!.split(' / ')));
-const keyKnown = (k: string) => DOC_KEYS.has(k) || /^K-cfg [A-Za-z0-9.-]+$/.test(k) || /^K-c-[0-9a-f]+$/.test(k) && DOC_KEYS.has(k);
+const DOC_KEYS = new Set([...sourcesDoc.matchAll(/^\s*\* ([A-Za-z0-9-]+(?: \/ [A-Za-z0-9-]+)?)(?: \*\(fwcard\)\*)?:/gm)].flatMap((m) => m[1]!.split(' / ')));
+const keyKnown = (k: string) => resolveSource(k) !== null && (DOC_KEYS.has(k) || /^K-cfg [A-Za-z0-9.-]+$/.test(k));
 
 // Pin names: STM32 "PA4", LPC "P0.6".
 const PIN = /^(P[A-K](1[0-5]|[0-9])|P[0-4]\.([0-9]|[12][0-9]|3[01]))$/;
@@ -100,6 +101,12 @@ describe('catalog schema', () => {
         for (const s of f.sources) expect(keyKnown(s), `${where}: source key "${s}" not in docs/sources.md`).toBe(true);
       }
     }
+  });
+
+  it('resolves the same source keys in code (fwcard boards <name>) as in docs/sources.md', () => {
+    expect(new Set(Object.keys(SOURCES))).toEqual(DOC_KEYS);
+    expect(resolveSource('K-cfg octopus-v1.1')).toBe('Klipper config/*octopus-v1.1*.cfg (the generic-… or printer-… file), header comment');
+    expect(resolveSource('NO-SUCH-KEY')).toBeNull();
   });
 
   it('agrees with its own Klipper definition on conversion and unique names', () => {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadCatalog } from '../../boards/catalog.js';
+import { resolveSource } from '../../boards/sources.js';
 import type { Board, Sourced } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
 import { describeAppStart, hex, mcuMemory } from '../../firmware/mcu-memory.js';
@@ -25,6 +26,15 @@ function summary(b: Board) {
     klipperDefinition: b.klipper?.definition ?? (b.klipper ? b.name : null),
     ...(b.origin ? { origin: b.origin } : {}),
   };
+}
+
+const FACT_KEYS = ['appStart', 'flashBytes', 'bootloaderBus', 'folder', 'firmwareName', 'uniqueName', 'caseSensitive', 'readsLongNames', 'afterFlash', 'card', 'conversion', 'bootloaderImage'] as const;
+
+/** Every source key the board's facts cite, resolved (docs/sources.md has the same list). */
+function sourcesOf(b: Board): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const k of FACT_KEYS) for (const s of (b[k] as Sourced<unknown> | undefined)?.sources ?? []) out[s] = resolveSource(s);
+  return out;
 }
 
 function factLine(out: Output, label: string, f: Sourced<unknown> | undefined, show: (v: never) => string = (v) => String(v)): void {
@@ -71,7 +81,8 @@ function showBoard(out: Output, b: Board): void {
     out.line('  Klipper flash-sdcard: no definition (prepare the card on a PC)');
   }
   for (const n of b.notes ?? []) out.line(`  note: ${n}`);
-  out.line('  Source keys are resolved in docs/sources.md.');
+  out.line('  sources:');
+  for (const [k, text] of Object.entries(sourcesOf(b))) out.line(`    ${k}: ${text ?? '(not resolved)'}`);
 }
 
 export function register(program: Command): void {
@@ -102,7 +113,7 @@ Boards file: { "boards": [ { "name": "my-board", "mcu": "stm32f446xx", "appStart
         const q = query.join(' ').trim();
         const exact = q ? catalog.find(q) : undefined;
         if (exact) {
-          if (out.json) out.result({ ok: true, board: exact });
+          if (out.json) out.result({ ok: true, board: exact, sources: sourcesOf(exact) });
           else showBoard(out, exact);
           return;
         }
