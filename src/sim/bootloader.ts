@@ -1,7 +1,7 @@
-import { inflateSync } from 'node:zlib';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import { FatVolume, type FatEntry } from '../fat/fat-volume.js';
 import { parseMbr } from '../partition/mbr.js';
+import { extractKlipperDictionary, findKlipperDictionary } from '../firmware/klipper-dictionary.js';
 import type { RawDictionary } from '../klipper/dictionary.js';
 import type { SimFirmware } from './mcu.js';
 
@@ -63,30 +63,17 @@ export function fatVolumeDevice(dev: SyncBlockDevice): SyncBlockDevice {
 }
 
 /**
- * Find the Klipper data dictionary embedded in a firmware image: the zlib stream (header
- * 0x78 0xDA, level 9 as buildcommands.py compresses) that inflates to JSON with "commands".
+ * The firmware a bootloader would flash from `image`: its embedded Klipper data dictionary
+ * (found by src/firmware's finder, which also reads MKS-scrambled and Chitu files as their
+ * bootloaders decode them). For a plain image the zlib bytes are served verbatim by identify.
  */
 export function findEmbeddedDictionary(image: Uint8Array): SimFirmware | undefined {
-  for (let i = 0; i + 2 < image.length; i++) {
-    if (image[i] !== 0x78 || (image[i + 1] !== 0xda && image[i + 1] !== 0x9c && image[i + 1] !== 0x01)) continue;
-    let text: string;
-    let used: number;
-    try {
-      const r = inflateSync(image.subarray(i), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-      text = r.buffer.toString('utf8');
-      used = r.engine.bytesWritten;
-    } catch {
-      continue;
-    }
-    if (!text.startsWith('{')) continue;
-    try {
-      const dictionary = JSON.parse(text) as RawDictionary;
-      if (dictionary && typeof dictionary.commands === 'object') return { dictionary, compressed: image.slice(i, i + used) };
-    } catch {
-      /* not JSON: keep looking */
-    }
+  const plain = findKlipperDictionary(image);
+  if (plain) {
+    return { dictionary: plain.dictionary as RawDictionary, compressed: image.slice(plain.offset, plain.offset + plain.length) };
   }
-  return undefined;
+  const dict = extractKlipperDictionary(image);
+  return dict ? { dictionary: dict as RawDictionary } : undefined;
 }
 
 function matches(entry: FatEntry, pattern: string): boolean {
