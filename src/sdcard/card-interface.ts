@@ -6,8 +6,9 @@
  * `sdio_*` commands reach through the STM32 SDIO peripheral (`src/sdiocmds.c`,
  * `src/stm32/sdio.c`). Which face answers is decided the way a real card decides it: CMD0
  * with chip-select low puts the card into SPI mode and it stays there until `powerCycle()`.
- * An SDIO access to a card in SPI mode times out (error `CMD_RESPONSE_TIMEOUT`), and a card
- * initialised over SDIO ignores SPI traffic (MISO reads 0xFF) until power-cycled.
+ * An SDIO access to a card in SPI mode times out (error `CMD_RESPONSE_TIMEOUT`). A card in
+ * SD mode leaves MISO high and ignores SPI traffic except CMD0 with CS low, which (as the spec
+ * allows) switches it to SPI mode — one way only.
  *
  * The host side of the same conversation (what our driver sees through the MCU) is in
  * `bus.ts`.
