@@ -87,6 +87,7 @@ export function inspectFirmware(bytes: Uint8Array, opts: InspectOptions = {}): F
     flashStart: null,
     candidates: [],
     linkedFor: null,
+    linkEvidence: [],
     family: null,
     mcu: null,
     vectorTable: null,
@@ -162,6 +163,7 @@ export function inspectFirmware(bytes: Uint8Array, opts: InspectOptions = {}): F
   const la = determineLinkAddress(img, vt, { ...(imageMem ? { mem: imageMem } : {}), family: report.family, extra });
   report.flashStart = la.flashStart;
   report.candidates = la.candidates;
+  report.linkEvidence = la.evidence;
   if (la.flashStart !== null) {
     report.linkedFor = linkedForText(la.flashStart, report.family);
     add(finding('linked-for', 'info', `linked for ${report.linkedFor}`));

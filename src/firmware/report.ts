@@ -69,6 +69,12 @@ export interface FirmwareReport {
   candidates: number[];
   /** "0x08008000 (32 KiB bootloader)" */
   linkedFor: string | null;
+  /**
+   * Why: for each address tried, whether every vector-table handler lands inside the image
+   * past the table, the share of flash pointers in literal pools that land inside the image
+   * (null: too few pointers to judge), and whether the address itself is stored (VTOR).
+   */
+  linkEvidence: { base: number; handlersInside: boolean; pointerRatio: number | null; vtorLiteral: boolean }[];
   family: McuFamily | null;
   /** Klipper MCU identifier when the image says (Klipper dictionary), else null. */
   mcu: string | null;

@@ -8,10 +8,16 @@ import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
 import { Output, reportError } from '../output.js';
 
-function show(out: Output, file: string, r: FirmwareReport): void {
+function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): void {
   out.line(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`);
   if (r.linkedFor) out.line(`  linked for ${r.linkedFor}`);
   else if (r.candidates.length > 1) out.line(`  linked for one of: ${r.candidates.map(hex).join(', ')}`);
+  if (verbose && r.linkEvidence.length) {
+    out.line('  link-address evidence (handlers inside / flash pointers inside / VTOR literal):');
+    for (const e of r.linkEvidence) {
+      out.line(`    ${hex(e.base)}  ${e.handlersInside ? 'yes' : 'no '}  ${e.pointerRatio === null ? '  -  ' : `${(e.pointerRatio * 100).toFixed(1).padStart(5)}%`}  ${e.vtorLiteral ? 'yes' : 'no'}`);
+    }
+  }
   if (r.mcu) out.line(`  MCU: ${r.mcu}`);
   else if (r.family) out.line(`  MCU family: ${r.family}`);
   if (r.klipper) {
@@ -41,8 +47,9 @@ export function register(program: Command): void {
     .option('--board <name>', 'check the file against this board (see `fwcard boards`)')
     .option('--boards-file <file>', 'add or override boards from a JSON file')
     .option('--json', 'print one JSON document on stdout')
+    .option('-v, --verbose', 'also show the evidence for each link address tried')
     .addHelpText('after', '\nExamples:\n  fwcard inspect out/klipper.bin\n  fwcard inspect out/klipper.bin --board btt-octopus-f446-v1\n  fwcard inspect firmware.bin --board creality-v4.2.2 --json\n\nExit status: 0 when nothing is wrong, 1 when the file has an error finding, 2 when it could not be read.')
-    .action(async (file: string, o: { board?: string; boardsFile?: string; json?: boolean }) => {
+    .action(async (file: string, o: { board?: string; boardsFile?: string; json?: boolean; verbose?: boolean }) => {
       const out = new Output({ json: !!o.json });
       try {
         const board = o.board ? loadCatalog(o.boardsFile ? { boardsFile: o.boardsFile } : {}).get(o.board) : undefined;
@@ -55,7 +62,7 @@ export function register(program: Command): void {
         const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: file });
         const ok = !report.findings.some((f) => f.severity === 'error');
         if (out.json) out.result({ ok, file, ...report });
-        else show(out, file, report);
+        else show(out, file, report, !!o.verbose);
         if (!ok) process.exitCode = 1;
       } catch (e) {
         process.exitCode = reportError(e, out);
