@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { BlockDecoder, encodeBlock, MESSAGE_SYNC } from '../../src/klipper/frame.js';
+import { DataDictionary } from '../../src/klipper/dictionary.js';
+import { SimMcu } from '../../src/sim/mcu.js';
+import { buildSimDictionary, mcuProfile } from '../../src/sim/mcu-profile.js';
+
+/** Drive the device side directly, byte for byte, as a host would. */
+function harness(rxBufferSize?: number) {
+  const profile = mcuProfile('stm32f446xx');
+  const raw = buildSimDictionary({ profile, link: 'uart' });
+  const dict = new DataDictionary(raw);
+  const out: Uint8Array[] = [];
+  const mcu = new SimMcu({ profile, firmware: { dictionary: raw }, rxBufferSize, send: (b) => out.push(b) });
+  const dec = new BlockDecoder();
+  const flush = async () => {
+    await new Promise((r) => setTimeout(r, 5));
+    const blocks = out.splice(0).flatMap((b) => dec.push(b));
+    return blocks;
+  };
+  return { mcu, dict, flush };
+}
+
+describe('simulated MCU block handling (src/command.c)', () => {
+  it('acks a good block with the next sequence number and answers its command first', async () => {
+    const { mcu, dict, flush } = harness(192);
+    mcu.receive(encodeBlock(0, dict.find('get_clock')!.encode({})));
+    const blocks = await flush();
+    expect(blocks.map((b) => [b.seq, b.content.length > 0])).toEqual([
+      [1, true],
+      [1, false],
+    ]);
+    expect(dict.decodeAll(blocks[0]!.content)[0]!.name).toBe('clock');
+  });
+
+  it('NAKs an out-of-sequence block and discards it', async () => {
+    const { mcu, dict, flush } = harness(192);
+    mcu.receive(encodeBlock(5, dict.find('get_clock')!.encode({})));
+    const blocks = await flush();
+    expect(blocks.map((b) => [b.seq, b.content.length])).toEqual([[0, 0]]);
+    expect(mcu.stats.naksSent).toBe(1);
+    expect(mcu.stats.commands).toBe(0);
+  });
+
+  it('NAKs garbage once, then ignores bytes until the next sync', async () => {
+    const { mcu, dict, flush } = harness(192);
+    mcu.receive(Uint8Array.of(0x33, 0x44, 0x55, 0x66, 0x77, 0x88, MESSAGE_SYNC));
+    mcu.receive(encodeBlock(0, dict.find('get_uptime')!.encode({})));
+    const blocks = await flush();
+    expect(blocks.map((b) => b.content.length > 0)).toEqual([false, true, false]);
+    expect(mcu.stats.naksSent).toBe(1);
+  });
+
+  it('drops bytes beyond its 192-byte receive buffer', () => {
+    const { mcu } = harness(192);
+    mcu.receive(new Uint8Array(300).fill(0x10)); // no sync byte: nothing gets processed
+    expect(mcu.stats.rxOverflowBytes).toBe(108);
+  });
+
+  it('shuts down on an unknown command id with "Invalid command"', async () => {
+    const { mcu, dict, flush } = harness(192);
+    mcu.receive(encodeBlock(0, [0x7e - 0x20])); // id 94: not a command
+    const blocks = await flush();
+    const msgs = blocks.flatMap((b) => dict.decodeAll(b.content));
+    expect(msgs[0]).toMatchObject({ name: 'shutdown', params: { static_string_id: 'Invalid command' } });
+    expect(mcu.isShutdown).toBe(true);
+  });
+});
