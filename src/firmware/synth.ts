@@ -8,6 +8,7 @@
 import { deflateSync } from 'node:zlib';
 import { mcuMemory, type McuMemory } from './mcu-memory.js';
 import { dictionaryText, makeKlipperDictionary, type KlipperDictionary, type SynthInterface } from './synth-dictionary.js';
+import { KLIPPER_VECTOR_MARKER } from './vector-table.js';
 
 export interface SynthKlipperOptions {
   version?: string;
@@ -58,8 +59,6 @@ export interface SyntheticFirmware {
   layout: { vectorTableBytes: number; codeEnd: number; rodataStart: number; dictionaryOffset: number | null; dataStart: number };
 }
 
-/** Klipper ends its generated vector table with this word (scripts/buildcommands.py). */
-export const KLIPPER_VECTOR_MARKER = 0x55aa11ee;
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
