@@ -249,6 +249,22 @@ export class McuSession {
   }
 
   /**
+   * Why a shut-down MCU stopped. get_config only says *that* it is shut down; a command that
+   * may not run in shutdown makes the firmware answer "is_shutdown static_string_id=…"
+   * instead of running it (command.c), which names the reason. Returns undefined when the
+   * MCU is running.
+   */
+  async shutdownReason(): Promise<string | undefined> {
+    const cfg = await this.getConfig();
+    if (!cfg.isShutdown) return undefined;
+    if (this.lastShutdown) return this.lastShutdown.reason;
+    // allocate_oids is refused while shut down, so it cannot change anything here.
+    const p = await this.query(this.encode('allocate_oids', { count: 0 }), 'is_shutdown');
+    const reason = this.dict.staticString(p.static_string_id as number | string) ?? `unknown reason ${String(p.static_string_id)}`;
+    return reason;
+  }
+
+  /**
    * Start a clock estimate as clocksync.connect does: get_uptime, then `samples` get_clock
    * queries `intervalMs` apart.
    */

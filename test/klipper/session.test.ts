@@ -134,3 +134,22 @@ describe('McuSession against the simulated MCU', () => {
     expect(Math.abs(est.estimatedFreq - 100e6) / 100e6).toBeLessThan(0.05);
   });
 });
+
+describe('shutdown reason of an MCU found already shut down', () => {
+  it('asks for it with a command the firmware refuses while shut down', async () => {
+    const s = sim({ mcu: 'stm32f446xx' });
+    const first = await connect(s);
+    await first.send('emergency_stop');
+    await first.close();
+    const second = await connect(s);
+    expect(second.lastShutdown).toBeUndefined();
+    expect(await second.shutdownReason()).toBe('Command request');
+    expect((await second.getConfig()).isConfig).toBe(false);
+  });
+
+  it('returns undefined for a running MCU', async () => {
+    const s = sim({ mcu: 'lpc1768' });
+    const session = await connect(s);
+    expect(await session.shutdownReason()).toBeUndefined();
+  });
+});

@@ -54,6 +54,8 @@ Examples:
         } catch (e) {
           if (o.verbose) out.info(`[klipper] get_config failed: ${(e as Error).message}`);
         }
+        let shutdownReason: string | undefined;
+        if (state?.isShutdown) shutdownReason = await session.shutdownReason().catch(() => undefined);
         const constants = { ...dict.constants };
         const clockFreq = dict.constantNumber('CLOCK_FREQ') ?? null;
         const doc = {
@@ -68,7 +70,7 @@ Examples:
           isShutdown: state?.isShutdown ?? null,
           configCrc: state?.crc ?? null,
           moveCount: state?.moveCount ?? null,
-          shutdownReason: session.lastShutdown?.reason ?? null,
+          shutdownReason: shutdownReason ?? session.lastShutdown?.reason ?? null,
           serialBaud: dict.constantNumber('SERIAL_BAUD') ?? null,
           receiveWindow: dict.constantNumber('RECEIVE_WINDOW') ?? null,
           constants,
