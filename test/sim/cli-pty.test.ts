@@ -3,6 +3,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openImageFile } from '../../src/disk/image-file.js';
+import { FatVolume } from '../../src/fat/fat-volume.js';
+import { writeFatVolume } from '../../src/fat/format.js';
+import { planLayout } from '../../src/fat/layout.js';
+import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { McuSession } from '../../src/klipper/session.js';
+import { fatVolumeDevice } from '../../src/sim/bootloader.js';
+import { SerialTransport } from '../../src/transport/serial-port.js';
 
 // End to end through a real pseudo-terminal: `fwcard simulate` serves a board, `fwcard
 // mcu-info` opens the pty with the serialport package like any serial device.
@@ -110,5 +118,38 @@ describe('fwcard mcu-info against fwcard simulate through a pty', () => {
     const r2 = mcuInfo([silent, '--json', '--timeout', '1500']);
     expect(JSON.parse(r2.stdout).error.code).toBe('no-response');
     expect(JSON.parse(r2.stdout).error.hint).toMatch(/baud/);
+  }, 40000);
+});
+
+describe('reset through the pty', () => {
+  it('a USB board leaves (the port vanishes), flashes the card\'s firmware.bin and comes back with the new version', async () => {
+    const img = join(dir, 'card.img');
+    const dev = openImageFile(img, { size: 32 * 1024 * 1024 });
+    writeFatVolume(dev, planLayout({ deviceSectors: dev.sectorCount }), { knownZero: true });
+    const vol = await FatVolume.mount(fatVolumeDevice(dev));
+    vol.writeFile('/firmware.bin', makeSyntheticFirmware({ mcu: 'lpc1768', klipperVersion: 'v0.13.0-5-gviapty' }).bytes);
+    vol.unmount();
+    await dev.close();
+    const path = join(dir, 'skr-usb');
+    await simulate(['--board', 'btt-skr-v1.3', '--link', 'usb', '--card', img, '--boot-ms', '400'], path);
+    const session = new McuSession({ transport: new SerialTransport({ path }) });
+    await session.connect();
+    expect(session.dictionary.version).not.toBe('v0.13.0-5-gviapty');
+    await session.reset();
+    let vanished = false;
+    for (let i = 0; i < 100 && !vanished; i++) {
+      vanished = !existsSync(path);
+      if (!vanished) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(vanished).toBe(true);
+    for (let i = 0; i < 300 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20));
+    const r = mcuInfo([path, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).version).toBe('v0.13.0-5-gviapty');
+    const check = openImageFile(img, { readOnly: true });
+    const v2 = await FatVolume.mount(fatVolumeDevice(check));
+    expect(v2.list('/').map((e) => e.name.toUpperCase())).toEqual(['FIRMWARE.CUR']);
+    v2.unmount();
+    await check.close();
   }, 40000);
 });
