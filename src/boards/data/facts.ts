@@ -51,9 +51,13 @@ export function fatfsCard(sources: string[], extra: Partial<CardRules> = {}): So
   );
 }
 
-/** Creality-style boards: community reports FAT32 with 4 KiB clusters on an MBR card of 16 GB or less. */
+/**
+ * Creality-style boards: community reports FAT32 with 4 KiB clusters on an MBR card of 16 GB
+ * or less. Unverified: no vendor states it, and the cluster limit is a folk fix (it makes
+ * `prepare` choose 4 KiB clusters, which is harmless), not a measured bootloader limit.
+ */
 export function crealityCard(sources: string[]): Sourced<CardRules> {
-  return inferred(
+  return unverified(
     { fileSystems: ['FAT32'], gpt: false, maxClusterBytes: 4096, maxCardBytes: 32 * 1024 ** 3 },
     ['P-TH3D', ...sources.filter((s) => s !== 'P-TH3D')],
     'No vendor specification: FAT32 with a 4096-byte allocation unit on an MBR card is the community fix; TH3D advises 16 GB or smaller.',

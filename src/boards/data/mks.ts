@@ -28,7 +28,7 @@ export const MKS_BOARDS: Board[] = [
     caseSensitive: inferred(false, ['P-FATFS', 'K-BD'], 'Klipper writes ROBIN_NANO35.BIN and the bootloader takes it.'),
     readsLongNames: inferred(true, ['MKS-N1', 'K-c-4a567c8d1'], 'Robin_nano35.bin is longer than 8.3; Klipper had to enable LFN to write it.'),
     afterFlash: fact('ROBIN_NANO35.CUR', ['MKS-N1'], 'verified', "Klipper's definition expects ROBIN_NANO35.BIN to remain (K-BD): behaviour may differ between bootloader versions."),
-    card: fatfsCard(['MKS-N1'], { maxCardBytes: 8 * 1024 ** 3 }),
+    card: fatfsCard(['MKS-N1']),
     notes: ['A 16 GB FAT32 card failed where an 8 GB card worked (I-MKSN-83).', 'SDIO bootloader: power-cycle after Klipper flash-sdcard.'],
   },
   {
