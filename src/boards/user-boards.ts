@@ -96,6 +96,13 @@ function sourced(key: FactKey, raw: unknown, file: string, where: string): Sourc
   return { value: checkValue(key, raw, file, where), confidence: 'unverified', sources: [`user:${file}`] };
 }
 
+// Pin names as Klipper spells them: STM32/GD32 "PA4", LPC176x "P0.6".
+const PIN = /^(P[A-K](1[0-5]|[0-9])|P[0-4]\.([0-9]|[12][0-9]|3[01]))$/;
+function pin(p: string, file: string, where: string): string {
+  if (!PIN.test(p)) throw bad(file, where, `"${p}" is not a pin name (like PA4 or P0.6)`);
+  return p;
+}
+
 function klipperFrom(raw: unknown, file: string, where: string): KlipperDef {
   if (!raw || typeof raw !== 'object') throw bad(file, where, 'expected an object');
   const k = raw as Json;
@@ -113,7 +120,7 @@ function klipperFrom(raw: unknown, file: string, where: string): KlipperDef {
     if (spiBus === 'swspi') {
       const pins = (str('spi_pins', 'spiPins') ?? '').split(',').map((s) => s.trim());
       if (pins.length !== 3 || pins.some((p) => !p)) throw bad(file, `${where}.spi_pins`, 'swspi needs "miso,mosi,sclk"');
-      bus = { kind: 'swspi', miso: pins[0]!, mosi: pins[1]!, sclk: pins[2]! };
+      bus = { kind: 'swspi', miso: pin(pins[0]!, file, `${where}.spi_pins`), mosi: pin(pins[1]!, file, `${where}.spi_pins`), sclk: pin(pins[2]!, file, `${where}.spi_pins`) };
     } else if (spiBus) bus = { kind: 'spi', bus: spiBus };
     else if (sdioBus) bus = { kind: 'sdio', bus: sdioBus };
     else throw bad(file, where, 'needs spi_bus (or sdio_bus)');
@@ -130,7 +137,7 @@ function klipperFrom(raw: unknown, file: string, where: string): KlipperDef {
     requiresUniqueFwName: !!(k.requires_unique_fw_name ?? k.requiresUniqueFwName),
   };
   const cs = str('cs_pin', 'csPin');
-  if (cs) def.csPin = cs;
+  if (cs) def.csPin = pin(cs, file, `${where}.cs_pin`);
   if (conversion) def.conversion = conversion;
   return def;
 }

@@ -202,5 +202,7 @@ describe('user boards file', () => {
     expect(() => loadCatalog({ boardsFile: write('bad3.json', { boards: [{ name: 'x', mcu: 'stm32f446xx', appStart: 'soon', firmwareName: 'a.bin' }] }), noUserConfig: true })).toThrow(/appStart/);
     expect(() => loadCatalog({ boardsFile: write('bad4.json', { boards: [{ name: 'btt-gtr', colour: 'red' }] }), noUserConfig: true })).toThrow(/unknown key/);
     expect(() => loadCatalog({ boardsFile: join(dir, 'missing.json'), noUserConfig: true })).toThrow(expect.objectContaining({ code: 'not-found' }));
+    expect(() => loadCatalog({ boardsFile: write('bad5.json', { boards: [{ name: 'x', mcu: 'stm32f446xx', appStart: 0x08008000, firmwareName: 'a.bin', klipper: { mcu: 'stm32f446xx', spi_bus: 'swspi', spi_pins: 'PC8,PD2,C12', cs_pin: 'PC11' } }] }), noUserConfig: true })).toThrow(/spi_pins: "C12" is not a pin name/);
+    expect(() => loadCatalog({ boardsFile: write('bad6.json', { boards: [{ name: 'x', mcu: 'stm32f446xx', appStart: 0x08008000, firmwareName: 'a.bin', klipper: { mcu: 'stm32f446xx', spi_bus: 'spi1', cs_pin: 'PA16' } }] }), noUserConfig: true })).toThrow(/cs_pin/);
   });
 });
