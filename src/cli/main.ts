@@ -21,6 +21,13 @@ export function buildProgram(): Command {
 
 /** Run the CLI and return the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `fwcard boards | head`: the reader went away; that is not an error of ours.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
