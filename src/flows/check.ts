@@ -1,0 +1,149 @@
+import { statSync } from 'node:fs';
+import { loadCatalog } from '../boards/catalog.js';
+import type { Board } from '../boards/types.js';
+import type { BlockDevice, LocalBlockDevice } from '../disk/block-device.js';
+import { openImageFile } from '../disk/image-file.js';
+import { openRawDevice } from '../disk/raw-device.js';
+import { UsageError, fromSystemError } from '../errors.js';
+import { analyseCard } from './check/card.js';
+import { analyseFiles, type GivenFirmware } from './check/files.js';
+import { applyFixes, type FixOutcome } from './check/fix.js';
+import type { HintContext } from './check/hints.js';
+import { rulesFor } from './check/rules.js';
+import type { CheckFinding, CheckReport } from './check/types.js';
+import { analyseVolume } from './check/volume.js';
+import { readFirmwareFile } from './firmware-file.js';
+
+export type { CheckFinding, CheckReport, CardFacts, FilesFacts, FirmwareFacts, FixAction, PartitionFacts, VolumeFacts, Severity } from './check/types.js';
+export type { FixOutcome } from './check/fix.js';
+
+export interface CheckCardOptions {
+  /** The board whose bootloader judges the card; null/absent: the generic SD-bootloader view. */
+  board?: Board | null;
+  /** The firmware the card should hold (compared by hash, after the board's conversion too). */
+  firmware?: GivenFirmware | null;
+  /** How the user named the card, for the commands in hints (default: the device name). */
+  target?: string;
+}
+
+const ORDER = { error: 0, warning: 1, info: 2 } as const;
+
+/** Errors first, then warnings, then info; stable within a severity. */
+export function sortFindings(f: CheckFinding[]): CheckFinding[] {
+  return f.map((x, i) => ({ x, i })).sort((a, b) => ORDER[a.x.severity] - ORDER[b.x.severity] || a.i - b.i).map((y) => y.x);
+}
+
+/**
+ * Read a card (or image) and judge it for a board, writing nothing. Reads the partition
+ * table, the boot sector area, the directories the bootloader looks in, the FAT sectors of the
+ * chains it follows and the firmware file: a few hundred KiB on any card size. Reusable by
+ * `doctor` and `flash-sdcard` over any BlockDevice (an SD card behind an MCU included).
+ */
+export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): Promise<CheckReport> {
+  const rules = rulesFor(opts.board ?? null);
+  const ctx: HintContext = { target: opts.target ?? dev.name, rules, firmwarePath: opts.firmware?.path ?? null };
+  const counted = countingReads(dev);
+  const cardA = await analyseCard(counted.dev, ctx);
+  const findings = [...cardA.findings];
+  let files: CheckReport['files'] = null;
+  if (cardA.fatVolume) {
+    const vol = await analyseVolume(counted.dev, cardA.fatVolume, ctx);
+    cardA.card.volume = vol.volume;
+    findings.push(...vol.findings);
+    if (vol.inspector) {
+      const f = await analyseFiles(vol.inspector, ctx, opts.firmware ?? null);
+      files = f.files;
+      findings.push(...f.findings);
+    }
+  }
+  const sorted = sortFindings(findings);
+  return {
+    ok: !sorted.some((f) => f.severity === 'error'),
+    board: rules.boardName,
+    view: rules.board ? 'board' : 'generic',
+    card: cardA.card,
+    files,
+    findings: sorted,
+    bytesRead: counted.bytes(),
+  };
+}
+
+/** Wrap a device so that this check's reads are counted (the device's own counters are cumulative). */
+function countingReads(dev: BlockDevice): { dev: BlockDevice; bytes: () => number } {
+  let n = 0;
+  const wrapped: BlockDevice = {
+    name: dev.name,
+    sectorSize: dev.sectorSize,
+    sectorCount: dev.sectorCount,
+    readOnly: dev.readOnly,
+    read: async (lba, count) => {
+      const d = await dev.read(lba, count);
+      n += count * dev.sectorSize;
+      return d;
+    },
+    write: () => Promise.reject(new Error('internal: check never writes')),
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
+  return { dev: wrapped, bytes: () => n };
+}
+
+export interface CheckOptions {
+  target: string;
+  board?: string;
+  boardsFile?: string;
+  /** Local firmware file the card should hold. */
+  firmware?: string;
+  /** Repair junk, near-miss names and orphaned long names, then check again. */
+  fix?: boolean;
+}
+
+export interface CheckResult extends CheckReport {
+  target: string;
+  /** With --fix: what was done and the verdict before it (the top level is the verdict after). */
+  fix?: { applied: FixOutcome[]; before: Pick<CheckReport, 'ok' | 'findings'> };
+}
+
+type OpenedDevice = LocalBlockDevice & { counters?: unknown };
+
+function openTarget(path: string, readOnly: boolean): OpenedDevice {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    throw fromSystemError(e, path, 'open');
+  }
+  if (st.isDirectory()) throw fromSystemError({ code: 'EISDIR' }, path, 'check');
+  if (st.isBlockDevice()) return openRawDevice(path, { readOnly });
+  if (!st.isFile()) throw new UsageError('not-an-image', `${path} is neither an image file nor a block device`, { hint: 'Give a card such as /dev/sdb (see `fwcard drives`) or an image file.' });
+  if (st.size === 0) throw new UsageError('empty-image', `${path} is an empty file`, { hint: 'Give the card (e.g. /dev/sdb) or an image file made from it.' });
+  return openImageFile(path, { readOnly });
+}
+
+/** `fwcard check`: open the target read-only, judge it; with `fix`, repair and judge again. */
+export async function check(opts: CheckOptions): Promise<CheckResult> {
+  const board = opts.board ? loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}).get(opts.board) : null;
+  const fw = opts.firmware ? readFirmwareFile(opts.firmware) : null;
+  const given = fw ? { path: opts.firmware!, bytes: fw.bytes } : null;
+  const run = async (): Promise<CheckReport> => {
+    const dev = openTarget(opts.target, true);
+    try {
+      return await checkCard(dev, { board, firmware: given, target: opts.target });
+    } finally {
+      await dev.close();
+    }
+  };
+  const first = await run();
+  const fixable = first.findings.filter((f) => f.fix?.length);
+  if (!opts.fix) return { ...first, target: opts.target };
+  if (fixable.length === 0 || !first.card.volume) return { ...first, target: opts.target, fix: { applied: [], before: { ok: first.ok, findings: first.findings } } };
+  const dev = openTarget(opts.target, false);
+  let applied: FixOutcome[];
+  try {
+    applied = await applyFixes(dev, first.card.volume, fixable);
+  } finally {
+    await dev.close();
+  }
+  const after = await run();
+  return { ...after, target: opts.target, fix: { applied, before: { ok: first.ok, findings: first.findings } } };
+}

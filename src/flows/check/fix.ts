@@ -1,0 +1,81 @@
+import type { LocalBlockDevice } from '../../disk/block-device.js';
+import { PartitionView } from '../../disk/partition-view.js';
+import { isFwcardError } from '../../errors.js';
+import { FatVolume } from '../../fat/fat-volume.js';
+import type { CheckFinding, FixAction } from './types.js';
+
+export interface FixOutcome {
+  id: string;
+  action: FixAction;
+  done: boolean;
+  /** Why it was not done. */
+  error?: string;
+}
+
+const LFN_ATTR = 0x0f;
+
+/**
+ * Apply the fixes the findings carry, and nothing else. Orphaned long-name slots are marked
+ * deleted (0xE5) by rewriting their directory sector raw, after re-reading it and making sure
+ * each slot is still the LFN part that was reported; junk deletion and renames go through
+ * FatFs, which keeps FATs, FSInfo and names consistent.
+ */
+export async function applyFixes(dev: LocalBlockDevice, volume: { start: number; sectors: number }, findings: CheckFinding[]): Promise<FixOutcome[]> {
+  const outcomes: FixOutcome[] = [];
+  const work = findings.flatMap((f) => (f.fix ?? []).map((action) => ({ id: f.id, action })));
+  const view = new PartitionView(dev, volume.start, volume.sectors);
+
+  // 1. Raw: clear orphaned LFN slots, one sector write per sector touched.
+  for (const w of work) {
+    if (w.action.kind !== 'clear-lfn') continue;
+    const bySector = new Map<number, number[]>();
+    for (const s of w.action.slots) bySector.set(s.sector, [...(bySector.get(s.sector) ?? []), s.offset]);
+    try {
+      const sectors = [...bySector.entries()].map(([sector, offsets]) => ({ sector, offsets, data: view.readSync(sector, 1) }));
+      for (const s of sectors) {
+        for (const o of s.offsets) {
+          const first = s.data[o]!;
+          if ((s.data[o + 11]! & 0x3f) !== LFN_ATTR || first === 0xe5 || first === 0x00) throw new Error(`the slot at sector ${s.sector} offset ${o} is no longer the reported long-name part`);
+        }
+      }
+      for (const s of sectors) {
+        for (const o of s.offsets) s.data[o] = 0xe5;
+        view.writeSync(s.sector, s.data);
+      }
+      view.flushSync();
+      outcomes.push({ id: w.id, action: w.action, done: true });
+    } catch (e) {
+      outcomes.push({ id: w.id, action: w.action, done: false, error: (e as Error).message });
+    }
+  }
+
+  // 2. Through FatFs: deletes and renames.
+  const rest = work.filter((w) => w.action.kind !== 'clear-lfn');
+  if (rest.length === 0) return outcomes;
+  const fat = await FatVolume.mount(view);
+  try {
+    for (const w of rest) {
+      try {
+        if (w.action.kind === 'delete') deleteTree(fat, w.action.path, w.action.isDir);
+        else if (w.action.kind === 'rename') fat.rename(w.action.from, w.action.to);
+        outcomes.push({ id: w.id, action: w.action, done: true });
+      } catch (e) {
+        outcomes.push({ id: w.id, action: w.action, done: false, error: isFwcardError(e) ? e.message : String(e) });
+      }
+    }
+  } finally {
+    fat.unmount();
+  }
+  await dev.flush();
+  return outcomes;
+}
+
+function deleteTree(fat: FatVolume, path: string, isDir: boolean): void {
+  if (isDir) {
+    for (const e of fat.list(path)) {
+      const child = `${path}/${e.shortName || e.name}`;
+      deleteTree(fat, child, e.isDir);
+    }
+  }
+  fat.unlink(path);
+}
