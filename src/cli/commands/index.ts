@@ -5,6 +5,7 @@ import { register as boards } from './boards.js';
 import { register as inspect } from './inspect.js';
 import { register as mcuInfo } from './mcu-info.js';
 import { register as simulate } from './simulate.js';
+import { register as check } from './check.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
@@ -16,4 +17,5 @@ export const commands: Register[] = [
   inspect,
   mcuInfo,
   simulate,
+  check,
 ];
