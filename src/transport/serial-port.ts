@@ -91,7 +91,8 @@ export class SerialTransport implements Transport {
         cause: e,
       });
     }
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 250000, autoOpen: false, lock: true });
+    // hupcl off: dropping DTR on close would reset Arduino-style boards (Klipper clears it too).
+    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baudRate ?? 250000, autoOpen: false, lock: true, hupcl: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(classifyOpenError(this.opts.path, err)) : resolve())));
     this.port = port;
     this.closing = false;
