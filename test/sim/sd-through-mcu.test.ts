@@ -92,3 +92,44 @@ describe('SD card through the simulated Klipper MCU', () => {
     await expect(configureSdio(session, { bus: 'sdio' })).rejects.toMatchObject({ code: 'invalid-SDIO-bus' });
   });
 });
+
+describe('older firmware shapes (the fallbacks spi_flash.py carries)', () => {
+  it('configures an old build: config_spi without cs_active_high, spi_set_software_bus with rate, old config field order', async () => {
+    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const raw = buildSimDictionary({ profile: mcuProfile('stm32f103xe'), link: 'uart' });
+    const rename = (table: Record<string, number>, from: string, to: string) => {
+      table[to] = table[from]!;
+      delete table[from];
+    };
+    rename(raw.commands!, 'config_spi oid=%c pin=%u cs_active_high=%c', 'config_spi oid=%c pin=%u');
+    rename(raw.commands!, 'spi_set_sw_bus oid=%c miso_pin=%u mosi_pin=%u sclk_pin=%u mode=%u pulse_ticks=%u', 'spi_set_software_bus oid=%c miso_pin=%u mosi_pin=%u sclk_pin=%u mode=%u rate=%u');
+    rename(raw.responses!, 'config is_config=%c crc=%u is_shutdown=%c move_count=%hu', 'config is_config=%c crc=%u move_count=%hu is_shutdown=%c');
+    const dev = new MemDevice(16 * 2048);
+    dev.writeSync(3, pattern(512, 4));
+    const card = new EmulatedSdCard({ device: dev });
+    const { session } = await setup({
+      mcu: 'stm32f103xe',
+      firmware: { dictionary: raw },
+      card,
+      wiring: { kind: 'swspi', miso: 'PC8', mosi: 'PD2', sclk: 'PC12', csPin: 'PC11' },
+    });
+    const cfg = await configureSpi(session, { bus: { kind: 'swspi', miso: 'PC8', mosi: 'PD2', sclk: 'PC12' }, csPin: 'PC11' });
+    expect(cfg.commands).toEqual([
+      'allocate_oids count=1',
+      'config_spi oid=0 pin=PC11',
+      'spi_set_software_bus oid=0 miso_pin=PC8 mosi_pin=PD2 sclk_pin=PC12 mode=0 rate=400000',
+    ]);
+    expect(await session.getConfig()).toMatchObject({ isConfig: true, isShutdown: false, crc: cfg.configCrc });
+    const host = new SpiSdHost(cfg.bus);
+    await host.init();
+    expect(Buffer.from(await host.readBlocks(3, 1)).equals(Buffer.from(pattern(512, 4)))).toBe(true);
+  }, 30000);
+
+  it('computes the config CRC over the command texts exactly as spi_flash.py does', async () => {
+    const { crc32 } = await import('node:zlib');
+    const { session } = await setup({ mcu: 'lpc1768' });
+    const cfg = await configureSpi(session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.6' });
+    const text = 'allocate_oids count=1\nconfig_spi oid=0 pin=P0.6 cs_active_high=0\nspi_set_bus oid=0 spi_bus=ssp1 mode=0 rate=400000';
+    expect(cfg.configCrc).toBe(crc32(Buffer.from(text)) >>> 0);
+  });
+});
