@@ -1,6 +1,7 @@
 import { DeviceError, IoError } from '../errors.js';
 import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
+import type { SyncBlockDevice } from '../disk/block-device.js';
 import type { SimulatedSdCard } from '../sdcard/card-interface.js';
 import { TransportEvents, type Transport } from '../transport/transport.js';
 import { runBootloader, type BootloaderSpec, type BootOutcome } from './bootloader.js';
@@ -38,6 +39,12 @@ export interface SimulatorOptions {
 export interface BootEvent {
   reason: 'reset' | 'power-cycle';
   outcome: BootOutcome | { kind: 'skipped'; reason: string };
+}
+
+/** A card whose backing medium the bootloader can read directly (EmulatedSdCard has one). */
+function hasMedium(card: SimulatedSdCard): card is SimulatedSdCard & { readonly device: SyncBlockDevice } {
+  const d = (card as { device?: Partial<SyncBlockDevice> }).device;
+  return typeof d?.readSync === 'function' && typeof d.writeSync === 'function';
 }
 
 /** The board's Klipper card wiring, in simulator terms. */
@@ -235,14 +242,15 @@ export class Simulator {
     const bootMs = this.opts.bootMs ?? (this.link.kind === 'usb' ? 1500 : 800);
     await new Promise<void>((r) => (this.bootTimer = setTimeout(r, bootMs)));
     let outcome: BootEvent['outcome'];
-    const card = this.opts.card as (SimulatedSdCard & { device?: import('../disk/block-device.js').SyncBlockDevice }) | undefined;
+    const card = this.opts.card;
+    const medium = card && hasMedium(card) ? card.device : undefined;
     if (!this.bootloader) outcome = { kind: 'skipped', reason: 'no bootloader' };
-    else if (!card?.inserted || !card.device) outcome = { kind: 'skipped', reason: 'no card' };
+    else if (!card?.inserted || !medium) outcome = { kind: 'skipped', reason: 'no card' };
     else if (this.bootloader.bus === 'sdio' && card.mode === 'spi') {
       // The card stays in SPI mode until power is cut; an SDIO bootloader cannot talk to it.
       outcome = { kind: 'skipped', reason: 'card is in SPI mode; an SDIO bootloader needs a power cycle' };
     } else {
-      outcome = await runBootloader(card.device, this.bootloader, this.lastFlashed);
+      outcome = await runBootloader(medium, this.bootloader, this.lastFlashed);
       if (outcome.kind === 'flashed') {
         this.firmware = outcome.firmware;
         this.lastFlashed = outcome.file;

@@ -81,6 +81,14 @@ describe('fwcard mcu-info against fwcard simulate through a pty', () => {
     expect(doc).toMatchObject({ mcu: 'lpc1768', clockFreq: 100000000, isConfig: false, isShutdown: false, serialBaud: null });
   }, 40000);
 
+  it('gets through a lossy link (simulate --faults) by retransmitting', async () => {
+    const path = join(dir, 'lossy');
+    await simulate(['--board', 'generic-lpc1768', '--link', 'uart:250000', '--faults', 'drop=0.002,flip=0.001,seed=11'], path);
+    const r = mcuInfo([path, '--json', '--timeout', '10000']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).mcu).toBe('lpc1768');
+  }, 40000);
+
   it('names the cause when there is no such device', () => {
     const r = mcuInfo([join(dir, 'nothing-here'), '--json']);
     expect(r.status).toBe(2);

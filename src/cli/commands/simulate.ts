@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { EmulatedSdCard } from '../../sdcard/emulated-card.js';
 import { servePty } from '../../sim/pty.js';
 import { startSimulator, type SimLinkSpec } from '../../sim/simulator.js';
+import type { LinkFaults } from '../../sim/link.js';
 import { Output, reportError } from '../output.js';
 
 interface SimulateOptions {
@@ -18,6 +19,26 @@ interface SimulateOptions {
   verbose?: boolean;
   bootMs?: string;
   latency?: string;
+  faults?: string;
+}
+
+/** "drop=0.001,flip=0.0005,dup=0,seed=7" -> link fault rates (per byte). */
+export function parseFaults(text: string): LinkFaults {
+  const out: LinkFaults = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    const n = Number(v);
+    const bad = (): UsageError =>
+      new UsageError('bad-faults', `"${part}" is not a fault setting`, { hint: 'Use e.g. --faults drop=0.001,flip=0.0005,dup=0.0001,seed=7 (rates per byte, 0..1).' });
+    if (v === undefined || !Number.isFinite(n) || n < 0) throw bad();
+    if (k === 'seed') out.seed = Math.floor(n);
+    else if (n > 1) throw bad();
+    else if (k === 'drop') out.dropRate = n;
+    else if (k === 'flip') out.flipRate = n;
+    else if (k === 'dup') out.duplicateRate = n;
+    else throw bad();
+  }
+  return out;
 }
 
 export function parseLink(text: string): SimLinkSpec {
@@ -38,6 +59,7 @@ export function register(program: Command): void {
     .option('--port-link <path>', 'where to create the serial port symlink')
     .option('--boot-ms <ms>', 'how long a reset keeps the board away')
     .option('--latency <ms>', 'one-way link latency')
+    .option('--faults <spec>', 'byte faults on the link, e.g. drop=0.001,flip=0.0005,dup=0,seed=7')
     .option('--json', 'print one JSON document (the port) on stdout once serving')
     .option('-v, --verbose', 'trace the simulator on stderr')
     .addHelpText(
@@ -59,6 +81,7 @@ Needs socat. Then talk to the printed port as to a real board:
           link,
           bootMs: o.bootMs ? Number(o.bootMs) : undefined,
           latencyMs: o.latency ? Number(o.latency) : undefined,
+          faults: o.faults ? parseFaults(o.faults) : undefined,
           trace: o.verbose ? (l) => out.info(`[sim] ${l}`) : undefined,
         });
         const path = o.portLink ?? join(tmpdir(), `fwcard-sim-${board.name}`);
