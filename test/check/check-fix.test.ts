@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { check } from '../../src/flows/check.js';
+import { fingerprint, removeDir, tempDir } from '../helpers/judges.js';
+import { FIRMWARE, MiB, fatCard, findBytes, fsck, listing, localFile, mcopy, mmd, mtype, patch } from './cards.js';
+
+let dir: string;
+let fw: Buffer;
+beforeAll(() => {
+  dir = tempDir('fwcard-checkfix-');
+  fw = readFileSync(FIRMWARE);
+});
+afterAll(() => removeDir(dir));
+
+const SIZE = 128 * MiB;
+const START = 2048;
+
+/** 512-byte sectors that differ between two images. */
+function changedSectors(a: Buffer, b: Buffer): number[] {
+  const out: number[] = [];
+  for (let s = 0; s * 512 < a.length; s++) if (a.compare(b, s * 512, s * 512 + 512, s * 512, s * 512 + 512) !== 0) out.push(s);
+  return out;
+}
+
+/** Card with user files that --fix must leave alone. */
+function userCard(name: string): { path: string; off: number; notes: Buffer; cfg: Buffer } {
+  const path = join(dir, `${name}.img`);
+  const off = fatCard(path, SIZE, ['-F', '32', '-s', '1'], 'c', START);
+  const notes = Buffer.from('printer.cfg backup, do not delete\n'.repeat(300));
+  const cfg = Buffer.alloc(70_000, 7);
+  mcopy(path, off, localFile(dir, 'notes.txt', notes), 'My Notes.txt');
+  mmd(path, off, 'configs');
+  mcopy(path, off, localFile(dir, 'cfg.bin', cfg), 'configs/printer-backup.bin');
+  return { path, off, notes, cfg };
+}
+
+function userFilesIntact(path: string, off: number, notes: Buffer, cfg: Buffer): void {
+  expect(mtype(path, off, 'My Notes.txt').equals(notes)).toBe(true);
+  expect(mtype(path, off, 'configs/printer-backup.bin').equals(cfg)).toBe(true);
+}
+
+/** fsck.fat -n finds nothing to fix (exit 0 and no complaint). */
+function fsckClean(path: string, off: number): void {
+  const r = fsck(path, off, SIZE / 512 - START);
+  expect(r.output).not.toMatch(/orphan|wrong checksum|differ|dirty|invalid|lost|truncat/i);
+  expect(r.status, r.output).toBe(0);
+}
+
+describe('check --fix changes only what it reports', () => {
+  it('check without --fix writes nothing', async () => {
+    const { path, off } = userCard('nofix');
+    mcopy(path, off, FIRMWARE, 'firmware(1).bin');
+    const before = fingerprint(path);
+    const r = await check({ target: path });
+    expect(r.ok).toBe(false);
+    expect(fingerprint(path)).toBe(before);
+  });
+
+  it('renames a near-miss firmware name; fsck.fat and mtools agree; user files untouched', async () => {
+    const { path, off, notes, cfg } = userCard('rename');
+    mcopy(path, off, FIRMWARE, 'firmware(1).bin');
+    const img0 = readFileSync(path);
+    const r = await check({ target: path, board: 'btt-octopus-f446-v1', fix: true });
+    expect(r.fix?.before.ok).toBe(false);
+    expect(r.fix?.before.findings.map((f) => f.id)).toContain('firmware-name-near-miss');
+    expect(r.fix?.applied).toHaveLength(1);
+    expect(r.fix?.applied[0]).toMatchObject({ id: 'firmware-name-near-miss', done: true });
+    expect(r.ok).toBe(true);
+    expect(r.files?.firmware?.path).toBe('/firmware.bin');
+    const l = listing(path, off);
+    expect(l).toMatch(/^firmware\s+bin\s/m);
+    expect(l).not.toMatch(/firmware\(1\)/);
+    expect(mtype(path, off, 'firmware.bin').equals(fw)).toBe(true);
+    userFilesIntact(path, off, notes, cfg);
+    fsckClean(path, off);
+    // Only root-directory sectors changed: the rename touches no FAT sector and no data.
+    const img1 = readFileSync(path);
+    const rootDataSector = START + 32 + 2 * (img0.readUInt32LE(START * 512 + 36));
+    for (const s of changedSectors(img0, img1)) expect(s).toBe(rootDataSector);
+  });
+
+  it('removes AppleDouble files and macOS folders (with their contents), nothing else', async () => {
+    const { path, off, notes, cfg } = userCard('junk');
+    mcopy(path, off, FIRMWARE, 'firmware.bin');
+    mcopy(path, off, localFile(dir, 'ad.bin', Buffer.alloc(4096, 1)), '._firmware.bin');
+    mmd(path, off, '.Spotlight-V100');
+    mmd(path, off, '.Spotlight-V100/Store-V2');
+    mcopy(path, off, localFile(dir, 'idx', Buffer.alloc(20_000, 3)), '.Spotlight-V100/Store-V2/index.db');
+    mmd(path, off, '.fseventsd');
+    mcopy(path, off, localFile(dir, 'fse', Buffer.alloc(100, 4)), '.fseventsd/fseventsd-uuid');
+    const r = await check({ target: path, fix: true });
+    expect(r.fix?.before.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['appledouble-files', 'macos-metadata']));
+    expect(r.fix?.applied.every((a) => a.done)).toBe(true);
+    expect(r.findings.map((f) => f.id)).not.toContain('appledouble-files');
+    expect(r.findings.map((f) => f.id)).not.toContain('macos-metadata');
+    const l = listing(path, off);
+    expect(l).not.toMatch(/Spotlight|fseventsd|\._firmware/);
+    expect(mtype(path, off, 'firmware.bin').equals(fw)).toBe(true);
+    userFilesIntact(path, off, notes, cfg);
+    fsckClean(path, off);
+  });
+
+  it('clears an orphaned long name by marking its slots deleted; FIRMWARE.CUR keeps its bytes', async () => {
+    const { path, off, notes, cfg } = userCard('lfn');
+    mcopy(path, off, FIRMWARE, 'Firmware.bin');
+    const hits = findBytes(path, Buffer.from('FIRMWAREBIN'), off * 512, off * 512 + 4 * MiB);
+    expect(hits).toHaveLength(1);
+    patch(path, hits[0]!, Buffer.from('FIRMWARECUR'));
+    expect(fsck(path, off, SIZE / 512 - START).output).toMatch(/wrong checksum for long file name/i);
+    const img0 = readFileSync(path);
+    const r = await check({ target: path, board: 'btt-skr-pro', fix: true });
+    expect(r.fix?.applied.map((a) => [a.id, a.done])).toEqual([['lfn-orphaned', true]]);
+    expect(r.findings.map((f) => f.id)).not.toContain('lfn-orphaned');
+    // Still no firmware.bin: --fix does not invent one, it says how to write it.
+    expect(r.findings.map((f) => f.id)).toEqual(['firmware-missing', 'firmware-previously-flashed']);
+    const img1 = readFileSync(path);
+    const changed = changedSectors(img0, img1);
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toBe(Math.floor(hits[0]! / 512));
+    expect(mtype(path, off, 'FIRMWARE.CUR').equals(fw)).toBe(true);
+    userFilesIntact(path, off, notes, cfg);
+    fsckClean(path, off);
+  });
+
+  it('fixes the case of the name on a case-sensitive board', async () => {
+    const { path, off, notes, cfg } = userCard('case');
+    mcopy(path, off, FIRMWARE, 'ROBIN_E3.BIN');
+    const r = await check({ target: path, board: 'mks-robin-e3', fix: true });
+    expect(r.fix?.applied.map((a) => [a.id, a.done])).toEqual([['firmware-name-case', true]]);
+    expect(r.findings.map((f) => f.id)).not.toContain('firmware-name-case');
+    expect(listing(path, off)).toMatch(/Robin_e3\.bin/);
+    userFilesIntact(path, off, notes, cfg);
+    fsckClean(path, off);
+  });
+
+  it('leaves a card alone when nothing it finds is fixable', async () => {
+    const { path } = userCard('unfixable');
+    const before = fingerprint(path);
+    const r = await check({ target: path, fix: true });
+    expect(r.ok).toBe(false);
+    expect(r.fix?.applied).toEqual([]);
+    expect(fingerprint(path)).toBe(before);
+  });
+});
