@@ -2,6 +2,7 @@
 export { McuSession, type McuSessionOptions, type McuConfigState, type ShutdownReport, type SendWithResponseOptions } from './session.js';
 export { configureSpi, configureSdio, checkFresh, SD_SPI_SPEED, FAST_SD_SPI_SPEED, type SpiConfigOptions, type SdioConfigOptions, type ConfiguredBus } from './mcu-config.js';
 export { KlipperSpiBus } from './spi-bus.js';
+export { connectWithRetry, type ReconnectOptions } from './reconnect.js';
 export { KlipperSdioBus, SDIO_MCU_BUFFER } from './sdio-bus.js';
 export { DataDictionary, expandEnumerations, type RawDictionary, type Message } from './dictionary.js';
 export { FORMATS, resolveFormat, type KnownFormat } from './command-formats.js';

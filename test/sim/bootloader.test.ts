@@ -114,3 +114,25 @@ describe('simulated bootloader', () => {
     expect(await names(dev)).toEqual(['KLIPPER1.BIN']);
   });
 });
+
+describe('reconnecting after a reset', () => {
+  it('connectWithRetry waits for a USB board to re-enumerate and identify', async () => {
+    const { connectWithRetry } = await import('../../src/klipper/reconnect.js');
+    const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' }, bootloader: false, bootMs: 400 });
+    const first = await connect(s);
+    await first.reset();
+    const t0 = performance.now();
+    const again = await connectWithRetry(() => s.connect(), { intervalMs: 50, totalTimeoutMs: 5000 });
+    cleanup.push(() => again.close());
+    expect(performance.now() - t0).toBeGreaterThan(300);
+    expect(again.dictionary.constant('MCU')).toBe('lpc1768');
+  });
+
+  it('gives up with a typed error when the board never returns', async () => {
+    const { connectWithRetry } = await import('../../src/klipper/reconnect.js');
+    const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' }, bootloader: false, bootMs: 60_000 });
+    const first = await connect(s);
+    await first.reset();
+    await expect(connectWithRetry(() => s.connect(), { intervalMs: 50, totalTimeoutMs: 400 })).rejects.toMatchObject({ code: 'mcu-did-not-return' });
+  });
+});
