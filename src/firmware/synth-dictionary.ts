@@ -6,6 +6,7 @@
  * converted to their signed VLQ form. The message formats below are a subset of the
  * protocol Klipper's MCU code declares; the text is ours.
  */
+import { mcuProfile, type McuProfile } from '../sim/mcu-profile.js';
 import { mcuMemory } from './mcu-memory.js';
 
 export type SynthInterface =
@@ -181,6 +182,14 @@ function interfaceConfig(mcu: string, itf: SynthInterface): Record<string, strin
 /** A dictionary shaped like Klipper's out/klipper.dict. */
 export function makeKlipperDictionary(opts: SynthDictionaryOptions): KlipperDictionary {
   const mem = mcuMemory(opts.mcu);
+  // Pins and buses as real Klipper builds for this MCU declare them (the simulator's profile),
+  // so a synthetic firmware "flashed" in the simulator can drive its SD card like the real one.
+  let profile: McuProfile | null = null;
+  try {
+    profile = mcuProfile(opts.mcu);
+  } catch {
+    profile = null;
+  }
   const msgToEnc = new Map<string, number>(DEFAULT_MESSAGES);
   let enc = 1;
   for (const m of [...COMMANDS, ...RESPONSES]) if (!msgToEnc.has(m)) msgToEnc.set(m, ++enc);
@@ -195,7 +204,7 @@ export function makeKlipperDictionary(opts: SynthDictionaryOptions): KlipperDict
   STATIC_STRINGS.forEach((s, i) => (staticIds[s] = i + 2));
   const config: Record<string, string | number> = {
     ADC_MAX: 4095,
-    BUS_PINS_spi1: mem?.family === 'lpc176x' ? 'P0.17,P0.18,P0.15' : 'PA6,PA7,PA5',
+    ...(profile ? profile.busPins : { BUS_PINS_spi1: mem?.family === 'lpc176x' ? 'P0.17,P0.18,P0.15' : 'PA6,PA7,PA5' }),
     CLOCK_FREQ: opts.clockFreq ?? mem?.clockFreq ?? 72000000,
     MCU: opts.mcu,
     PWM_MAX: 255,
@@ -210,8 +219,9 @@ export function makeKlipperDictionary(opts: SynthDictionaryOptions): KlipperDict
     commands,
     config,
     enumerations: {
-      pin: pinEnumeration(opts.mcu),
-      spi_bus: { spi1: 0, spi1a: 1, spi2: 2, spi3: 3 },
+      pin: profile ? profile.pinRanges : pinEnumeration(opts.mcu),
+      spi_bus: profile ? profile.spiBuses : { spi1: 0, spi1a: 1, spi2: 2, spi3: 3 },
+      ...(profile && Object.keys(profile.sdioBuses).length ? { sdio_bus: profile.sdioBuses } : {}),
       static_string_id: staticIds,
     },
     license: 'GNU GPLv3',
