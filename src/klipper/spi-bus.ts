@@ -24,8 +24,10 @@ export class KlipperSpiBus implements SpiBus {
   ) {
     this.sendFmt = session.resolve('spiSend').format;
     this.xferFmt = session.resolve('spiTransfer').format;
-    session.resolve('spiTransferResponse');
-    this.chunk = Math.min(maxPayload(this.sendFmt.idBytes.length, [oid]), maxPayload(this.xferFmt.idBytes.length, [oid]));
+    const resp = session.resolve('spiTransferResponse').format;
+    // The answer must fit a block too: the firmware silently drops a response that does not
+    // (command_encodef's need_space), so size chunks by the longest message id of the three.
+    this.chunk = Math.min(...[this.sendFmt, this.xferFmt, resp].map((f) => maxPayload(f.idBytes.length, [oid])));
   }
 
   transfer(data: Uint8Array): Promise<Uint8Array> {

@@ -133,3 +133,22 @@ describe('older firmware shapes (the fallbacks spi_flash.py carries)', () => {
     expect(cfg.configCrc).toBe(crc32(Buffer.from(text)) >>> 0);
   });
 });
+
+describe('message sizing', () => {
+  it('splits SPI data so both the command and its response fit 64-byte blocks, even with 2-byte message ids', async () => {
+    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const raw = buildSimDictionary({ profile: mcuProfile('lpc1768'), link: 'usb' });
+    // Move the SPI messages to ids that take two VLQ bytes, as in big real builds.
+    raw.commands!['spi_transfer oid=%c data=%*s'] = 300;
+    raw.commands!['spi_send oid=%c data=%*s'] = 301;
+    raw.responses!['spi_transfer_response oid=%c response=%*s'] = 302;
+    const { session, sim } = await setup({ mcu: 'lpc1768', firmware: { dictionary: raw } });
+    const cfg = await configureSpi(session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.6' });
+    expect(cfg.bus.chunk).toBe(55);
+    const out = await cfg.bus.transfer(new Uint8Array(200).fill(0xff));
+    expect(out.length).toBe(200);
+    await cfg.bus.send(new Uint8Array(130).fill(1));
+    expect(cfg.bus.counters).toMatchObject({ transfers: 4, sends: 3 });
+    expect(sim.mcu.isShutdown).toBe(false);
+  });
+});
