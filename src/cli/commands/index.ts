@@ -6,6 +6,7 @@ import { register as inspect } from './inspect.js';
 import { register as mcuInfo } from './mcu-info.js';
 import { register as simulate } from './simulate.js';
 import { register as check } from './check.js';
+import { register as flashSdcard } from './flash-sdcard.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
@@ -18,4 +19,5 @@ export const commands: Register[] = [
   mcuInfo,
   simulate,
   check,
+  flashSdcard,
 ];

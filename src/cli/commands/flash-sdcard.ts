@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { loadCatalog } from '../../boards/catalog.js';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_BAUD, flashSdcard, type FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
+import { formatBytes } from '../../util/size.js';
+import { Output, reportError } from '../output.js';
+import { ProgressView } from '../progress-view.js';
+
+function listBoards(out: Output, boardsFile?: string): void {
+  const boards = loadCatalog(boardsFile ? { boardsFile } : {}).all().filter((b) => b.klipper);
+  if (out.json) {
+    out.result({ ok: true, boards: boards.map((b) => ({ name: b.name, aliases: b.aliases, mcu: b.klipper!.mcu, bus: b.klipper!.bus.kind, verify: b.klipper!.skipVerify ? 'deferred' : 'after-reset' })) });
+    return;
+  }
+  out.line('Available Boards:');
+  for (const b of boards) {
+    for (const n of [b.name, ...b.aliases]) out.line(n);
+  }
+}
+
+function human(out: Output, r: FlashSdcardResult): void {
+  if (!r.uploaded) {
+    out.line(`${out.color(32, '✔')} ${r.board} on ${r.device} runs ${r.version ?? 'the expected firmware'} (verified by ${r.verification})`);
+  } else if (r.verification === 'deferred') {
+    out.line(`${out.color(32, '✔')} uploaded ${r.firmwarePath} to the card in ${r.board} and verified it on the card (sha256 ${r.sha256.slice(0, 16)}…)`);
+    out.line(`${out.color(33, '!')} ${r.next}`);
+  } else {
+    out.line(`${out.color(32, '✔')} ${r.board} on ${r.device} now runs ${r.version} (verified by ${r.verification})`);
+  }
+  if (r.card) out.line(`  card: ${r.card.type} ${formatBytes(r.card.capacityBytes)}${r.card.manufacturer ? `, ${r.card.manufacturer}` : ''}`);
+  if (r.uploaded) out.line(`  upload + read-back: ${formatBytes(r.firmwareSize)} in ${(r.uploadMs / 1000).toFixed(2)}s (${formatBytes(r.bytesPerSecond)}/s)`);
+  for (const p of r.removed) out.line(`  removed old ${p}`);
+  if (r.leftoverDeleted) out.line('  deleted the firmware file the bootloader left on the card (it would flash at every power-up)');
+}
+
+export function register(program: Command): void {
+  program
+    .command('flash-sdcard')
+    .description("Update a board that runs Klipper through its own SD card, over serial (Klipper's scripts/flash-sdcard.sh, same flags).")
+    .argument('[device]', 'serial device of the board, e.g. /dev/serial/by-id/usb-Klipper_stm32f446xx_…')
+    .argument('[board]', 'board name (-l lists them)')
+    .option('-l', 'list the boards', false)
+    .option('-c', 'check only: verify the firmware the board runs / holds, upload nothing', false)
+    .option('-s', 'fast SPI: 4 MHz instead of 400 kHz', false)
+    .option('-b <baud>', 'baud rate of a UART connection', String(DEFAULT_BAUD))
+    .option('-f <firmware>', 'firmware file (default ~/klipper/out/klipper.bin)')
+    .option('-d <dictionary>', 'klipper.dict of the build, to verify the version (default ~/klipper/out/klipper.dict if present)')
+    .option('--force', 'upload even if the firmware check reports an error')
+    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', `
+Examples:
+  sudo service klipper stop
+  fwcard flash-sdcard /dev/serial/by-id/usb-Klipper_lpc1768_1234-if00 btt-skr-v1.3
+  fwcard flash-sdcard -f out/klipper.bin -d out/klipper.dict /dev/ttyAMA0 btt-skr-mini-v3 -b 250000
+  fwcard flash-sdcard -c /dev/serial/by-id/usb-Klipper_stm32f446xx_… btt-octopus-f446-v1   # after the power cycle`)
+    .action(async (device: string | undefined, boardName: string | undefined, o: Record<string, unknown>) => {
+      const out = new Output({ json: !!o.json, quiet: !!o.quiet });
+      const view = new ProgressView({ quiet: !!o.quiet });
+      try {
+        if (o.l) {
+          listBoards(out, o.boardsFile as string | undefined);
+          return;
+        }
+        if (!device || !boardName) {
+          throw new UsageError('missing-arguments', 'flash-sdcard needs <device> and <board>', {
+            hint: 'Usage: fwcard flash-sdcard [-c] [-s] [-b <baud>] [-f <firmware>] [-d <dictionary>] <device> <board>; -l lists boards.',
+          });
+        }
+        const baud = Number(o.b);
+        if (!Number.isInteger(baud) || baud <= 0) throw new UsageError('bad-baud', `-b ${String(o.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' });
+        const result = await flashSdcard({
+          device,
+          board: boardName,
+          baud,
+          ...(o.f ? { firmware: String(o.f) } : {}),
+          ...(o.d ? { dictionary: String(o.d) } : {}),
+          checkOnly: !!o.c,
+          fastSpi: !!o.s,
+          force: !!o.force,
+          ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
+          onProgress: view.listener,
+        });
+        view.stop();
+        if (out.json) out.result({ ok: true, ...result });
+        else human(out, result);
+      } catch (e) {
+        view.stop(true);
+        process.exitCode = reportError(e, out);
+      }
+    });
+}

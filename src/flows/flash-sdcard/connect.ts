@@ -1,0 +1,98 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { DeviceError, isFwcardError } from '../../errors.js';
+import { McuSession } from '../../klipper/session.js';
+import type { ProgressListener } from '../../progress.js';
+import { SerialTransport } from '../../transport/serial-port.js';
+import type { Transport } from '../../transport/transport.js';
+
+export type TransportFactory = (path: string, baud: number) => Transport;
+
+export const serialTransport: TransportFactory = (path, baud) => new SerialTransport({ path, baudRate: baud });
+
+export interface ConnectOptions {
+  device: string;
+  baud: number;
+  transport: TransportFactory;
+  /** Keep trying this long (Klipper's script: 60 s). */
+  timeoutMs: number;
+  onProgress?: ProgressListener;
+  trace?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Causes that waiting will not cure: report them at once. */
+const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port']);
+
+/**
+ * Open the port and identify the MCU, retrying until the deadline as Klipper's flash script
+ * does (a board still booting, a USB device still enumerating). A busy port or a permission
+ * problem is reported at once: waiting does not fix those.
+ */
+export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
+  const deadline = Date.now() + o.timeoutMs;
+  let last: unknown;
+  for (let attempt = 1; ; attempt++) {
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    o.onProgress?.({ phase: 'connect', label: attempt === 1 ? `connecting to ${o.device}` : `connecting to ${o.device} (attempt ${attempt}, ${left}s left)` });
+    const transport = o.transport(o.device, o.baud);
+    const session = new McuSession({ transport, connectTimeoutMs: Math.min(5000, Math.max(1000, deadline - Date.now())), ...(o.trace ? { trace: o.trace } : {}) });
+    try {
+      await transport.open();
+      await session.connect();
+      o.onProgress?.({ phase: 'connect', label: `connected to ${o.device}`, done: true });
+      return session;
+    } catch (e) {
+      last = e;
+      await session.close().catch(() => undefined);
+      if (isFwcardError(e) && PERMANENT.has(e.code)) throw e;
+      if (Date.now() + 500 >= deadline) break;
+      o.trace?.(`connect attempt ${attempt} failed: ${(e as Error).message}`);
+      await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+    }
+  }
+  const cause = last as Error | undefined;
+  throw new DeviceError('unable-to-connect', `Unable to connect to MCU on ${o.device} within ${Math.round(o.timeoutMs / 1000)} s${cause ? `: ${cause.message}` : ''}`, {
+    hint: isFwcardError(last) && last.hint ? last.hint : `Check the device path (ls /dev/serial/by-id/), the baud rate (-b, default 250000) and that the board runs Klipper.`,
+    details: { device: o.device, cause: isFwcardError(last) ? last.code : null },
+    cause: last,
+  });
+}
+
+/**
+ * After a reset, wait for the board to come back. A USB board re-enumerates: its device node
+ * (and the /dev/serial/by-id link) disappears and returns; a UART stays put and just goes quiet
+ * while the bootloader runs.
+ */
+export async function waitForReturn(device: string, o: { timeoutMs: number; onProgress?: ProgressListener }): Promise<void> {
+  const start = Date.now();
+  let target: string | null = null;
+  try {
+    target = realpathSync(device);
+  } catch {
+    target = null;
+  }
+  // Give a USB device a moment to drop off the bus.
+  let vanished = false;
+  while (Date.now() - start < 3000) {
+    if (!existsSync(device)) {
+      vanished = true;
+      break;
+    }
+    await sleep(50);
+  }
+  if (!vanished) {
+    o.onProgress?.({ phase: 'reset', label: `waiting for ${device} (UART: the bootloader runs while the port is quiet)` });
+    return;
+  }
+  while (Date.now() - start < o.timeoutMs) {
+    const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
+    o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${left}s left)` });
+    if (existsSync(device)) return;
+    await sleep(100);
+  }
+  throw new DeviceError('unable-to-reconnect', `Unable to reconnect: ${device}${target && target !== device ? ` (${target})` : ''} did not come back within ${Math.round(o.timeoutMs / 1000)} s after the reset`, {
+    hint: 'The bootloader may still be flashing, or the new firmware does not start (wrong offset or interface?). Power-cycle the board; then run again with -c to check what it runs.',
+    details: { device },
+  });
+}
