@@ -9,7 +9,7 @@ import { analyseCard } from './check/card.js';
 import { analyseFiles, type GivenFirmware } from './check/files.js';
 import { applyFixes, type FixOutcome } from './check/fix.js';
 import type { HintContext } from './check/hints.js';
-import { rulesFor } from './check/rules.js';
+import { rulesFor, type CheckRules } from './check/rules.js';
 import type { CheckFinding, CheckReport } from './check/types.js';
 import { analyseVolume } from './check/volume.js';
 import { readFirmwareFile } from './firmware-file.js';
@@ -56,6 +56,8 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
       findings.push(...f.findings);
     }
   }
+  const unknown = unknownBoardRules(rules);
+  if (unknown.length) findings.push({ id: 'board-rules-unknown', severity: 'info', basis: 'board', message: `the catalog does not know, for ${rules.boardName}: ${unknown.join('; ')}; those were judged by the generic SD-bootloader view`, hint: 'If you know, add it with --boards-file (see `fwcard boards --help`).' });
   const sorted = sortFindings(findings);
   return {
     ok: !sorted.some((f) => f.severity === 'error'),
@@ -66,6 +68,19 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
     findings: sorted,
     bytesRead: counted.bytes(),
   };
+}
+
+/** The card and name rules the board's catalog entry leaves open. */
+function unknownBoardRules(rules: CheckRules): string[] {
+  if (!rules.board) return [];
+  const out: string[] = [];
+  if (!rules.superfloppy.known) out.push('whether a card without a partition table is read');
+  if (!rules.gpt.known) out.push('whether GPT is read');
+  if (!rules.maxClusterBytes.known) out.push('the largest cluster size');
+  if (!rules.maxCardBytes.known) out.push('the largest card');
+  if (rules.caseSensitive === 'unknown') out.push('whether file-name case matters');
+  if (rules.readsLongNames === 'unknown') out.push('whether long file names are read');
+  return out;
 }
 
 /** Wrap a device so that this check's reads are counted (the device's own counters are cumulative). */

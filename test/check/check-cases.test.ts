@@ -190,7 +190,7 @@ describe('check: verdicts and ids for the cases of issue 5', () => {
     const off2 = fatCard(path2, 1 * GiB, ['-F', '32']);
     mcopy(path2, off2, FIRMWARE, 'old.bin');
     const f = await check({ target: path2, board: 'fysetc-spider' });
-    expect(ids(f)).toEqual(['firmware-missing', 'firmware-previously-flashed']);
+    expect(ids(f)).toEqual(['firmware-missing', 'firmware-previously-flashed', 'board-rules-unknown']);
   });
 
   it('a truncated FAT chain: firmware-chain-truncated error (fsck.fat agrees)', async () => {

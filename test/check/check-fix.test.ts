@@ -113,7 +113,7 @@ describe('check --fix changes only what it reports', () => {
     expect(r.fix?.applied.map((a) => [a.id, a.done])).toEqual([['lfn-orphaned', true]]);
     expect(r.findings.map((f) => f.id)).not.toContain('lfn-orphaned');
     // Still no firmware.bin: --fix does not invent one, it says how to write it.
-    expect(r.findings.map((f) => f.id)).toEqual(['firmware-missing', 'firmware-previously-flashed']);
+    expect(r.findings.map((f) => f.id)).toEqual(['firmware-missing', 'firmware-previously-flashed', 'board-rules-unknown']);
     const img1 = readFileSync(path);
     const changed = changedSectors(img0, img1);
     expect(changed).toHaveLength(1);

@@ -27,6 +27,10 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
     const bs = opened as BootSector & { kind: 'exFAT' | 'NTFS' | 'empty' | 'unknown' };
     const volume: VolumeFacts = { ...base, fs: bs.kind, bytesPerSector: bs.bytesPerSector, clusterBytes: bs.clusterBytes, clusterCount: bs.clusterCount, totalSectors: bs.totalSectors };
     const where = at.slot === null ? 'the card (no partition table)' : 'the first partition';
+    if (bs.kind === 'unknown' && bs.bytesPerSector !== null && bs.bytesPerSector !== dev.sectorSize) {
+      // A FAT volume made with 4K logical sectors (mkfs.fat -S 4096) on a 512-byte-sector card.
+      return { volume: { ...volume, fs: 'unknown' }, inspector: null, findings: [{ id: 'fat-sector-size', severity: 'error', message: `${where} is a FAT volume with ${bs.bytesPerSector}-byte logical sectors; the card has ${dev.sectorSize}-byte sectors and bootloaders (FatFs built for 512) read only 512`, hint: reformatHint(ctx) }] };
+    }
     const f = fsFindings(bs.kind, ctx, where);
     if (bs.kind === 'unknown' && bs.problems.length) f[0]!.message += `: ${bs.problems.join('; ')}`;
     return { volume, findings: f, inspector: null };
