@@ -136,6 +136,12 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
   const reconnectTimeoutMs = opts.reconnectTimeoutMs ?? 30_000;
   const connect = () => connectMcu({ device: opts.device, baud, transport, timeoutMs: connectTimeoutMs, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}) });
 
+  // A USB board re-enumerates after a reset: follow its device path. A link that is not a path
+  // (an in-process simulator) just comes back, and connect() retries until it does.
+  const isPath = existsSync(opts.device);
+  const awaitReturn = async () => {
+    if (isPath) await waitForReturn(opts.device, { timeoutMs: reconnectTimeoutMs, onProgress: progress });
+  };
   const lock = acquireLock(opts.device, 'serial port');
   let session: McuSession | null = null;
   let card: RemoteCard | null = null;
@@ -162,7 +168,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
       progress({ phase: 'reset', label: `the MCU is ${state.isShutdown ? 'shut down' : 'configured'}: resetting it` });
       await session.reset();
       session = null;
-      await waitForReturn(opts.device, { timeoutMs: reconnectTimeoutMs, onProgress: progress });
+      await awaitReturn();
       session = await connect();
     }
 
@@ -259,14 +265,14 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     progress({ phase: 'reset', label: 'resetting the MCU so the bootloader flashes the card' });
     await session.reset();
     session = null;
-    await waitForReturn(opts.device, { timeoutMs: reconnectTimeoutMs, onProgress: progress });
+    await awaitReturn();
     session = await connect();
     const version = session.dictionary.version || null;
     const state2 = await session.getConfig();
     if (state2.isConfig || state2.isShutdown) {
       await session.reset();
       session = null;
-      await waitForReturn(opts.device, { timeoutMs: reconnectTimeoutMs, onProgress: progress });
+      await awaitReturn();
       session = await connect();
     }
     card = await openRemoteCard(session, board, { fastSpi: !!opts.fastSpi, needWrite: true, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}) });
