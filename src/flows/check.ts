@@ -3,7 +3,7 @@ import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
 import type { BlockDevice, LocalBlockDevice } from '../disk/block-device.js';
 import { openImageFile } from '../disk/image-file.js';
-import { openRawDevice } from '../disk/raw-device.js';
+import { RawDevice, openRawDevice } from '../disk/raw-device.js';
 import { UsageError, fromSystemError } from '../errors.js';
 import { analyseCard } from './check/card.js';
 import { analyseFiles, type GivenFirmware } from './check/files.js';
@@ -143,7 +143,13 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
   const run = async (): Promise<CheckReport> => {
     const dev = openTarget(opts.target, true);
     try {
-      return await checkCard(dev, { board, firmware: given, target: opts.target });
+      const report = await checkCard(dev, { board, firmware: given, target: opts.target });
+      if (dev instanceof RawDevice && dev.info.isPartition) {
+        // Checking /dev/sdb1 sees the volume as if it had no partition table: say so.
+        const whole = `/dev/${dev.info.diskName}`;
+        report.findings = sortFindings([...report.findings, { id: 'target-is-partition', severity: 'warning', message: `${opts.target} is a partition of ${whole}: the partition table and what lies outside this partition were not checked`, hint: `Check the whole card: \`fwcard check ${whole}${board ? ` --board ${board.name}` : ''}\`` }]);
+      }
+      return report;
     } finally {
       await dev.close();
     }

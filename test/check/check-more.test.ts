@@ -103,4 +103,15 @@ describe('check: more partition, volume and file cases', () => {
     const r = await check({ target: path, board: 'creality-ender2-pro-hc32' });
     expect(ids(r, 'error')).toEqual(['firmware-wrong-folder']);
   });
+
+  it('a huge .bin on an any-name board: firmware-too-large, and it is not read', async () => {
+    const path = img('huge');
+    const off = fatCard(path, 1 * GiB, ['-F', '32', '-s', '8']);
+    const big = join(dir, 'video.bin');
+    writeFileSync(big, Buffer.alloc(48 * MiB, 0x33));
+    mcopy(path, off, big, 'video.bin');
+    const r = await check({ target: path, board: 'creality-v4.2.2' });
+    expect(ids(r, 'error')).toEqual(['firmware-too-large']);
+    expect(r.bytesRead).toBeLessThan(256 * 1024);
+  });
 });

@@ -2,14 +2,12 @@ import type { Board } from '../../boards/types.js';
 import { ATTR_HIDDEN, ATTR_READ_ONLY, ATTR_SYSTEM, clusterRuns, isShortName, type DirEntry, type DirectoryRead, type FatInspector } from '../../fat/inspect/index.js';
 import { boardConversion, convertForBoard, inspectFirmware } from '../../firmware/index.js';
 import { formatBytes } from '../../util/size.js';
-import { sha256 } from '../firmware-file.js';
+import { MAX_FIRMWARE_BYTES, sha256 } from '../firmware-file.js';
 import { fixCommand, prepareCommand, type HintContext } from './hints.js';
 import { isAppleDouble, MACOS_METADATA, nameMatch, nearMiss, sameName, visibleName } from './names.js';
 import { unknownRule } from './rules.js';
 import type { CheckFinding, FileFacts, FilesFacts, FirmwareFacts } from './types.js';
 
-/** Firmware files larger than this are not read back for hashing (no SD-bootloader MCU has that much flash). */
-const MAX_HASH_BYTES = 16 * 1024 * 1024;
 /** Cross-link check: clusters walked per other file, and in all. Keeps the check cheap on big cards. */
 const XLINK_PER_FILE = 1024;
 const XLINK_TOTAL = 16384;
@@ -125,7 +123,7 @@ export async function analyseFiles(insp: FatInspector, ctx: HintContext, given: 
     if (cands.length > 1) {
       add({ id: 'several-firmware-candidates', severity: 'warning', basis: 'board', message: `${rules.boardName} flashes any ${wanted} file, and ${folderPath} has ${cands.length}: ${cands.map((e) => e.name).join(', ')}; which one it takes is not defined`, hint: `Leave one ${wanted} file: delete the others${appleDouble.length ? ` (\`${fixCommand(ctx)}\` removes the ._ files)` : ''}.` });
     }
-    if (rules.uniqueName) add({ id: 'unique-name-required', severity: 'info', basis: 'board', message: `${rules.boardName} ignores a file whose name it flashed before; check cannot know the last name it took`, hint: `\`fwcard prepare … --no-format\` picks a fresh name each time.` });
+    if (rules.uniqueName) add({ id: 'unique-name-required', severity: 'info', basis: 'board', message: `${rules.boardName} ignores a file whose name it flashed before; check cannot know the last name it took`, hint: `${noFormat} picks a fresh name each time.` });
     if (fw && !isShortName(fw.name) && rules.readsLongNames !== true) {
       add({ id: 'firmware-name-not-8-3', severity: 'warning', basis: rules.readsLongNames === false ? 'board' : 'generic', message: `"${fw.name}" is not an 8.3 name; a bootloader without long-name support sees it as ${fw.shortName}${rules.readsLongNames === false ? '' : ` (${unknownRule(rules, 'whether long names are read')}; Sovol and Creality users report names over 8 characters being ignored)`}`, hint: `Use a name of at most 8 characters before .bin: ${noFormat} does.` });
     }
@@ -192,6 +190,11 @@ async function firmwareChecks(insp: FatInspector, ctx: HintContext, fw: DirEntry
     add({ id: 'firmware-empty', severity: 'error', message: `${path} is empty (0 bytes): the copy did not finish; a bootloader may "flash" it and rename it without installing anything`, hint: `Write it again: ${noFormat}` });
     return facts;
   }
+  if (fw.size > MAX_FIRMWARE_BYTES) {
+    // Not read: no SD-bootloader MCU has that much flash, and reading it would not be cheap.
+    add({ id: 'firmware-too-large', severity: 'error', message: `${path} is ${formatBytes(fw.size)}: larger than any SD-bootloader board's flash (${formatBytes(MAX_FIRMWARE_BYTES)}); this is not a firmware image`, hint: `Put the firmware .bin on the card: ${noFormat}` });
+    return facts;
+  }
   const { data, chain, clustersNeeded } = await insp.readFile(fw);
   facts.clusters = chain.clusters.length;
   facts.clustersNeeded = clustersNeeded;
@@ -228,7 +231,7 @@ async function firmwareChecks(insp: FatInspector, ctx: HintContext, fw: DirEntry
   }
   if (shared.length) add({ id: 'firmware-cross-linked', severity: 'error', message: `${path} shares clusters with ${shared.join(', ')}: one of them holds the other's data`, hint: `The file system is damaged: re-create the card: \`${prepareCommand(ctx)}\`` });
 
-  if (data.byteLength === fw.size && fw.size <= MAX_HASH_BYTES) {
+  if (data.byteLength === fw.size && fw.size <= MAX_FIRMWARE_BYTES) {
     facts.sha256 = sha256(data);
     const chainOk = chain.clusters.length >= clustersNeeded && chain.end !== 'loop';
     if (chainOk) imageFindings(data, rules.board, fw.name, path, ctx, add);
