@@ -1,0 +1,99 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCatalog } from '../../src/boards/catalog.js';
+import { fsckFat, mcopyOut, mdir, removeDir, tempDir } from '../helpers/judges.js';
+import { START, build, flashWith, makeCard, startRig } from './helpers.js';
+
+const dir = tempDir();
+afterAll(() => removeDir(dir));
+const OFF = START * 512;
+
+describe('flash-sdcard: SDIO, interruptions, corruption', () => {
+  it('a board whose MCU reaches the card over SDIO (a --boards-file definition)', async () => {
+    const boardsFile = join(dir, 'boards.json');
+    writeFileSync(boardsFile, JSON.stringify({ boards: [{ name: 'octopus-sdio', extends: 'btt-octopus-f446-v1', klipper: { mcu: 'stm32f446xx', sdio_bus: 'sdio' } }] }));
+    const board = loadCatalog({ boardsFile }).get('octopus-sdio');
+    expect(board.klipper?.bus).toEqual({ kind: 'sdio', bus: 'sdio' });
+    const img = join(dir, 'sdio.img');
+    makeCard(img, { sizeMiB: 128 });
+    const fw = build(dir, 'btt-octopus-f446-v1', 'v0.13.0-sdio');
+    const rig = startRig('btt-octopus-f446-v1', img, { board, capacityType: 'SDHC' });
+    try {
+      const r = await flashWith(rig, { board: 'octopus-sdio', boardsFile, firmware: fw.bin, dictionary: fw.dict });
+      expect(r.card?.bus).toBe('sdio');
+      expect(r.uploaded).toBe(true);
+      // Reached over SDIO, the card is not stuck in SPI mode; the definition still defers (skip_verify from the base board).
+      expect(['deferred', 'dictionary']).toContain(r.verification);
+    } finally {
+      await rig.close();
+    }
+    expect(fsckFat(img, OFF).status).toBe(0);
+    expect(mdir(img, OFF)).toMatch(/firmware\s+bin|FIRMWARE\s+CUR/i);
+  });
+
+  it('the board disappears mid-upload: a typed error, no partial firmware.bin, and a re-run succeeds', async () => {
+    const img = join(dir, 'unplug.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-unplug', { size: 40_000 });
+    const rig = startRig('btt-skr-v1.3', img, { capacityType: 'SDSC' });
+    try {
+      let pulled = false;
+      const e = await flashWith(rig, {
+        board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict,
+        onProgress: (ev) => {
+          if (!pulled && ev.phase === 'upload' && (ev.bytes ?? 0) > 10_000) {
+            pulled = true;
+            rig.sim.disconnect();
+          }
+        },
+      }).catch((x) => x);
+      expect(pulled).toBe(true);
+      expect(e.code, String(e.stack)).toMatch(/disconnected|unable-to-connect|remote-io|fat-disk-error/);
+      // What a bootloader would flash: nothing — the partial data sits under the temporary name.
+      expect(mdir(img, OFF)).not.toMatch(/firmware\s+bin/i);
+      const r = await flashWith(rig, { board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict });
+      expect(r.verification).toBe('dictionary');
+      expect(r.version).toBe('v0.13.0-unplug');
+    } finally {
+      await rig.close();
+    }
+    expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
+    expect(mdir(img, OFF)).not.toMatch(/FWCARD\s+TMP/i);
+  });
+
+  it('data corrupted on the way to the card: Checksum Mismatch, nothing renamed to firmware.bin', async () => {
+    const img = join(dir, 'corrupt.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-corrupt');
+    const rig = startRig('btt-skr-v1.3', img, { capacityType: 'SDSC' });
+    // A bad card or reader: between the upload and its read-back, one stored byte of the
+    // file flips (found on the card image by the firmware's first 256 bytes).
+    let flipped = false;
+    try {
+      const e = await flashWith(rig, {
+        board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict,
+        onProgress: (ev) => {
+          if (!flipped && ev.phase === 'upload' && ev.total && ev.bytes === ev.total) {
+            const image = readFileSync(img);
+            const at = image.indexOf(Buffer.from(fw.bytes.subarray(0, 256)));
+            expect(at).toBeGreaterThan(0);
+            const fd = openSync(img, 'r+');
+            writeSync(fd, Buffer.of(image[at + 5000]! ^ 0x40), 0, 1, at + 5000);
+            closeSync(fd);
+            flipped = true;
+          }
+        },
+      }).catch((x) => x);
+      expect(flipped).toBe(true);
+      expect(e.code).toBe('checksum-mismatch');
+      expect(e.message).toMatch(/Checksum Mismatch/);
+      expect(rig.sim.boots).toHaveLength(0); // not reset: the bootloader never saw it
+    } finally {
+      await rig.close();
+    }
+    const listing = mdir(img, OFF);
+    expect(listing).not.toMatch(/firmware\s+bin/i);
+    expect(fsckFat(img, OFF).status).toBe(0);
+  });
+});
