@@ -15,7 +15,8 @@ import { analyseVolume } from './check/volume.js';
 import { readFirmwareFile } from './firmware-file.js';
 
 export type { CheckFinding, CheckReport, CardFacts, FilesFacts, FirmwareFacts, FixAction, PartitionFacts, VolumeFacts, Severity } from './check/types.js';
-export type { FixOutcome } from './check/fix.js';
+export { applyFixes, type FixOutcome } from './check/fix.js';
+export { rulesFor, type CheckRules } from './check/rules.js';
 
 export interface CheckCardOptions {
   /** The board whose bootloader judges the card; null/absent: the generic SD-bootloader view. */

@@ -31,6 +31,8 @@ describe('a card written by prepare checks ok for its board', () => {
       expect(r.ok).toBe(true);
       expect(r.files?.firmware).not.toBeNull();
       expect(r.findings.map((f) => f.id)).toContain('firmware-matches');
+      // prepare lays cards out the SD Association's way.
+      expect(r.findings.map((f) => f.id)).not.toContain('not-sd-aligned');
     });
   }
 });

@@ -114,4 +114,20 @@ describe('check: more partition, volume and file cases', () => {
     expect(ids(r, 'error')).toEqual(['firmware-too-large']);
     expect(r.bytesRead).toBeLessThan(256 * 1024);
   });
+
+  it('SD alignment is info only; a card over the board\'s size limit is a warning', async () => {
+    const path = img('unaligned');
+    const off = fatCard(path, 4 * GiB, ['-F', '32'], 'c', 2048);
+    mcopy(path, off, FIRMWARE, 'firmware.bin');
+    const r = await check({ target: path });
+    expect(r.findings.find((f) => f.id === 'not-sd-aligned')?.severity).toBe('info');
+    const big = blank(img('big'), 64 * GiB);
+    sfdisk(big, 'label: dos\nstart=8192, size=8388608, type=c\n');
+    mkfsFat(big, ['-F', '32', '-s', '8'], 8192, 8388608);
+    mcopy(big, 8192, FIRMWARE, 'fw1.bin');
+    const c = await check({ target: big, board: 'creality-v4.2.2' });
+    expect(c.card.kind).toBe('SDXC');
+    expect(c.findings.find((f) => f.id === 'card-too-large')?.severity).toBe('warning');
+    expect(c.findings.find((f) => f.id === 'card-too-large')?.hint).toContain('--partition-size 8G');
+  });
 });

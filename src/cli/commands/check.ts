@@ -52,7 +52,10 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'print nothing; use the exit code')
     .option('--no-color', 'no colours')
     .addHelpText('after', `
-Exit codes: 0 ready to flash, 1 problems found, 2 could not check.
+Exit codes: 0 ready to flash, 1 problems found (at least one error), 2 could not check.
+--json prints { ok, board, view, card, files, findings: [{ id, severity, message, hint }], bytesRead };
+with --fix the top level is the verdict after the repairs, and fix.applied / fix.before say what was done.
+Nothing is written without --fix; --fix never formats (the hints name the prepare command that would).
 
 Examples:
   fwcard check /dev/sdb --board btt-octopus-f446-v1

@@ -176,11 +176,6 @@ function finishMbr(dev: BlockDevice, ctx: HintContext, card: CardFacts, findings
   } else if (!fitting.includes(type)) {
     add({ id: 'partition-type-inexact', severity: 'info', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; FAT readers accept that, strict ones may not`, hint: '' });
   }
-  // SD spec alignment: FAT32 partitions start on the 4 MiB boundary unit of SDHC cards.
-  const bu = fs === 'FAT32' && card.kind !== 'SDSC' ? 8192 : 128;
-  if (start % bu !== 0) {
-    add({ id: 'partition-unaligned', severity: 'info', message: `the partition starts at sector ${start}, not on the card's ${formatBytes(bu * 512)} boundary unit: slower writes, no effect on flashing`, hint: '' });
-  }
   return { card, findings, fatVolume: { start, sectors, slot } };
 }
 

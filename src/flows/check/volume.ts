@@ -14,6 +14,16 @@ export interface VolumeAnalysis {
   inspector: FatInspector | null;
 }
 
+/** The SD Association's boundary unit (sectors) for a card of `bytes`, as its SD Formatter applies it. */
+function boundaryUnit(bytes: number): number {
+  const MiB = 1024 * 1024;
+  if (bytes > 2 * 1024 * MiB) return 8192;
+  if (bytes <= 8 * MiB) return 16;
+  if (bytes <= 64 * MiB) return 32;
+  if (bytes <= 256 * MiB) return 64;
+  return 128;
+}
+
 /** Boot sector, FSInfo, backup boot sector and dirty bits of the volume a bootloader reads. */
 export async function analyseVolume(dev: BlockDevice, at: { start: number; sectors: number; slot: number | null }, ctx: HintContext): Promise<VolumeAnalysis> {
   const rules = ctx.rules;
@@ -89,6 +99,13 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
     add({ id: 'volume-exceeds-partition', severity: 'error', message: `the ${b.fatType} volume claims ${b.totalSectors} sectors but its ${at.slot === null ? 'card' : 'partition'} has ${at.sectors}: files near the end lie outside it`, hint: reformatHint(ctx) });
   } else if (at.sectors - b.totalSectors > Math.max(2048, at.sectors / 100)) {
     add({ id: 'volume-smaller-than-partition', severity: 'info', message: `the volume uses ${formatBytes(b.totalSectors * 512)} of its ${formatBytes(at.sectors * 512)} partition`, hint: '' });
+  }
+  // SD spec: the data area (cluster 2) starts on the card's boundary unit, so no cluster
+  // straddles two flash erase blocks; FAT32 on SDHC/SDXC also starts its partition on one.
+  const bu = boundaryUnit(dev.sectorCount * dev.sectorSize);
+  const dataAbs = at.start + b.dataStart;
+  if (dataAbs % bu !== 0 || (b.fatType === 'FAT32' && bu === 8192 && at.start % bu !== 0)) {
+    add({ id: 'not-sd-aligned', severity: 'info', message: `${dataAbs % bu !== 0 ? `the data area starts at sector ${dataAbs}` : `the partition starts at sector ${at.start}`}, not on the card's ${formatBytes(bu * 512)} boundary unit (SD Association layout): slower writes, no effect on flashing`, hint: '' });
   }
   if (b.fatCount === 1) add({ id: 'single-fat', severity: 'info', message: 'the volume has one FAT (no backup copy)', hint: '' });
   if (volume.dirty) {
