@@ -113,7 +113,8 @@ describe('check --fix changes only what it reports', () => {
     expect(r.fix?.applied.map((a) => [a.id, a.done])).toEqual([['lfn-orphaned', true]]);
     expect(r.findings.map((f) => f.id)).not.toContain('lfn-orphaned');
     // Still no firmware.bin: --fix does not invent one, it says how to write it.
-    expect(r.findings.map((f) => f.id)).toEqual(['firmware-missing', 'firmware-previously-flashed', 'board-rules-unknown']);
+    expect(r.findings.filter((f) => f.severity !== 'info').map((f) => f.id)).toEqual(['firmware-missing']);
+    expect(r.findings.map((f) => f.id)).toContain('firmware-previously-flashed');
     const img1 = readFileSync(path);
     const changed = changedSectors(img0, img1);
     expect(changed).toHaveLength(1);
@@ -141,5 +142,20 @@ describe('check --fix changes only what it reports', () => {
     expect(r.ok).toBe(false);
     expect(r.fix?.applied).toEqual([]);
     expect(fingerprint(path)).toBe(before);
+  });
+
+  it('clears the long name a deleted file left behind', async () => {
+    const { path, off, notes, cfg } = userCard('lfnleft');
+    mcopy(path, off, FIRMWARE, 'firmware.bin');
+    // Empty, so that deleting its 8.3 entry leaves no clusters behind: only the long name is left.
+    mcopy(path, off, localFile(dir, 'empty', ''), 'Old Firmware Copy.bin');
+    const [at] = findBytes(path, Buffer.from('OLDFIR~1BIN'), off * 512, off * 512 + 4 * MiB);
+    patch(path, at!, Uint8Array.of(0xe5)); // deleted by a writer that ignores long names
+    const r = await check({ target: path, fix: true });
+    expect(r.fix?.applied.map((a) => [a.id, a.done])).toEqual([['lfn-deleted-entry-left', true]]);
+    expect(r.findings.map((f) => f.id)).not.toContain('lfn-deleted-entry-left');
+    expect(mtype(path, off, 'firmware.bin').equals(fw)).toBe(true);
+    userFilesIntact(path, off, notes, cfg);
+    fsckClean(path, off);
   });
 });

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, type CheckResult } from '../../src/flows/check.js';
 import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { lfnChecksum } from '../../src/fat/inspect/index.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
 import { FIRMWARE, GiB, MiB, blank, fatCard, findBytes, fsck, mcopy, mkfsFat, patch, readAt, run, sfdisk } from './cards.js';
 
@@ -129,5 +130,29 @@ describe('check: more partition, volume and file cases', () => {
     expect(c.card.kind).toBe('SDXC');
     expect(c.findings.find((f) => f.id === 'card-too-large')?.severity).toBe('warning');
     expect(c.findings.find((f) => f.id === 'card-too-large')?.hint).toContain('--partition-size 8G');
+  });
+
+  it('long names: not 8.3 on an any-name board (warning); only the long name matches on a board without LFN (error)', async () => {
+    const path = img('long');
+    const off = fatCard(path, 1 * GiB, ['-F', '32', '-s', '8']);
+    mcopy(path, off, FIRMWARE, 'firmware-20211123-072221.bin');
+    const r = await check({ target: path, board: 'sovol-sv06' });
+    expect(r.findings.find((f) => f.id === 'firmware-name-not-8-3')?.severity).toBe('warning');
+
+    // "Firmware.bin" gets an LFN entry; give its 8.3 entry a generated name (as an OS does when
+    // FIRMWARE.BIN is taken) and re-sum the LFN parts, so fsck.fat sees a valid entry.
+    const p2 = img('longonly');
+    const o2 = fatCard(p2, 1 * GiB, ['-F', '32', '-s', '8']);
+    mcopy(p2, o2, FIRMWARE, 'Firmware.bin');
+    const [at] = findBytes(p2, Buffer.from('FIRMWAREBIN'), o2 * 512, o2 * 512 + 16 * MiB);
+    const name = Buffer.from('FIRMWA~1BIN');
+    patch(p2, at!, name);
+    const sum = lfnChecksum(name);
+    for (let slot = at! - 32; readAt(p2, slot + 11, 1)[0] === 0x0f; slot -= 32) patch(p2, slot + 13, Uint8Array.of(sum));
+    expect(fsck(p2, o2).status).toBe(0);
+    const lpc = await check({ target: p2, board: 'generic-lpc1768' });
+    expect(ids(lpc, 'error')).toContain('firmware-name-long-only');
+    const octo = await check({ target: p2, board: 'btt-octopus-f446-v1' });
+    expect(ids(octo)).not.toContain('firmware-name-long-only');
   });
 });
