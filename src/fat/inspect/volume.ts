@@ -50,7 +50,10 @@ export class FatInspector {
     const reader = new SectorReader(dev, start, sectors);
     const bs = parseBootSector(await reader.read(0, 1));
     if (bs.kind !== 'fat') return bs;
-    if (bs.bytesPerSector !== dev.sectorSize) return { ...bs, kind: 'unknown', clusterBytes: null, totalSectors: null, clusterCount: null, bytesPerSector: bs.bytesPerSector, problems: [`the volume says ${bs.bytesPerSector}-byte sectors, the card has ${dev.sectorSize}-byte sectors`] };
+    if (bs.bytesPerSector !== dev.sectorSize) {
+      // A volume made with other logical sectors (mkfs.fat -S 4096): its sector numbers are not ours.
+      return { kind: 'unknown', bytesPerSector: bs.bytesPerSector, clusterBytes: bs.clusterBytes, totalSectors: bs.totalSectors, clusterCount: bs.clusterCount, problems: [`the volume says ${bs.bytesPerSector}-byte sectors, the card has ${dev.sectorSize}-byte sectors`] };
+    }
     return new FatInspector(reader, bs);
   }
 

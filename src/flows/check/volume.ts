@@ -1,5 +1,5 @@
 import type { BlockDevice } from '../../disk/block-device.js';
-import { FatInspector, type BootSector } from '../../fat/inspect/index.js';
+import { FatInspector, type OtherBootSector } from '../../fat/inspect/index.js';
 import { FAT12_MAX_CLUSTERS, FAT16_MAX_CLUSTERS } from '../../fat/inspect/boot-sector.js';
 import { formatBytes } from '../../util/size.js';
 import { fsFindings } from './card.js';
@@ -34,7 +34,7 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
   const opened = await FatInspector.open(dev, at.start, at.sectors);
   const base = { slot: at.slot, start: at.start, sectors: at.sectors };
   if (!(opened instanceof FatInspector)) {
-    const bs = opened as BootSector & { kind: 'exFAT' | 'NTFS' | 'empty' | 'unknown' };
+    const bs = opened as OtherBootSector;
     const volume: VolumeFacts = { ...base, fs: bs.kind, bytesPerSector: bs.bytesPerSector, clusterBytes: bs.clusterBytes, clusterCount: bs.clusterCount, totalSectors: bs.totalSectors };
     const where = at.slot === null ? 'the card (no partition table)' : 'the first partition';
     if (bs.kind === 'unknown' && bs.bytesPerSector !== null && bs.bytesPerSector !== dev.sectorSize) {
