@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { truncateSync as truncateTo, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, type CheckResult } from '../../src/flows/check.js';
 import { makeSyntheticFirmware } from '../../src/firmware/index.js';
@@ -154,5 +154,19 @@ describe('check: more partition, volume and file cases', () => {
     expect(ids(lpc, 'error')).toContain('firmware-name-long-only');
     const octo = await check({ target: p2, board: 'btt-octopus-f446-v1' });
     expect(ids(octo)).not.toContain('firmware-name-long-only');
+  });
+
+  it('blank, garbage, and a partition that runs past the end of the card', async () => {
+    const b = blank(img('blank'), 256 * MiB);
+    expect(ids(await check({ target: b }), 'error')).toEqual(['filesystem-missing']);
+    const g = blank(img('garbage'), 256 * MiB);
+    patch(g, 0, Buffer.alloc(4096, 0x5a));
+    expect(ids(await check({ target: g }), 'error')).toEqual(['filesystem-unrecognized']);
+    // A table made for 1 GiB on what turns out to be 512 MiB (a fake-capacity card).
+    const f = img('fake');
+    const off = fatCard(f, 1 * GiB, ['-F', '32']);
+    mcopy(f, off, FIRMWARE, 'firmware.bin');
+    truncateTo(f, 512 * MiB);
+    expect(ids(await check({ target: f }), 'error')).toEqual(['partition-outside-card']);
   });
 });
