@@ -292,6 +292,10 @@ describe('check: verdicts and ids for the cases of issue 5', () => {
     const r = await check({ target: path });
     expect(ids(r, 'warning')).toEqual(expect.arrayContaining(['partition-type-mismatch', 'volume-dirty', 'backup-boot-sector-mismatch']));
     expect(r.ok).toBe(true);
+    // The hint's sfdisk command is the fix.
+    const cmd = /`(sfdisk --part-type [^`]+)`/.exec(r.findings.find((f) => f.id === 'partition-type-mismatch')!.hint)![1]!.split(' ');
+    run(cmd[0]!, cmd.slice(1));
+    expect(ids(await check({ target: path }))).not.toContain('partition-type-mismatch');
   });
 
   it('the findings are sorted errors first and every id is kebab-case', async () => {

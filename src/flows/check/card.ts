@@ -170,9 +170,9 @@ function finishMbr(dev: BlockDevice, ctx: HintContext, card: CardFacts, findings
   const fitting = FAT_TYPES[fs] ?? [];
   const anyFat = [0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e];
   if (HIDDEN_FAT.has(type)) {
-    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16)} is a hidden FAT type; some readers skip hidden partitions`, hint: reformatHint(ctx, `Or change the type to 0x${(type & 0x0f).toString(16).padStart(2, '0')} with \`sfdisk --part-type\`.`) });
+    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16)} is a hidden FAT type; some readers skip hidden partitions`, hint: `Unhide it (keeps the files): \`sfdisk --part-type ${ctx.target} ${slot + 1} ${(type & 0x0f).toString(16)}\`, or re-create the card: \`${prepareCommand(ctx)}\`` });
   } else if (!anyFat.includes(type)) {
-    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; bootloaders that check the type byte skip it`, hint: reformatHint(ctx, `Or set the type to 0x${(fitting[fitting.length - 1] ?? 0x0c).toString(16).padStart(2, '0')} with \`sfdisk --part-type\`.`) });
+    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; bootloaders that check the type byte skip it`, hint: `Set the type (keeps the files): \`sfdisk --part-type ${ctx.target} ${slot + 1} ${(fitting[fitting.length - 1] ?? 0x0c).toString(16)}\`, or re-create the card: \`${prepareCommand(ctx)}\`` });
   } else if (!fitting.includes(type)) {
     add({ id: 'partition-type-inexact', severity: 'info', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; FAT readers accept that, strict ones may not`, hint: '' });
   }
