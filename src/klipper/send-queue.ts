@@ -375,13 +375,18 @@ export class SendQueue {
     const buf = concat(...parts);
     this.stats_.bytesRetransmitted += buf.length;
     this.stats_.retransmits++;
-    this.opts.trace?.(`retransmit ${this.sent.length} block(s) (${dueToNak ? 'nak' : 'timeout'}), rto=${this.rto.toFixed(3)}`);
+    this.opts.trace?.(`retransmit ${this.sent.length} block(s) from seq ${this.sent[0]!.seq & MESSAGE_SEQ_MASK} (${dueToNak ? 'nak' : 'timeout'}), rto=${this.rto.toFixed(3)}`);
     if (dueToNak) {
       this.ignoreNakSeq = this.receiveSeq;
       if (this.receiveSeq < this.retransmitSeq) this.ignoreNakSeq = this.retransmitSeq; // no third NAK retransmit
     } else {
       this.rto = Math.min(MAX_RTO, this.rto * 2);
-      this.ignoreNakSeq = this.sendSeq;
+      // Klipper ignores every NAK until the whole retransmitted window is acknowledged
+      // (ignore_nak_seq = send_seq), so a second loss inside it waits out the doubled RTO.
+      // NAKs for the current position can still be echoes of the old stream and are ignored;
+      // a NAK further on means the MCU took part of the resend and then lost a block again:
+      // resend at once.
+      this.ignoreNakSeq = this.receiveSeq;
     }
     this.retransmitSeq = this.sendSeq;
     this.rttSampleSeq = 0;

@@ -16,7 +16,7 @@ export class KlipperSpiBus implements SpiBus {
   /** Largest data chunk per message. */
   readonly chunk: number;
   /** Messages sent, for benchmarks. */
-  readonly counters = { transfers: 0, sends: 0, bytes: 0 };
+  readonly counters = { transfers: 0, sends: 0, bytes: 0, lostResponses: 0 };
 
   constructor(
     private readonly session: McuSession,
@@ -30,17 +30,39 @@ export class KlipperSpiBus implements SpiBus {
     this.chunk = Math.min(...[this.sendFmt, this.xferFmt, resp].map((f) => maxPayload(f.idBytes.length, [oid])));
   }
 
+  /**
+   * Clock `data` out and return what came back. The chunks of one call are pipelined: all
+   * spi_transfer commands go out at once and their responses are taken in arrival order
+   * (the link delivers in order). A response lost on the way cannot be asked for again
+   * without clocking the card further, which is also what Klipper's host does when it
+   * resends: the missing part is filled by further transfers and the SD layer's CRC check
+   * rejects the block, so the driver retries it.
+   */
   transfer(data: Uint8Array): Promise<Uint8Array> {
     return this.chain.run(async () => {
+      const parts: Uint8Array[] = [];
+      for (let o = 0; o < data.length; o += this.chunk) parts.push(data.subarray(o, o + this.chunk));
+      if (!parts.length) parts.push(data);
+      const got: Uint8Array[] = [];
+      const off = this.session.onMessage('spi_transfer_response', (p) => got.push(p.response as Uint8Array), this.oid);
+      try {
+        await Promise.all(parts.map((part) => this.session.sendRaw(this.xferFmt.encode({ oid: this.oid, data: part }))));
+      } finally {
+        off();
+      }
+      this.counters.transfers += parts.length;
+      this.counters.bytes += data.length;
+      // Responses that went missing: clock the remaining parts one at a time (query retries).
+      for (let i = got.length; i < parts.length; i++) {
+        const p = await this.session.query(this.xferFmt.encode({ oid: this.oid, data: parts[i]! }), 'spi_transfer_response', this.oid);
+        got.push(p.response as Uint8Array);
+        this.counters.lostResponses++;
+      }
       const out = new Uint8Array(data.length);
-      for (let o = 0; o < data.length || (o === 0 && data.length === 0); o += this.chunk) {
-        const part = data.subarray(o, o + this.chunk);
-        const p = await this.session.query(this.xferFmt.encode({ oid: this.oid, data: part }), 'spi_transfer_response', this.oid);
-        const resp = p.response as Uint8Array;
-        out.set(resp.subarray(0, part.length), o);
-        this.counters.transfers++;
-        this.counters.bytes += part.length;
-        if (data.length === 0) break;
+      let o = 0;
+      for (let i = 0; i < parts.length; i++) {
+        out.set(got[i]!.subarray(0, parts[i]!.length), o);
+        o += parts[i]!.length;
       }
       return { done: Promise.resolve(out) };
     });
