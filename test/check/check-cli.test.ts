@@ -80,4 +80,22 @@ describe('fwcard check (CLI)', () => {
     expect(mtype(backing, 2048, 'keep.txt').toString()).toBe('keep me\n');
     expect(fsck(backing, 2048).status).toBe(0);
   });
+
+  it('the prepare command in a hint fixes what it names', () => {
+    const img = join(dir, 'fixme.img');
+    blank(img, 64 * GiB);
+    sfdisk(img, 'label: dos\nstart=32768, type=7\n');
+    placeFs(img, 32768, 64 * MiB, (p) => run('mkfs.exfat', [p]));
+    const res = runCli(['check', img, '--board', 'creality-v4.2.2', '--json']);
+    expect(res.status).toBe(1);
+    const hint: string = JSON.parse(res.stdout).findings.find((f: { id: string }) => f.id === 'filesystem-exfat').hint;
+    const cmd = /`fwcard (prepare [^`]+)`/.exec(hint)![1]!.replace('<firmware.bin>', FIRMWARE).split(' ');
+    expect(cmd).toEqual(expect.arrayContaining(['--fs', 'fat32', '--cluster', '4096']));
+    const prep = runCli([...cmd, '--yes', '--force', '--json']);
+    expect(prep.status, prep.stderr).toBe(0);
+    const after = runCli(['check', img, '--board', 'creality-v4.2.2', '--json']);
+    const doc = JSON.parse(after.stdout);
+    expect(doc.findings.filter((f: { severity: string; id: string }) => f.severity === 'error' && !f.id.startsWith('image-'))).toEqual([]);
+    expect(doc.card.volume).toMatchObject({ fs: 'FAT32', clusterBytes: 4096 });
+  });
 });
