@@ -54,16 +54,31 @@ export class KlipperSdioBus implements SdioBus {
     return { error: Number(p.error) as SdioErrorCode, bytes: Number(p.write) };
   }
 
+  /**
+   * Read the MCU's buffer. The chunk reads are pipelined and their answers taken in arrival
+   * order; reading the buffer changes nothing, so if an answer went missing the whole range is
+   * simply read again one chunk at a time.
+   */
   readBuffer(offset: number, length: number): Promise<Uint8Array> {
     checkRange(offset, length);
     return this.chain.run(async () => {
+      const chunks: Array<{ at: number; len: number }> = [];
+      for (let o = 0; o < length; o += this.readChunk) chunks.push({ at: o, len: Math.min(this.readChunk, length - o) });
+      const encode = (c: { at: number; len: number }): number[] => this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len });
+      const got: Uint8Array[] = [];
+      const off = this.session.onMessage('sdio_read_data_buffer_response', (p) => got.push(p.data as Uint8Array), this.oid);
+      try {
+        await Promise.all(chunks.map((c) => this.session.sendRaw(encode(c))));
+      } finally {
+        off();
+      }
       const out = new Uint8Array(length);
-      for (let o = 0; o < length; o += this.readChunk) {
-        const len = Math.min(this.readChunk, length - o);
-        const p = await this.session.query(this.f.readBuf.encode({ oid: this.oid, offset: offset + o, len }), 'sdio_read_data_buffer_response', this.oid);
-        const data = p.data as Uint8Array;
-        if (data.length !== len) throw new DeviceError('sdio-buffer', `the MCU returned ${data.length} of ${len} buffer bytes at offset ${offset + o}`);
-        out.set(data, o);
+      const complete = got.length === chunks.length && chunks.every((c, i) => got[i]!.length === c.len);
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i]!;
+        const data = complete ? got[i]! : ((await this.session.query(encode(c), 'sdio_read_data_buffer_response', this.oid)).data as Uint8Array);
+        if (data.length !== c.len) throw new DeviceError('sdio-buffer', `the MCU returned ${data.length} of ${c.len} buffer bytes at offset ${offset + c.at}`);
+        out.set(data, c.at);
       }
       return { done: Promise.resolve(out) };
     });
