@@ -5,7 +5,7 @@ import { check, type CheckResult } from '../../src/flows/check.js';
 import { makeSyntheticFirmware } from '../../src/firmware/index.js';
 import { lfnChecksum } from '../../src/fat/inspect/index.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
-import { FIRMWARE, GiB, MiB, blank, fatCard, findBytes, fsck, mcopy, mkfsFat, patch, readAt, run, sfdisk } from './cards.js';
+import { FIRMWARE, GiB, MiB, blank, fatCard, findBytes, fsck, listing, mcopy, mkfsFat, patch, readAt, run, sfdisk } from './cards.js';
 
 let dir: string;
 beforeAll(() => {
@@ -154,6 +154,11 @@ describe('check: more partition, volume and file cases', () => {
     expect(ids(lpc, 'error')).toContain('firmware-name-long-only');
     const octo = await check({ target: p2, board: 'btt-octopus-f446-v1' });
     expect(ids(octo)).not.toContain('firmware-name-long-only');
+    const fixed = await check({ target: p2, board: 'generic-lpc1768', fix: true });
+    expect(fixed.fix?.applied.map((a) => [a.id, a.done])).toEqual([['firmware-name-long-only', true]]);
+    expect(ids(fixed)).not.toContain('firmware-name-long-only');
+    expect(listing(p2, o2)).toMatch(/^firmware\s+bin\s/m);
+    expect(fsck(p2, o2).status).toBe(0);
   });
 
   it('blank, garbage, and a partition that runs past the end of the card', async () => {

@@ -93,7 +93,7 @@ export async function analyseFiles(insp: FatInspector, ctx: HintContext, given: 
     for (const o of d.orphans) {
       const what = o.problem === 'deleted-short-entry' ? 'left behind by a deleted file' : o.problem === 'checksum' ? `whose checksum does not match the 8.3 entry ${o.shortName} after it (its 8.3 name was changed without it)` : o.problem === 'before-volume-label' ? 'in front of the volume label' : 'with a broken sequence';
       const id = o.problem === 'deleted-short-entry' ? 'lfn-deleted-entry-left' : 'lfn-orphaned';
-      const also = !pattern && sameName(o.text, wanted) ? ` — a bootloader renamed ${wanted}'s 8.3 entry and left its long name, so PC tools may show a stale "${wanted}"` : '';
+      const also = !pattern && o.problem === 'checksum' && sameName(o.text, wanted) ? ` — a bootloader renamed ${wanted}'s 8.3 entry and left its long name, so PC tools may show a stale "${wanted}"` : '';
       add({ id, severity: 'warning', message: `orphaned long file name "${o.text}" in ${d.path} ${what}${also}`, hint: `Clear it: \`${fixCommand(ctx)}\` (fsck.fat reports it as "Orphaned long file name part").`, fix: [{ kind: 'clear-lfn', dirPath: d.path, text: o.text, slots: o.slots }] });
     }
     for (const bad of d.invalid) add({ id: 'directory-entry-invalid', severity: 'warning', message: `the entry "${bad.name}" in ${d.path} is damaged: ${bad.reason}`, hint: 'Copy your files off the card and re-create it; `fsck.fat` can repair it too.' });
