@@ -49,6 +49,22 @@ export function parseLink(text: string): SimLinkSpec {
   return m[1] === 'usb' ? { kind: 'usb' } : { kind: 'uart', baud: m[2] ? Number(m[2]) : 250000 };
 }
 
+/** The card image; a missing one gets a hint in this command's terms. */
+function openCardImage(path: string, board: string): ReturnType<typeof openImageFile> {
+  try {
+    return openImageFile(path);
+  } catch (e) {
+    if (e instanceof UsageError && e.code === 'image-missing') {
+      throw new UsageError('image-missing', `${path} does not exist`, {
+        hint: `Make a card image first, e.g. \`fwcard prepare ${path} --size 64M --board ${board} --firmware klipper.bin -y\`.`,
+        details: { path },
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('simulate')
@@ -74,7 +90,7 @@ Needs socat. Then talk to the printed port as to a real board:
       try {
         const board = loadCatalog().get(o.board);
         const link = parseLink(o.link);
-        const card = o.card ? new EmulatedSdCard({ device: openImageFile(o.card) }) : undefined;
+        const card = o.card ? new EmulatedSdCard({ device: openCardImage(o.card, board.name) }) : undefined;
         const sim = startSimulator({
           board,
           card,
