@@ -68,6 +68,11 @@ describe('check: more partition, volume and file cases', () => {
     const lied = await check({ target: path });
     expect(ids(lied, 'warning')).toContain('fat-type-label-mismatch');
     expect(lied.card.volume?.fs).toBe('FAT12');
+    expect(ids(lied)).not.toContain('fat-signature-missing');
+    patch(path, off * 512 + 54, Buffer.from('        '));
+    const blankType = await check({ target: path });
+    expect(ids(blankType, 'warning')).toContain('fat-signature-missing');
+    expect(blankType.card.volume?.fs).toBe('FAT12');
   });
 
   it('an MKS board given a plain image: firmware-not-converted', async () => {

@@ -37,6 +37,11 @@ export interface FatBootSector {
   label: string | null;
   /** BS_FilSysType, e.g. "FAT32   " (trimmed); null without the extended signature. */
   typeString: string | null;
+  /**
+   * "FAT" at offset 54 or "FAT3" at 82: how FatFs releases up to R0.13 (common in stock
+   * bootloaders) recognise a FAT boot sector in check_fs, before looking at the BPB.
+   */
+  fatFsSignature: boolean;
   /** Windows' "volume dirty" bit in BS_Reserved1 (what fsck.fat calls the dirty bit). */
   dirtyFlag: boolean;
   /** Derived geometry, in volume sectors. */
@@ -169,6 +174,7 @@ export function parseBootSector(b: Uint8Array): BootSector {
     volumeId: extendedSignature ? dv.getUint32(extOff + 3, true) : null,
     label: extendedSignature ? ascii(b, extOff + 7, 11).trimEnd() : null,
     typeString: extendedSignature ? ascii(b, extOff + 18, 8).trimEnd() : null,
+    fatFsSignature: ascii(b, 54, 3) === 'FAT' || ascii(b, 82, 4) === 'FAT3',
     dirtyFlag: (b[extOff + 1]! & 0x01) !== 0,
     rootDirSectors,
     activeFatStart: rsv + Math.min(activeFat, Math.max(0, nfats - 1)) * sectorsPerFat,

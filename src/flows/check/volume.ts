@@ -94,6 +94,9 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
   if (b.typeString !== null && b.typeString.startsWith('FAT') && b.typeString !== b.fatType && !(b.fatType !== 'FAT32' && b.typeString === 'FAT')) {
     add({ id: 'fat-type-label-mismatch', severity: 'warning', message: `the boot sector's type string says "${b.typeString}" but the cluster count (${b.clusterCount}) makes it ${b.fatType}; readers that trust the string misread the volume`, hint: reformatHint(ctx) });
   }
+  if (!b.fatFsSignature) {
+    add({ id: 'fat-signature-missing', severity: 'warning', message: `the boot sector has no "FAT" type string (offset 54) nor "FAT32" (offset 82); older FatFs releases, common in stock bootloaders, do not recognise the volume without it`, hint: reformatHint(ctx) });
+  }
   // Volume size vs. partition size.
   if (b.totalSectors > at.sectors) {
     add({ id: 'volume-exceeds-partition', severity: 'error', message: `the ${b.fatType} volume claims ${b.totalSectors} sectors but its ${at.slot === null ? 'card' : 'partition'} has ${at.sectors}: files near the end lie outside it`, hint: reformatHint(ctx) });
