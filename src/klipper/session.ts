@@ -129,8 +129,10 @@ export class McuSession {
     }
     this.dict = dict;
     this.identified = true;
+    // A dictionary without RECEIVE_WINDOW: assume the smallest buffer Klipper's serial code
+    // declares (192 bytes) rather than none, so a UART MCU is never overrun.
     const window = dict.constantNumber('RECEIVE_WINDOW');
-    q.receiveWindow = window ?? 0;
+    q.receiveWindow = window ?? 192;
     const baud = dict.constantNumber('SERIAL_BAUD');
     q.byteTime = baud ? 10 / baud : 0;
     this.opts.trace?.(`identified ${String(dict.constant('MCU'))} ${dict.version}`);

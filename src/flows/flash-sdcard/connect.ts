@@ -22,7 +22,10 @@ export interface ConnectOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Causes that waiting will not cure: report them at once. */
-const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port']);
+const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port', 'no-such-device']);
+
+/** How long a device path that does not exist yet may take to appear (a board enumerating). */
+const APPEAR_MS = 5000;
 
 /**
  * Open the port and identify the MCU, retrying until the deadline as Klipper's flash script
@@ -31,6 +34,16 @@ const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable
  */
 export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
   const deadline = Date.now() + o.timeoutMs;
+  if (o.device.startsWith('/') && !existsSync(o.device)) {
+    const until = Date.now() + Math.min(APPEAR_MS, o.timeoutMs);
+    while (!existsSync(o.device) && Date.now() < until) await sleep(100);
+    if (!existsSync(o.device)) {
+      throw new DeviceError('no-such-device', `${o.device} does not exist`, {
+        hint: 'Is the board connected and powered? List the serial devices with `ls /dev/serial/by-id/` (USB) or check the UART path (e.g. /dev/ttyAMA0).',
+        details: { device: o.device },
+      });
+    }
+  }
   let last: unknown;
   for (let attempt = 1; ; attempt++) {
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
