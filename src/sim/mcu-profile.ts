@@ -158,6 +158,7 @@ export const SIM_RESPONSES = [
   'starting',
   'is_shutdown static_string_id=%hu',
   'shutdown clock=%u static_string_id=%hu',
+  'stats count=%u sum=%u sumsq=%u',
   'uptime high=%u clock=%u',
   'clock clock=%u',
   'config is_config=%c crc=%u is_shutdown=%c move_count=%hu',

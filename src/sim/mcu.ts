@@ -30,6 +30,8 @@ export interface SimMcuOptions {
   rxBufferSize?: number;
   /** MCU time to dispatch one command (µs). */
   commandMicros?: number;
+  /** Period of the unsolicited "stats" report (Klipper: every 5 s); 0 = off. */
+  statsIntervalMs?: number;
   /** Bytes the MCU transmits. */
   send: (bytes: Uint8Array) => void;
   /** The host sent "reset". */
@@ -116,7 +118,21 @@ export class SimMcu {
     this.validPins = new Set(this.pins.values());
     this.mcuName = String(d.config?.MCU ?? opts.profile.mcu);
     this.version = d.version ?? '';
+    const every = opts.statsIntervalMs ?? 5000;
+    if (every > 0) {
+      // sched.c's stats_update: a report nobody asked for arrives every few seconds, so the
+      // host must cope with responses it did not request between the ones it did.
+      this.statsTimer = setInterval(() => {
+        if (!this.alive) return;
+        this.sendf('stats', { count: this.stats.commands, sum: this.stats.commands * 1000, sumsq: this.stats.commands * 4000 });
+        // A running task sends it with its own output; otherwise it goes out now.
+        if (!this.running) for (const b of this.pendingOut.splice(0)) this.opts.send(b);
+      }, every);
+      this.statsTimer.unref?.();
+    }
   }
+
+  private statsTimer: NodeJS.Timeout | undefined;
 
   /** Parse the embedded zlib dictionary of a firmware image's bytes. */
   static firmwareFromCompressed(compressed: Uint8Array): SimFirmware {
@@ -141,6 +157,7 @@ export class SimMcu {
   halt(): void {
     this.alive = false;
     this.rx = [];
+    if (this.statsTimer) clearInterval(this.statsTimer);
   }
 
   /** Bytes arriving on the MCU's RX line (or USB endpoint). */

@@ -25,6 +25,8 @@ export interface SimulatorOptions {
   faults?: LinkFaults;
   /** MCU time per command, µs (default 5). */
   commandMicros?: number;
+  /** Period of the MCU's unsolicited "stats" report, ms (default 5000; 0 = off). */
+  statsIntervalMs?: number;
   /** Firmware running at start (default: a dictionary built for the MCU). */
   firmware?: SimFirmware;
   /** Version string of the default firmware. */
@@ -220,6 +222,7 @@ export class Simulator {
       wiring: this.wiring,
       rxBufferSize: this.link.kind === 'uart' ? Number(this.firmware.dictionary.config?.RECEIVE_WINDOW ?? 192) : undefined,
       commandMicros: this.opts.commandMicros,
+      statsIntervalMs: this.opts.statsIntervalMs,
       send: (b) => this.linkModel.toHost.write(b),
       onReset: () => void this.reboot('reset'),
       trace: this.opts.trace,

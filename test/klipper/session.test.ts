@@ -155,3 +155,15 @@ describe('shutdown reason of an MCU found already shut down', () => {
     expect(await session.shutdownReason()).toBeUndefined();
   });
 });
+
+describe('unsolicited traffic', () => {
+  it('keeps queries matched while the MCU sends stats reports between them', async () => {
+    const s = sim({ mcu: 'stm32f446xx', statsIntervalMs: 3 });
+    const session = await connect(s);
+    for (let i = 0; i < 30; i++) {
+      const p = await session.sendWithResponse('identify', 'identify_response', { params: { offset: i, count: 8 } });
+      expect(p.offset).toBe(i);
+    }
+    expect(session.unsolicited.some((m) => m.name === 'stats')).toBe(true);
+  });
+});
