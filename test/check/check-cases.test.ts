@@ -203,13 +203,27 @@ describe('check: verdicts and ids for the cases of issue 5', () => {
     const entry3 = fatStart + 3 * 4;
     expect(readAt(path, entry3, 4).readUInt32LE(0)).toBe(4);
     patch(path, entry3 + 8, Uint8Array.of(0xff, 0xff, 0xff, 0x0f)); // cluster 5: end of chain
-    const copy2 = fatStart + (readAt(path, (off + 14) * 512, 2).readUInt16LE(0) === 32 ? readAt(path, off * 512 + 36, 4).readUInt32LE(0) * 512 : 0);
+    const copy2 = fatStart + readAt(path, off * 512 + 36, 4).readUInt32LE(0) * 512; // BPB_FATSz32
     patch(path, copy2 + 3 * 4 + 8, Uint8Array.of(0xff, 0xff, 0xff, 0x0f));
     expect(fsck(path, off).output).toMatch(/cluster chain|File size/i);
     const r = await check({ target: path });
     expect(r.ok).toBe(false);
     expect(ids(r, 'error')).toContain('firmware-chain-truncated');
     expect(r.files?.firmware?.clusters).toBe(3);
+    expect(ids(r)).not.toContain('fat-copies-differ');
+  });
+
+  it('FAT copies that disagree on the firmware chain: fat-copies-differ warning (fsck.fat agrees)', async () => {
+    const path = img('fatdiffer');
+    const off = fatCard(path, 1 * GiB, ['-F', '32', '-s', '8']);
+    mcopy(path, off, FIRMWARE, 'firmware.bin');
+    const fatSize = readAt(path, off * 512 + 36, 4).readUInt32LE(0);
+    const second = (off + 32 + fatSize) * 512;
+    patch(path, second + 3 * 4 + 8, Uint8Array.of(0xff, 0xff, 0xff, 0x0f)); // only the second copy
+    expect(fsck(path, off).output).toMatch(/FATs differ/i);
+    const r = await check({ target: path });
+    expect(ids(r, 'warning')).toContain('fat-copies-differ');
+    expect(r.ok).toBe(true);
   });
 
   it('an orphaned long name left by a bootloader 8.3 rename: lfn-orphaned warning (fsck.fat agrees)', async () => {

@@ -81,6 +81,31 @@ export class FatInspector {
     return { boot: b, fsInfo, backupBoot, flags };
   }
 
+  /**
+   * FAT sectors (relative to the FAT start) holding the entries of `clusters` that differ
+   * between the active FAT and any other copy. Compares only those sectors: with mirroring a
+   * bootloader reads the first FAT, fsck and Windows may trust another.
+   */
+  async fatCopiesDiffer(clusters: number[]): Promise<number[]> {
+    const b = this.boot;
+    if (b.fatCount < 2) return [];
+    const sectors = [...new Set(clusters.flatMap((c) => this.fat.sectorsOf(c)))].sort((x, y) => x - y);
+    const differ: number[] = [];
+    for (const sec of sectors) {
+      const active = await this.reader.read(b.activeFatStart + sec, 1);
+      for (let copy = 0; copy < b.fatCount; copy++) {
+        const start = b.reservedSectors + copy * b.sectorsPerFat;
+        if (start === b.activeFatStart) continue;
+        const other = await this.reader.read(start + sec, 1);
+        if (!active.every((x, i) => x === other[i])) {
+          differ.push(sec);
+          break;
+        }
+      }
+    }
+    return differ;
+  }
+
   clusterToSector(c: number): number {
     return this.boot.dataStart + (c - 2) * this.boot.sectorsPerCluster;
   }

@@ -213,6 +213,8 @@ async function firmwareChecks(insp: FatInspector, ctx: HintContext, fw: DirEntry
   } else if (chain.end !== 'eoc') {
     add({ id: 'firmware-chain-end-invalid', severity: 'warning', message: `${path}: its last cluster is marked ${chain.end} instead of end-of-chain`, hint: `Write it again: ${noFormat}` });
   }
+  const differ = await insp.fatCopiesDiffer(chain.clusters.length ? [0, ...chain.clusters] : []);
+  if (differ.length) add({ id: 'fat-copies-differ', severity: 'warning', message: `the FAT copies disagree where ${path}'s chain is recorded (FAT sector${differ.length > 1 ? 's' : ''} ${differ.join(', ')}): the bootloader follows the first copy, PC tools may follow another`, hint: `Write the firmware again: ${noFormat}` });
   if (runs.length > 1) add({ id: 'firmware-fragmented', severity: 'info', message: `${path} is in ${runs.length} fragments; bootloaders follow the chain, but a contiguous file is safer`, hint: '' });
 
   // Cross-links with every other file and directory that was read.
