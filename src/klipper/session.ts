@@ -76,6 +76,11 @@ export class McuSession {
     return this.identified;
   }
 
+  /** Bytes the host keeps unacknowledged at most (0 = only the 12-block bound), from identify. */
+  get receiveWindow(): number {
+    return this.queue?.receiveWindow ?? 0;
+  }
+
   get stats(): SendQueueStats | undefined {
     return this.queue?.stats;
   }
@@ -129,11 +134,13 @@ export class McuSession {
     }
     this.dict = dict;
     this.identified = true;
-    // A dictionary without RECEIVE_WINDOW: assume the smallest buffer Klipper's serial code
-    // declares (192 bytes) rather than none, so a UART MCU is never overrun.
-    const window = dict.constantNumber('RECEIVE_WINDOW');
-    q.receiveWindow = window ?? 192;
+    // Klipper's UART and CAN code declare RECEIVE_WINDOW; USB builds do not, because USB flow
+    // control cannot overrun them, and Klipper's host then sends unbounded (12 blocks). A build
+    // that names a SERIAL_BAUD but no window gets the smallest UART buffer (192) to be safe;
+    // bounding USB as well would cost about two thirds of its throughput.
     const baud = dict.constantNumber('SERIAL_BAUD');
+    const window = dict.constantNumber('RECEIVE_WINDOW');
+    q.receiveWindow = window ?? (baud !== undefined ? 192 : 0);
     q.byteTime = baud ? 10 / baud : 0;
     this.opts.trace?.(`identified ${String(dict.constant('MCU'))} ${dict.version}`);
     return dict;

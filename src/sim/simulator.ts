@@ -220,13 +220,25 @@ export class Simulator {
       firmware: this.firmware,
       card: this.opts.card,
       wiring: this.wiring,
-      rxBufferSize: this.link.kind === 'uart' ? Number(this.firmware.dictionary.config?.RECEIVE_WINDOW ?? 192) : undefined,
+      rxBufferSize: this.rxBufferSize(),
       commandMicros: this.opts.commandMicros,
       statsIntervalMs: this.opts.statsIntervalMs,
       send: (b) => this.linkModel.toHost.write(b),
       onReset: () => void this.reboot('reset'),
       trace: this.opts.trace,
     });
+  }
+
+  /**
+   * The MCU's receive buffer. A UART build (it declares SERIAL_BAUD or RECEIVE_WINDOW) has
+   * serial_irq.c's fixed buffer and drops what overflows it; a USB build is flow-controlled
+   * by the USB endpoint, so nothing is lost, whatever wire the simulation paces it with.
+   */
+  private rxBufferSize(): number | undefined {
+    const c = this.firmware.dictionary.config ?? {};
+    if (this.link.kind !== 'uart') return undefined;
+    if (c.RECEIVE_WINDOW !== undefined) return Number(c.RECEIVE_WINDOW);
+    return c.SERIAL_BAUD !== undefined ? 192 : undefined;
   }
 
   private setPresent(p: boolean): void {

@@ -167,3 +167,27 @@ describe('unsolicited traffic', () => {
     expect(session.unsolicited.some((m) => m.name === 'stats')).toBe(true);
   });
 });
+
+describe('receive window from the dictionary', () => {
+  it('uses RECEIVE_WINDOW when declared, 192 for a UART build without it, none for a USB build', async () => {
+    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const profile = mcuProfile('lpc1768');
+    const uart = buildSimDictionary({ profile, link: 'uart', receiveWindow: 256 });
+    const a = await connect(sim({ mcu: 'lpc1768', firmware: { dictionary: uart } }));
+    expect(a.receiveWindow).toBe(256);
+    const noWindow = buildSimDictionary({ profile, link: 'uart' });
+    delete noWindow.config!.RECEIVE_WINDOW;
+    const b = await connect(sim({ mcu: 'lpc1768', firmware: { dictionary: noWindow } }));
+    expect(b.receiveWindow).toBe(192);
+    // A USB build (no SERIAL_BAUD, no RECEIVE_WINDOW), even when the simulation paces it
+    // like a UART: USB flow control means no byte bound, and the MCU loses nothing.
+    const usb = buildSimDictionary({ profile, link: 'usb' });
+    const s = sim({ mcu: 'lpc1768', firmware: { dictionary: usb }, link: { kind: 'uart', baud: 250000 } });
+    const c = await connect(s);
+    expect(c.receiveWindow).toBe(0);
+    const sends = [];
+    for (let i = 0; i < 30; i++) sends.push(c.send('get_clock'));
+    await Promise.all(sends);
+    expect(s.mcu.stats.rxOverflowBytes).toBe(0);
+  });
+});
