@@ -89,6 +89,22 @@ describe('fwcard mcu-info against fwcard simulate through a pty', () => {
     expect(JSON.parse(r.stdout).mcu).toBe('lpc1768');
   }, 40000);
 
+  it('shows why an MCU found shut down stopped', async () => {
+    const path = join(dir, 'shut');
+    await simulate(['--board', 'btt-octopus-f446-v1'], path);
+    const s = new McuSession({ transport: new SerialTransport({ path }) });
+    await s.connect();
+    await s.send('allocate_oids count=1');
+    await s.send('config_spi', { oid: 0, pin: 'PC11', cs_active_high: 0 });
+    await s.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 4, rate: 400000 }); // mode 4: "Invalid spi config"
+    await s.close();
+    const r = mcuInfo([path, '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ isShutdown: true, shutdownReason: 'Invalid spi config' });
+    const human = mcuInfo([path]);
+    expect(human.stdout).toMatch(/shut down \(Invalid spi config\)/);
+  }, 40000);
+
   it('names the cause when there is no such device', () => {
     const r = mcuInfo([join(dir, 'nothing-here'), '--json']);
     expect(r.status).toBe(2);
