@@ -35,7 +35,9 @@ export interface FatInfo {
   clusterBytes: number;
 }
 
-const CHUNK = 256 * 1024;
+// Small enough for progress to move (and for an upload to be interrupted mid-file in tests),
+// large enough for FatFs to write whole clusters straight to the device.
+const CHUNK = 16 * 1024;
 
 export class FatVolume {
   private ff: F.FatFs | null;

@@ -22,7 +22,7 @@ export interface ConnectOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Causes that waiting will not cure: report them at once. */
-const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port', 'no-such-device']);
+const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port']);
 
 /** How long a device path that does not exist yet may take to appear (a board enumerating). */
 const APPEAR_MS = 5000;

@@ -223,8 +223,10 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     const tmp = `${folder ? dirPath : ''}/FWCARD.TMP`;
     const t0 = Date.now();
     if (await card.volume.tryStat(tmp)) await card.volume.unlink(tmp);
+    progress({ phase: 'upload', label: `uploading ${finalPath}`, bytes: 0, total: data.byteLength });
     await card.volume.writeFile(tmp, data, (e) => progress({ ...e, phase: 'upload', label: `uploading ${finalPath}` }));
-    const back = await card.volume.readFile(tmp, (e) => progress({ ...e, phase: 'verify', label: 'reading back' }));
+    progress({ phase: 'verify', label: 'reading back from the card', bytes: 0, total: data.byteLength });
+    const back = await card.volume.readFile(tmp, (e) => progress({ ...e, phase: 'verify', label: 'reading back from the card' }));
     if (sha256(back) !== digest) {
       await card.volume.unlink(tmp).catch(() => undefined);
       throw new VerifyError('checksum-mismatch', `Checksum Mismatch: the file read back from the card differs from ${firmwarePath}`, {
@@ -243,7 +245,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     if (await card.volume.tryStat(finalPath)) await card.volume.unlink(finalPath);
     await card.volume.rename(tmp, finalPath);
     const uploadMs = Date.now() - t0;
-    progress({ phase: 'upload', label: `uploaded ${finalPath}`, bytes: data.byteLength, total: data.byteLength, done: true });
+    progress({ phase: 'verify', label: `${finalPath} verified on the card`, bytes: data.byteLength, total: data.byteLength, done: true });
     const facts = card.facts;
     await card.close();
     card = null;
