@@ -66,6 +66,18 @@ export interface FlashSdcardResult {
   durationMs: number;
   /** What to do next (deferred boards: the power cycle). */
   next: string | null;
+  /** Serial traffic of the upload + read-back (for benchmarks and bug reports). */
+  link: UploadLinkStats | null;
+}
+
+export interface UploadLinkStats {
+  bytesToMcu: number;
+  bytesFromMcu: number;
+  retransmits: number;
+  /** SD-bus messages that waited for an answer (spi_transfer / sdio reads). */
+  roundTrips: number;
+  /** All SD-bus messages. */
+  messages: number;
 }
 
 interface Dict {
@@ -211,7 +223,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
       return {
         board: board.name, device: opts.device, mcu, firmwarePath: seen.curPath ?? cardPath(board, k.currentFirmwarePath), sha256: digest, firmwareSize: data.byteLength,
         uploaded: false, verification, previousVersion, version, card: null, removed: [],
-        leftoverDeleted, findings: check.findings, uploadMs: 0, bytesPerSecond: 0, durationMs: Date.now() - started, next: null,
+        leftoverDeleted, findings: check.findings, uploadMs: 0, bytesPerSecond: 0, durationMs: Date.now() - started, next: null, link: null,
       };
     }
 
@@ -222,6 +234,8 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     if (folder) await card.volume.mkdir(dirPath);
     const tmp = `${folder ? dirPath : ''}/FWCARD.TMP`;
     const t0 = Date.now();
+    const s0 = session.stats;
+    const b0 = card.busCounters();
     if (await card.volume.tryStat(tmp)) await card.volume.unlink(tmp);
     progress({ phase: 'upload', label: `uploading ${finalPath}`, bytes: 0, total: data.byteLength });
     await card.volume.writeFile(tmp, data, (e) => progress({ ...e, phase: 'upload', label: `uploading ${finalPath}` }));
@@ -245,6 +259,16 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     if (await card.volume.tryStat(finalPath)) await card.volume.unlink(finalPath);
     await card.volume.rename(tmp, finalPath);
     const uploadMs = Date.now() - t0;
+    const s1 = session.stats;
+    const b1 = card.busCounters();
+    const diff = (k: string) => (b1[k] ?? 0) - (b0[k] ?? 0);
+    const link: UploadLinkStats | null = s0 && s1 ? {
+      bytesToMcu: s1.bytesWritten - s0.bytesWritten,
+      bytesFromMcu: s1.bytesRead - s0.bytesRead,
+      retransmits: s1.retransmits - s0.retransmits,
+      roundTrips: diff('transfers') + diff('reads'),
+      messages: diff('transfers') + diff('sends') + diff('reads') + diff('writes'),
+    } : null;
     progress({ phase: 'verify', label: `${finalPath} verified on the card`, bytes: data.byteLength, total: data.byteLength, done: true });
     const facts = card.facts;
     await card.close();
@@ -252,7 +276,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
 
     const base = {
       board: board.name, device: opts.device, mcu, firmwarePath: finalPath, sha256: digest, firmwareSize: data.byteLength, uploaded: true,
-      previousVersion, card: facts, removed, findings: check.findings, uploadMs, bytesPerSecond: uploadMs > 0 ? Math.round((data.byteLength * 1000) / uploadMs) : 0,
+      previousVersion, card: facts, removed, findings: check.findings, uploadMs, link, bytesPerSecond: uploadMs > 0 ? Math.round((data.byteLength * 1000) / uploadMs) : 0,
     };
     if (k.skipVerify) {
       await session.close();

@@ -19,6 +19,8 @@ export interface RemoteCard {
   volume: RemoteFatVolume;
   /** The FAT volume's place on the card. */
   partitionStart: number;
+  /** Messages on the SD bus so far (round trips are the transfers that wait for an answer). */
+  busCounters(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -32,12 +34,15 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
   const k = board.klipper!;
   o.onProgress?.({ phase: 'card-init', label: `initialising the SD card over ${k.bus.kind === 'sdio' ? 'SDIO' : k.bus.kind === 'swspi' ? 'software SPI' : `SPI (${k.bus.bus})`}` });
   let host: SdHost;
+  let counters: Record<string, number>;
   if (k.bus.kind === 'sdio') {
     const cfg = await configureSdio(session, { bus: k.bus.bus });
+    counters = (cfg.bus as unknown as { counters?: Record<string, number> }).counters ?? {};
     host = new SdioSdHost(cfg.bus, o.trace ? { trace: o.trace } : {});
   } else {
     const rateHz = o.fastSpi ? FAST_SD_SPI_SPEED : SD_SPI_SPEED;
     const cfg = await configureSpi(session, { bus: k.bus, csPin: k.csPin!, rateHz });
+    counters = cfg.bus.counters;
     host = new SpiSdHost(cfg.bus, { crc: true, busHz: rateHz, ...(o.trace ? { trace: o.trace } : {}) });
   }
   const device = await SdBlockDevice.open(host);
@@ -74,6 +79,7 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
     device,
     volume,
     partitionStart: start,
+    busCounters: () => ({ ...counters }),
     async close() {
       try {
         await volume.unmount();
