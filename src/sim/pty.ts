@@ -93,9 +93,19 @@ export class PtyServer {
       // The board left the bus (USB reset): take the device node away with it.
       if (cause) this.stopChild();
     });
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
+      const unexpected = this.child === child && !this.closed;
       if (this.child === child) this.child = undefined;
       if (host.isOpen) void host.close();
+      if (unexpected) {
+        // socat went away on its own: bring the port back rather than leave a dead path.
+        this.opts.trace?.(`socat exited (${signal ?? code}); restarting`);
+        setTimeout(() => {
+          if (!this.closed && !this.child && (this.sim.link.kind !== 'usb' || this.sim.isPresent)) {
+            void this.start().catch((e) => this.opts.trace?.(`pty restart failed: ${(e as Error).message}`));
+          }
+        }, 200);
+      }
     });
   }
 

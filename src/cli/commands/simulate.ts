@@ -110,7 +110,13 @@ Needs socat. Then talk to the printed port as to a real board:
           out.info('press Ctrl-C to stop');
         }
         await new Promise<void>((resolve) => {
-          const stop = (): void => resolve();
+          // Serve until a signal, even in moments when no child process or socket is open
+          // (socat is restarted while a USB board "re-enumerates").
+          const keepAlive = setInterval(() => undefined, 1 << 30);
+          const stop = (): void => {
+            clearInterval(keepAlive);
+            resolve();
+          };
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
