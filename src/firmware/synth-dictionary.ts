@@ -43,6 +43,7 @@ const COMMANDS = [
   'get_uptime',
   'get_clock',
   'get_config',
+  'reset',
   'allocate_oids count=%c',
   'finalize_config crc=%u',
   'emergency_stop',
