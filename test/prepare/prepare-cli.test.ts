@@ -73,4 +73,32 @@ describe('fwcard prepare (CLI)', () => {
     expect(doc.verified).toBe(true);
     expect(fsckFat(img, doc.partitionStart * 512, doc.partitionSectors * 512).status).toBe(0);
   });
+
+  it('prepares a batch of cards, each verified, one result per target; a bad target fails alone', () => {
+    const a = join(dir, 'batch-a.img');
+    const b = join(dir, 'batch-b.img');
+    const res = runCli(['prepare', a, b, dir, '--size', '64M', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
+    expect(res.status).toBe(2);
+    const doc = JSON.parse(res.stdout);
+    expect(doc.ok).toBe(false);
+    expect(doc.results.map((r: any) => r.target)).toEqual([a, b, dir]);
+    expect(doc.results[0]).toMatchObject({ ok: true, verified: true, firmwarePath: '/firmware.bin' });
+    expect(doc.results[1]).toMatchObject({ ok: true, verified: true });
+    expect(doc.results[2]).toMatchObject({ ok: false, error: { code: 'target-is-directory' } });
+    for (const img of [a, b]) {
+      const r = doc.results.find((x: any) => x.target === img);
+      expect(fsckFat(img, r.partitionStart * 512, r.partitionSectors * 512).status).toBe(0);
+      expect(mcopyOut(img, r.partitionStart * 512, '/FIRMWARE.BIN', dir).equals(readFileSync(FIRMWARE))).toBe(true);
+    }
+  });
+
+  it('--log keeps a trace of every step for bug reports', () => {
+    const log = join(dir, 'trace.log');
+    const res = runCli(['prepare', join(dir, 'logged.img'), '--size', '64M', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--log', log]);
+    expect(res.status, res.stderr).toBe(0);
+    const text = readFileSync(log, 'utf8');
+    expect(text).toMatch(/^# fwcard prepare /m);
+    expect(text).toMatch(/format: /);
+    expect(text).toMatch(/verify: verified/);
+  });
 });

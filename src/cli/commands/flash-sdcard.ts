@@ -5,6 +5,7 @@ import { DEFAULT_BAUD, flashSdcard, type FlashSdcardResult } from '../../flows/f
 import { formatBytes } from '../../util/size.js';
 import { Output, reportError } from '../output.js';
 import { ProgressView } from '../progress-view.js';
+import { makeTrace } from '../trace.js';
 
 function listBoards(out: Output, boardsFile?: string): void {
   const boards = loadCatalog(boardsFile ? { boardsFile } : {}).all().filter((b) => b.klipper);
@@ -49,6 +50,8 @@ export function register(program: Command): void {
     .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress output')
+    .option('-v, --verbose', 'trace the protocol and SD traffic on stderr')
+    .option('--log <file>', 'append a full trace to a file (for bug reports)')
     .addHelpText('after', `
 Examples:
   sudo service klipper stop
@@ -58,6 +61,7 @@ Examples:
     .action(async (device: string | undefined, boardName: string | undefined, o: Record<string, unknown>) => {
       const out = new Output({ json: !!o.json, quiet: !!o.quiet });
       const view = new ProgressView({ quiet: !!o.quiet });
+      const trace = makeTrace({ verbose: !!o.verbose, ...(o.log ? { log: String(o.log) } : {}) });
       try {
         if (o.l) {
           listBoards(out, o.boardsFile as string | undefined);
@@ -80,7 +84,11 @@ Examples:
           fastSpi: !!o.s,
           force: !!o.force,
           ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
-          onProgress: view.listener,
+          onProgress: (e) => {
+            view.listener(e);
+            trace?.(`progress ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+          },
+          ...(trace ? { trace } : {}),
         });
         view.stop();
         if (out.json) out.result({ ok: true, ...result });

@@ -7,7 +7,8 @@ import { Output, reportError } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import type { Layout } from '../../fat/layout.js';
 import type { CardProbe } from '../../partition/probe.js';
-import { UsageError } from '../../errors.js';
+import { UsageError, isFwcardError } from '../../errors.js';
+import { makeTrace } from '../trace.js';
 
 export function describeCurrent(c: CardProbe | null): string[] {
   if (!c) return ['(new image file: nothing to destroy)'];
@@ -55,7 +56,7 @@ export function register(program: Command): void {
   program
     .command('prepare')
     .description('Partition and format a microSD card (or image file) the way the board\'s bootloader reads it, write the firmware under the board\'s file name, read it back and verify.')
-    .argument('<target>', 'image file (created with --size) or block device such as /dev/sdb')
+    .argument('<targets...>', 'image file (created with --size) or block device such as /dev/sdb; several for a batch')
     .requiredOption('--board <name>', 'board name (see `fwcard boards`)')
     .requiredOption('--firmware <file>', 'firmware .bin to put on the card')
     .option('--size <size>', 'create or re-create an image file of this size (e.g. 8G, 512M)')
@@ -72,20 +73,27 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--no-color', 'no colours')
+    .option('-v, --verbose', 'trace each step on stderr')
+    .option('--log <file>', 'append a full trace to a file (for bug reports)')
     .addHelpText('after', `
 Examples:
   fwcard prepare card.img --size 8G --board btt-octopus-f446-v1 --firmware klipper.bin --yes
   fwcard prepare /dev/sdb --board btt-skr-mini-e3-v3 --firmware out/klipper.bin --dry-run
-  fwcard prepare /dev/sdb --board creality-v4.2.2 --firmware klipper.bin --partition-size 4G`)
-    .action(async (target: string, o: Record<string, unknown>) => {
+  fwcard prepare /dev/sdb --board creality-v4.2.2 --firmware klipper.bin --partition-size 4G
+  fwcard prepare /dev/sdb /dev/sdc /dev/sdd --board btt-skr-mini-e3-v3 --firmware klipper.bin --yes   # a batch`)
+    .action(async (targets: string[], o: Record<string, unknown>) => {
       const out = new Output({ json: !!o.json, quiet: !!o.quiet, color: o.color !== false });
-      const view = new ProgressView({ quiet: !!o.quiet, color: o.color !== false });
-      try {
+      const batch = targets.length > 1;
+      // A batch interleaves several cards: plain progress lines, each prefixed with its target.
+      const view = new ProgressView({ quiet: !!o.quiet, color: o.color !== false, ...(batch ? { plain: true } : {}) });
+      const trace = makeTrace({ verbose: !!o.verbose, ...(o.log ? { log: String(o.log) } : {}) });
+      let confirmed: Promise<boolean> | null = null;
+      const run = async (target: string): Promise<PrepareResult> => {
         const cluster = o.cluster === undefined ? undefined : Number(o.cluster);
         if (cluster !== undefined && !Number.isInteger(cluster)) {
           throw new UsageError('bad-cluster', `--cluster "${String(o.cluster)}" is not a number of bytes`, { hint: 'Use e.g. --cluster 4096.' });
         }
-        const result = await prepare({
+        return prepare({
           target,
           board: String(o.board),
           firmware: String(o.firmware),
@@ -99,31 +107,67 @@ Examples:
           format: o.format !== false,
           dryRun: !!o.dryRun,
           force: !!o.force,
-          onProgress: view.listener,
+          onProgress: (e) => {
+            const ev = batch ? { ...e, label: `${target}: ${e.label}` } : e;
+            if (!batch || !e.bytes || e.done) view.listener(ev);
+            trace?.(`${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+          },
           confirm: async (plan) => {
             if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
-            const what = plan.format ? `ERASE everything on ${plan.target.path}` : `replace the firmware on ${plan.target.path}`;
-            return confirmDestructive(`This will ${what}.`, { yes: !!o.yes });
+            const what = plan.format ? `ERASE everything on ${targets.join(', ')}` : `replace the firmware on ${targets.join(', ')}`;
+            // One question for the whole batch.
+            confirmed ??= confirmDestructive(`This will ${what}.`, { yes: !!o.yes });
+            return confirmed;
           },
         });
-        view.stop();
-        if (out.json) {
-          out.result(resultJson(result));
-        } else if (result.dryRun) {
-          out.line('dry run: nothing was written. Planned:');
-          out.line(`  target: ${target}`);
-          if (result.layout) for (const l of describeLayout(result.layout)) out.line('  ' + l);
-          out.line(`  firmware: ${result.firmwarePath} (${formatBytes(result.firmwareSize)}, sha256 ${result.sha256})`);
-          for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);
-        } else {
-          out.line(`${out.color(32, '✔')} ${target} is ready for ${result.board}: ${result.fs}, ${formatBytes(result.clusterSize)} clusters, partition at sector ${result.partitionStart}`);
-          out.line(`  ${result.firmwarePath}  sha256 ${result.sha256}  (read back and verified)`);
-          for (const r of result.removed) out.line(`  removed ${r}`);
-          out.line(`  ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(2)}s`);
+      };
+      if (!batch) {
+        try {
+          const result = await run(targets[0]!);
+          view.stop();
+          if (out.json) out.result(resultJson(result));
+          else renderResult(out, targets[0]!, result);
+        } catch (e) {
+          view.stop(true);
+          process.exitCode = reportError(e, out);
         }
-      } catch (e) {
-        view.stop(true);
-        process.exitCode = reportError(e, out);
+        return;
       }
+      // Print-farm batch: every card prepared and verified on its own; one result per target.
+      const settled = await Promise.allSettled(targets.map((t) => run(t)));
+      view.stop();
+      const results = settled.map((r, i) =>
+        r.status === 'fulfilled'
+          ? { target: targets[i]!, ...resultJson(r.value) }
+          : { target: targets[i]!, ok: false, error: isFwcardError(r.reason) ? r.reason.toJSON() : { code: 'internal', message: String((r.reason as Error)?.message ?? r.reason), hint: null } },
+      );
+      const allOk = results.every((r) => r.ok);
+      if (out.json) out.result({ ok: allOk, results });
+      else {
+        settled.forEach((r, i) => {
+          if (r.status === 'fulfilled') renderResult(out, targets[i]!, r.value);
+          else {
+            const err = r.reason as { message?: string; hint?: string };
+            out.line(`${out.color(31, '✖')} ${targets[i]}: ${err.message ?? String(r.reason)}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+          }
+        });
+        out.line(`${results.filter((r) => r.ok).length} of ${results.length} cards ready`);
+      }
+      process.exitCode = allOk ? 0 : 2;
     });
+}
+
+function renderResult(out: Output, target: string, result: PrepareResult): void {
+  if (result.dryRun) {
+    out.line('dry run: nothing was written. Planned:');
+    out.line(`  target: ${target}`);
+    if (result.layout) for (const l of describeLayout(result.layout)) out.line('  ' + l);
+    out.line(`  firmware: ${result.firmwarePath} (${formatBytes(result.firmwareSize)}, sha256 ${result.sha256})`);
+    for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);
+    return;
+  }
+  out.line(`${out.color(32, '✔')} ${target} is ready for ${result.board}: ${result.fs}, ${formatBytes(result.clusterSize)} clusters, partition at sector ${result.partitionStart}`);
+  out.line(`  ${result.firmwarePath}  sha256 ${result.sha256}  (read back and verified)`);
+  for (const r of result.removed) out.line(`  removed ${r}`);
+  out.line(`  ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(2)}s`);
 }
