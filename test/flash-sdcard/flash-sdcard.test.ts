@@ -41,6 +41,24 @@ describe('flash-sdcard against the simulated Klipper MCU', () => {
     expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
   });
 
+  it('a second update of a board already running a flashed build (reset again, new version)', async () => {
+    const img = join(dir, 'twice.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const one = build(dir, 'btt-skr-v1.3', 'v0.13.0-one');
+    const two = build(dir, 'btt-skr-v1.3', 'v0.13.0-two', { size: 33_000 });
+    const rig = startRig('btt-skr-v1.3', img, { capacityType: 'SDSC' });
+    try {
+      expect((await flashWith(rig, { board: 'btt-skr-v1.3', firmware: one.bin, dictionary: one.dict })).version).toBe('v0.13.0-one');
+      const r = await flashWith(rig, { board: 'btt-skr-v1.3', firmware: two.bin, dictionary: two.dict });
+      expect(r.previousVersion).toBe('v0.13.0-one');
+      expect(r.version).toBe('v0.13.0-two');
+    } finally {
+      await rig.close();
+    }
+    expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(two.bytes))).toBe(true);
+    judge(img);
+  });
+
   it('without -d: verified because the running version changed', async () => {
     const img = join(dir, 'nodict.img');
     makeCard(img, { sizeMiB: 64, fat: 16 });
