@@ -7,6 +7,7 @@ import { register as mcuInfo } from './mcu-info.js';
 import { register as simulate } from './simulate.js';
 import { register as check } from './check.js';
 import { register as flashSdcard } from './flash-sdcard.js';
+import { register as doctor } from './doctor.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
@@ -20,4 +21,5 @@ export const commands: Register[] = [
   simulate,
   check,
   flashSdcard,
+  doctor,
 ];

@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { doctor, type DoctorResult } from '../../flows/doctor.js';
+import { Output, reportError } from '../output.js';
+
+const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { fix: [31, 'fix'], do: [36, 'do'], 'if-needed': [33, 'only if needed'] };
+
+function render(out: Output, r: DoctorResult): void {
+  out.line(`Plan for the ${r.board.name} (${r.board.vendor} ${r.board.models.join(' / ') || r.board.name}; ${r.board.mcu})`);
+  if (r.fine.length) {
+    out.line();
+    out.line('What is fine:');
+    for (const f of r.fine) out.line(`  ${out.color(32, '✔')} ${f}`);
+  }
+  out.line();
+  out.line('What to do, in this order:');
+  r.steps.forEach((s, i) => {
+    const [color, word] = TAG[s.kind];
+    out.line(`  ${i + 1}. ${s.title}  ${out.color(color, `[${word}]`)}`);
+    for (const d of s.details) out.line(`     - ${d}`);
+    for (const c of s.commands) out.line(`     $ ${c}`);
+  });
+  out.line();
+  const fixes = r.steps.filter((s) => s.kind === 'fix').length;
+  out.line(fixes ? `${out.color(31, '✘')} ${fixes} thing${fixes > 1 ? 's' : ''} to fix before the board will flash (steps marked [fix]).` : `${out.color(32, '✔')} nothing to fix${r.firmware || r.card ? '' : ' that fwcard could see (give --firmware and --card to check them)'}.`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('doctor')
+    .description('Inspect the firmware and check the card for a board, then print a numbered plan: what is fine, what to fix in which order with the exact commands, and what the board does at power-up.')
+    .requiredOption('--board <name>', 'your board (see `fwcard boards`)')
+    .option('--firmware <file>', 'the firmware you want on the board (e.g. out/klipper.bin)')
+    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only')
+    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
+    .option('--json', 'print one JSON document on stdout')
+    .option('--no-color', 'no colours')
+    .addHelpText('after', `
+Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of kind "fix"), 2 could not run.
+
+Examples:
+  fwcard doctor --board btt-octopus-f446-v1
+  fwcard doctor --board btt-octopus-f446-v1 --firmware out/klipper.bin --card /dev/sdb
+  fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json`)
+    .action(async (o: { board: string; firmware?: string; card?: string; boardsFile?: string; json?: boolean; color?: boolean }) => {
+      const out = new Output({ json: !!o.json, color: o.color !== false });
+      try {
+        const r = await doctor({ board: o.board, ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.card ? { card: o.card } : {}), ...(o.boardsFile ? { boardsFile: o.boardsFile } : {}) });
+        if (out.json) out.result(r);
+        else render(out, r);
+        process.exitCode = r.ok ? 0 : 1;
+      } catch (e) {
+        process.exitCode = reportError(e, out);
+      }
+    });
+}

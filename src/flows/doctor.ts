@@ -1,0 +1,248 @@
+/**
+ * `fwcard doctor`: run the firmware inspection and the card check for one board and turn their
+ * findings into a numbered plan in the user's words: what is fine, what to fix in which order
+ * (firmware before card, because the card commands write the firmware), and what the board
+ * does at power-up. Plain data out; the CLI renders it.
+ */
+import { loadCatalog } from '../boards/catalog.js';
+import type { Board } from '../boards/types.js';
+import { inspectFirmware, type FirmwareReport, type Finding } from '../firmware/index.js';
+import { describeAppStart, hex, mcuMemory } from '../firmware/mcu-memory.js';
+import { formatBytes } from '../util/size.js';
+import { check, type CheckFinding, type CheckResult } from './check.js';
+import { readFirmwareFile } from './firmware-file.js';
+import { recoveryStep, type Recovery } from './doctor/recovery.js';
+import { powerUpFacts } from './doctor/power-up.js';
+
+export interface DoctorOptions {
+  board: string;
+  boardsFile?: string;
+  /** The firmware the user means to put on the card. */
+  firmware?: string;
+  /** The card (block device) or image file to judge. */
+  card?: string;
+}
+
+/**
+ * One numbered step. `fix`: a problem found, must be done; `do`: the normal next action;
+ * `if-needed`: only when something goes wrong (the board ignores the card).
+ */
+export interface DoctorStep {
+  id: string;
+  kind: 'fix' | 'do' | 'if-needed';
+  title: string;
+  /** Why, and what to watch for, one sentence a line. */
+  details: string[];
+  /** Exact commands, in the order to run them. */
+  commands: string[];
+  /** Ids of the inspect/check findings this step resolves. */
+  resolves: string[];
+}
+
+export interface DoctorResult {
+  /** No step of kind `fix`. */
+  ok: boolean;
+  board: { name: string; vendor: string; models: string[]; mcu: string };
+  /** The firmware inspection, when --firmware was given. */
+  firmware: ({ path: string; ok: boolean } & FirmwareReport) | null;
+  /** The card check, when --card was given. */
+  card: CheckResult | null;
+  /** What is already right. */
+  fine: string[];
+  steps: DoctorStep[];
+  /** What the board does with the card at power-up (and after `flash-sdcard`). */
+  powerUp: string[];
+  /** How to put the stock bootloader back if it was erased. */
+  recovery: Recovery;
+}
+
+/** Card info findings worth telling as "fine". */
+const FINE_INFO = new Set(['firmware-matches', 'firmware-previously-flashed', 'will-scramble', 'will-encode']);
+
+/** Backticked commands in a hint (check hints quote every command they give). */
+function commandsIn(hint: string): string[] {
+  return [...hint.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+}
+
+const isReformat = (c: string) => c.startsWith('fwcard prepare') && !c.includes('--no-format');
+const isRewrite = (c: string) => c.startsWith('fwcard prepare') && c.includes('--no-format');
+const isFix = (c: string) => c.startsWith('fwcard check') && c.includes('--fix');
+
+export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
+  const catalog = loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {});
+  const board = catalog.get(opts.board);
+  const fine: string[] = [];
+  const steps: DoctorStep[] = [];
+
+  let firmware: DoctorResult['firmware'] = null;
+  if (opts.firmware) {
+    const file = readFirmwareFile(opts.firmware);
+    const report = inspectFirmware(file.bytes, { board, fileName: opts.firmware });
+    firmware = { path: opts.firmware, ok: !report.findings.some((f) => f.severity === 'error'), ...report };
+    firmwareSteps(board, firmware, fine, steps);
+  } else {
+    steps.push(buildStep(board));
+  }
+
+  let card: CheckResult | null = null;
+  if (opts.card) {
+    card = await check({ target: opts.card, board: board.name, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(opts.firmware ? { firmware: opts.firmware } : {}) });
+    cardSteps(board, card, opts, fine, steps);
+  } else {
+    steps.push({
+      id: 'prepare-card',
+      kind: 'do',
+      title: 'Prepare a card for the board (this erases the card)',
+      details: ['`fwcard drives` lists the cards this machine sees; use the one in your reader instead of /dev/sdX.', ...cardRulesText(board)],
+      commands: ['fwcard drives', `fwcard prepare /dev/sdX --board ${board.name} --firmware ${opts.firmware ? quote(opts.firmware) : 'out/klipper.bin'}`],
+      resolves: [],
+    });
+  }
+
+  const power = powerUpFacts(board, opts.card ?? null);
+  steps.push(power.step);
+  const { recovery, ...restore } = recoveryStep(board, opts.firmware ?? null);
+  steps.push(restore);
+  return {
+    ok: !steps.some((s) => s.kind === 'fix'),
+    board: { name: board.name, vendor: board.vendor, models: board.models, mcu: board.mcu },
+    firmware,
+    card,
+    fine,
+    steps,
+    powerUp: power.facts,
+    recovery,
+  };
+}
+
+const quote = (s: string): string => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** Klipper's menuconfig words for the board's application address(es). */
+export function offsetChoice(board: Board): string {
+  const family = mcuMemory(board.mcu)?.family;
+  const starts = board.appStart.value;
+  if (!starts.length) return 'the bootloader offset from the vendor instructions (not in the catalog)';
+  return starts.map((a) => `"${describeAppStart(a, family).replace(' KiB bootloader', 'KiB bootloader')}" (${hex(a)})`).join(' or ');
+}
+
+function buildStep(board: Board): DoctorStep {
+  return {
+    id: 'build-firmware',
+    kind: 'do',
+    title: 'Build the firmware for this board (no --firmware given, so it was not checked)',
+    details: [
+      `In Klipper's \`make menuconfig\`: processor model ${board.mcu}, Bootloader offset ${offsetChoice(board)}.`,
+      `Then check the build: \`fwcard doctor --board ${board.name} --firmware out/klipper.bin\`.`,
+    ],
+    commands: ['make menuconfig', 'make', `fwcard inspect out/klipper.bin --board ${board.name}`],
+    resolves: [],
+  };
+}
+
+/** A build linked to run from the start of flash: meant for dfu-util/ST-Link, replaces the bootloader. */
+function isNoBootloaderBuild(board: Board, r: FirmwareReport): boolean {
+  const base = mcuMemory(board.mcu)?.flashBase ?? (r.family === 'stm32' ? 0x08000000 : 0);
+  return r.flashStart === base || (r.flashStart === null && r.candidates.length > 0 && r.candidates.every((c) => c === base));
+}
+
+function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, fine: string[], steps: DoctorStep[]): void {
+  const errors = fw.findings.filter((f) => f.severity === 'error');
+  const warnings = fw.findings.filter((f) => f.severity === 'warning');
+  if (errors.length === 0) {
+    const what = fw.klipper ? `Klipper ${fw.klipper.version ?? ''} for ${fw.klipper.mcu ?? board.mcu}`.replace('  ', ' ') : fw.marlin ? `Marlin ${fw.marlin.version}` : fw.format;
+    fine.push(`${fw.path}: ${what}${fw.linkedFor ? `, linked for ${fw.linkedFor}` : ''}: the ${board.name} bootloader will start it.`);
+  } else {
+    const details: string[] = [];
+    if (fw.findings.some((f) => f.id === 'wrong-offset') && isNoBootloaderBuild(board, fw)) {
+      details.push(
+        `This is a "No bootloader" build: it is linked to run from the start of flash (${hex(fw.flashStart ?? fw.candidates[0]!)}), which is where the stock SD bootloader lives. The bootloader would copy it to ${hex(board.appStart.value[0] ?? 0)} and jump there, and it crashes.`,
+        'Such a build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader (see the last step if you already did).',
+      );
+    }
+    for (const f of errors) details.push(findingText(f));
+    steps.push({ id: 'rebuild-firmware', kind: 'fix', title: `Rebuild the firmware: ${fw.path} will not run on the ${board.name}`, details, commands: rebuildCommands(board), resolves: errors.map((f) => f.id) });
+  }
+  if (warnings.length) {
+    steps.push({ id: 'firmware-warnings', kind: 'do', title: 'Check these points of the build', details: warnings.map(findingText), commands: [], resolves: warnings.map((f) => f.id) });
+  }
+}
+
+function rebuildCommands(board: Board): string[] {
+  return ['make menuconfig', 'make', `fwcard inspect out/klipper.bin --board ${board.name}`];
+}
+
+const findingText = (f: Finding | CheckFinding): string => `${f.message}${f.hint ? `. ${f.hint}` : ''}`;
+
+function cardRulesText(board: Board): string[] {
+  const c = board.card.value;
+  const out = [`The bootloader reads ${c.fileSystems.filter((f) => f !== 'exFAT').join(' or ')} on an MBR card${c.maxCardBytes ? `, cards up to ${formatBytes(c.maxCardBytes)}` : ''}; not exFAT${c.gpt ? '' : ', not GPT'}. fwcard prepare does it right on any card size.`];
+  return out;
+}
+
+function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: string[], steps: DoctorStep[]): void {
+  const problems = card.findings.filter((f) => f.severity !== 'info');
+  for (const f of card.findings) if (f.severity === 'info' && FINE_INFO.has(f.id)) fine.push(f.message.charAt(0).toUpperCase() + f.message.slice(1) + '.');
+  if (!problems.some((f) => f.severity === 'error')) {
+    const v = card.card.volume;
+    const fw = card.files?.firmware;
+    fine.push(
+      `The card ${card.target}: ${formatBytes(card.card.sizeBytes)}, ${card.card.table === 'none' ? 'no partition table' : card.card.table.toUpperCase()}${v ? `, ${v.fs}` : ''}${fw ? `, ${fw.path} in place` : ''}: the ${board.name} bootloader can read it.`,
+    );
+  }
+  // One format fixes every card-level problem and writes the firmware: it replaces the other card steps.
+  const reformat = problems.filter((f) => f.severity === 'error' && commandsIn(f.hint).some(isReformat));
+  if (reformat.length) {
+    const cmds = problems.flatMap((f) => commandsIn(f.hint)).filter(isReformat);
+    // The longest command carries every option the findings ask for (e.g. --partition-size).
+    const best = cmds.reduce((a, b) => (b.split(' ').length > a.split(' ').length ? b : a));
+    const covered = problems.filter((f) => commandsIn(f.hint).some((c) => isReformat(c) || isRewrite(c) || isFix(c)) || f.fix?.length);
+    steps.push({
+      id: 'recreate-card',
+      kind: 'fix',
+      title: `Re-create the card: the ${board.name} bootloader cannot read it as it is (this erases the card)`,
+      details: [...covered.map((f) => f.message.charAt(0).toUpperCase() + f.message.slice(1) + '.'), ...cardRulesText(board)],
+      commands: [best, `fwcard check ${quote(card.target)} --board ${board.name}${opts.firmware ? ` --firmware ${quote(opts.firmware)}` : ''}`],
+      resolves: covered.map((f) => f.id),
+    });
+    otherSteps(problems.filter((f) => !covered.includes(f)), steps);
+    return;
+  }
+  const fixable = problems.filter((f) => f.fix?.length || commandsIn(f.hint).some(isFix));
+  if (fixable.length) {
+    steps.push({
+      id: 'fix-card-names',
+      kind: fixable.some((f) => f.severity === 'error') ? 'fix' : 'do',
+      title: 'Repair the file names on the card (no formatting)',
+      details: fixable.map(findingText),
+      commands: [`fwcard check ${quote(card.target)} --board ${board.name} --fix`],
+      resolves: fixable.map((f) => f.id),
+    });
+  }
+  const rewrite = problems.filter((f) => !fixable.includes(f) && commandsIn(f.hint).some(isRewrite));
+  if (rewrite.length) {
+    const cmd = rewrite.flatMap((f) => commandsIn(f.hint)).find(isRewrite)!;
+    steps.push({
+      id: 'write-firmware',
+      kind: rewrite.some((f) => f.severity === 'error') ? 'fix' : 'do',
+      title: `Write the firmware under the name the bootloader looks for (${board.folder.value ? board.folder.value + '/' : ''}${board.firmwareName.value}); the card keeps its files`,
+      details: rewrite.map(findingText),
+      commands: [cmd],
+      resolves: rewrite.map((f) => f.id),
+    });
+  }
+  otherSteps(problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f)), steps);
+}
+
+/** Problems no fwcard command fixes (a locked card, a card the board reportedly rejects): say them. */
+function otherSteps(rest: CheckFinding[], steps: DoctorStep[]): void {
+  if (!rest.length) return;
+  const errors = rest.filter((f) => f.severity === 'error');
+  steps.push({
+    id: 'card-other',
+    kind: errors.length ? 'fix' : 'do',
+    title: errors.length ? 'Fix these card problems' : 'Worth checking on the card',
+    details: rest.map(findingText),
+    commands: rest.flatMap((f) => commandsIn(f.hint)).filter((c, i, all) => all.indexOf(c) === i),
+    resolves: rest.map((f) => f.id),
+  });
+}
