@@ -153,7 +153,8 @@ function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, 
     fine.push(`${fw.path}: ${what}${fw.linkedFor ? `, linked for ${fw.linkedFor}` : ''}: the ${board.name} bootloader will start it.`);
   } else {
     const details: string[] = [];
-    if (fw.findings.some((f) => f.id === 'wrong-offset') && isNoBootloaderBuild(board, fw)) {
+    // inspect names it wrong-offset, or no-bootloader-build once it tells that case apart.
+    if (fw.findings.some((f) => f.id === 'wrong-offset' || f.id === 'no-bootloader-build') && isNoBootloaderBuild(board, fw)) {
       details.push(
         `This is a "No bootloader" build: it is linked to run from the start of flash (${hex(fw.flashStart ?? fw.candidates[0]!)}), which is where the stock SD bootloader lives. The bootloader would copy it to ${hex(board.appStart.value[0] ?? 0)} and jump there, and it crashes.`,
         'Such a build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader (see the last step if you already did).',
