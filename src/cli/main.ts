@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { Output, reportError } from './output.js';
+import { UsageError } from '../errors.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,6 +37,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // Help and version are "errors" to commander; usage mistakes exit 2 like our UsageError.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      // commander already told the human on stderr; a --json caller still gets its one document.
+      if (argv.includes('--json')) {
+        const message = e.message.replace(/^error: /, '');
+        return reportError(new UsageError('usage', message, { hint: 'See `fwcard <command> --help` for the arguments and flags.', details: { commander: e.code } }), new Output({ json: true }));
+      }
       return 2;
     }
     const json = argv.includes('--json');
