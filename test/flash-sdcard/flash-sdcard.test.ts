@@ -197,6 +197,24 @@ describe('flash-sdcard refuses, with the card left consistent', () => {
     }
   });
 
+  it('no card in the slot: a typed error that names the card and how to fix it', async () => {
+    const img = join(dir, 'nocard.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const before = readFileSync(img);
+    const fw = build(dir, 'btt-skr-mini-v3', 'v0.13.0-nocard');
+    const rig = startRig('btt-skr-mini-v3', img);
+    rig.card.remove();
+    try {
+      const e = await flashWith(rig, { board: 'btt-skr-mini-v3', firmware: fw.bin, dictionary: fw.dict }).catch((x) => x);
+      expect(e.code).toMatch(/^sd-(no-card|init-timeout)$/);
+      expect(e.message + e.hint).toMatch(/card/i);
+      expect(e.hint).toBeTruthy();
+    } finally {
+      await rig.close();
+    }
+    expect(readFileSync(img).equals(before)).toBe(true);
+  });
+
   it('a write-protected card', async () => {
     const img = join(dir, 'wp.img');
     makeCard(img, { sizeMiB: 64, fat: 16 });
