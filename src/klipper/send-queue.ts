@@ -266,7 +266,8 @@ export class SendQueue {
     }
     const delta = (block.seq - this.receiveSeq) & MESSAGE_SEQ_MASK;
     const rseq = this.receiveSeq + delta;
-    if (rseq !== this.receiveSeq) {
+    const advanced = rseq !== this.receiveSeq;
+    if (advanced) {
       if (rseq > this.sendSeq) {
         // Acks for blocks never sent: the MCU restarted or another host talked to it.
         // After a few, adopt its numbering and resend what is outstanding.
@@ -280,7 +281,10 @@ export class SendQueue {
       this.updateReceiveSeq(now, rseq);
     }
     this.badAcks = 0;
-    this.lastValidRx = now;
+    // Liveness: an ack/NAK, or a block that moves the sequence on. A device that echoes what
+    // it is sent returns our own blocks with the number we are waiting on; those must not keep
+    // a dead conversation alive forever.
+    if (len === MESSAGE_MIN || advanced || !this.sent.length) this.lastValidRx = now;
     if (len === MESSAGE_MIN) {
       if (this.lastAckSeq < rseq) this.lastAckSeq = rseq;
       else if (rseq > this.ignoreNakSeq && this.sent.length) {
