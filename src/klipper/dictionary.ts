@@ -32,6 +32,9 @@ export interface Message {
 /** The data dictionary could not be parsed or lacks something we need. */
 export class DictionaryError extends Error {}
 
+/** At most this many names from all ranged enumerations of one dictionary. */
+export const MAX_ENUMERATION_NAMES = 1 << 18;
+
 /**
  * Expand Klipper enumerations: ranged entries give names with the trailing number counted up
  * ("PA0": [0, 16] -> PA0..PA15 = 0..15; "P1.0": [32, 32] -> P1.0..P1.31 = 32..63), as
@@ -39,6 +42,9 @@ export class DictionaryError extends Error {}
  */
 export function expandEnumerations(raw: RawDictionary['enumerations'] = {}): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
+  // The dictionary comes from the device: a hostile or corrupt one could ask for billions of
+  // names ("PA0": [0, 4e9]). Real builds stay far below this (an MCU's pins, a few hundred).
+  let budget = MAX_ENUMERATION_NAMES;
   for (const [enumName, entries] of Object.entries(raw)) {
     const m = out.get(enumName) ?? new Map<string, number>();
     out.set(enumName, m);
@@ -49,6 +55,9 @@ export function expandEnumerations(raw: RawDictionary['enumerations'] = {}): Map
       }
       if (!Array.isArray(value) || value.length !== 2) throw new DictionaryError(`bad enumeration entry ${enumName}.${name}`);
       const [start, count] = value;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || count < 0 || (budget -= count) < 0) {
+        throw new DictionaryError(`bad enumeration range ${enumName}.${name}: [${String(start)}, ${String(count)}]`);
+      }
       const root = name.replace(/\d+$/, '');
       const first = root.length === name.length ? 0 : Number(name.slice(root.length));
       for (let i = 0; i < count; i++) m.set(root + String(first + i), start + i);
@@ -94,7 +103,13 @@ export class DataDictionary {
         this.byId.set(id, new OutputFormat(id, format));
         continue;
       }
-      const mf = new MessageFormat(id, format, this.enumerations);
+      let mf: MessageFormat;
+      try {
+        mf = new MessageFormat(id, format, this.enumerations);
+      } catch (e) {
+        // The format strings come from the device: a malformed one is a bad dictionary.
+        throw new DictionaryError(`message "${format}": ${(e as Error).message}`);
+      }
       this.byId.set(id, mf);
       this.byName.set(mf.name, mf);
       if (kind === 'command') this.commandNames.add(mf.name);
