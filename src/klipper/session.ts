@@ -187,7 +187,14 @@ export class McuSession {
       const mf = this.command(name);
       return mf.encode(textArgsToParams(mf, args));
     } catch (e) {
-      if (e instanceof ParamError) throw new DeviceError('bad-command', e.message, { details: { command: cmd }, cause: e });
+      if (e instanceof ParamError) {
+        // The firmware declares this command with other parameters: another Klipper release.
+        throw new DeviceError('bad-command', `the MCU's firmware has a different "${cmd.trim().split(/\s+/)[0]}" command: ${e.message}`, {
+          hint: 'The board runs a Klipper release whose commands differ from what fwcard speaks. Copy the firmware with a card reader instead (`fwcard prepare`), or update the board once by hand to a current Klipper.',
+          details: { command: cmd },
+          cause: e,
+        });
+      }
       throw e;
     }
   }
