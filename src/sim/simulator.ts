@@ -10,6 +10,9 @@ import { LinkModel, type LinkFaults } from './link.js';
 import { SimMcu, type SimFirmware } from './mcu.js';
 import { buildSimDictionary, mcuProfile, type McuProfile } from './mcu-profile.js';
 
+/** The hint the real serial transport gives when the port goes away (src/transport/serial-port.ts). */
+const GONE_HINT = 'The board went away (reset, USB cable, power). Wait for it to come back and try again.';
+
 export type SimLinkSpec = { kind: 'uart'; baud?: number } | { kind: 'usb' };
 
 export interface SimulatorOptions {
@@ -146,7 +149,7 @@ export class Simulator {
 
   /** Simulate pulling the USB cable / a dead UART: the host's transport closes. */
   disconnect(): void {
-    this.host?.peerGone(new DeviceError('disconnected', 'the simulated board disconnected'));
+    this.host?.peerGone(new DeviceError('disconnected', 'the simulated board disconnected', { hint: GONE_HINT }));
   }
 
   /** Hold both directions for `ms` (a stalled link). */
@@ -251,7 +254,7 @@ export class Simulator {
     this.linkModel.clear();
     if (this.link.kind === 'usb') {
       // The USB device goes away: the host's port closes and the device node vanishes.
-      this.host?.peerGone(new DeviceError('disconnected', 'the simulated board reset and left the USB bus'));
+      this.host?.peerGone(new DeviceError('disconnected', 'the simulated board reset and left the USB bus', { hint: GONE_HINT }));
       this.setPresent(false);
     }
     const bootMs = this.opts.bootMs ?? (this.link.kind === 'usb' ? 1500 : 800);
