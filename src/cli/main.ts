@@ -1,9 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { commands } from './commands/index.js';
 import { Output, reportError } from './output.js';
 import { UsageError } from '../errors.js';
 
-export const VERSION = '0.1.0';
+/** The package's version, from its package.json (dist/cli/main.js → ../../package.json). */
+export const VERSION: string = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /**
  * Build the commander program. Each command lives in its own file under cli/commands and
