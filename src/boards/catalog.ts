@@ -5,6 +5,7 @@ import { UsageError, fromSystemError } from '../errors.js';
 import type { Board } from './types.js';
 import { BUILTIN_BOARDS } from './data/index.js';
 import { parseBoardsFile } from './user-boards.js';
+import { editDistance } from '../util/edit-distance.js';
 
 /**
  * Board lookup over the built-in catalog plus any user entries. Names and aliases are
@@ -86,19 +87,6 @@ export class Catalog {
 
 const squash = (s: string) => s.replace(/[\s._-]+/g, '');
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
 
 export interface LoadCatalogOptions {
   /** A JSON file of extra or overriding boards (see docs/boards-file.md and user-boards.ts). */

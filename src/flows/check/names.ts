@@ -1,4 +1,5 @@
 import { isShortName, type DirEntry } from '../../fat/inspect/index.js';
+import { editDistance } from '../../util/edit-distance.js';
 
 /** Case-insensitive name equality, as FatFs compares names. */
 export const sameName = (a: string, b: string): boolean => a.toUpperCase() === b.toUpperCase();
@@ -18,19 +19,6 @@ export const isAppleDouble = (name: string): boolean => name.startsWith('._');
 /** macOS metadata folders and files that bootloaders trip over (Spotlight index, fsevents log, trash). */
 export const MACOS_METADATA = ['.Spotlight-V100', '.fseventsd', '.Trashes', '.TemporaryItems', '.DS_Store'];
 
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const t = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = t;
-    }
-  }
-  return prev[b.length]!;
-}
 
 /**
  * Is `name` a near miss of `wanted`? Returns how it misses, or null. The shapes seen in user
