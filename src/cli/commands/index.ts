@@ -8,6 +8,7 @@ import { register as simulate } from './simulate.js';
 import { register as check } from './check.js';
 import { register as flashSdcard } from './flash-sdcard.js';
 import { register as doctor } from './doctor.js';
+import { register as completion } from './completion.js';
 
 /** One entry per command file; each registers itself on the program. */
 export type Register = (program: Command) => void;
@@ -22,4 +23,5 @@ export const commands: Register[] = [
   check,
   flashSdcard,
   doctor,
+  completion,
 ];
