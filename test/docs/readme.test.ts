@@ -1,20 +1,17 @@
 import { describe, expect, it, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProgram } from '../../src/cli/main.js';
 import { CLI, removeDir, tempDir } from '../helpers/judges.js';
+import { SimulateProcesses } from '../helpers/simulate.js';
 
 // The README's commands are run here, so the docs cannot drift from the tool.
 const README = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
 const dir = tempDir();
-const children: ChildProcess[] = [];
+const sims = new SimulateProcesses();
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) {
-    const gone = new Promise((r) => c.once('exit', r));
-    c.kill('SIGTERM');
-    await gone;
-  }
+  await sims.stopAll();
   removeDir(dir);
 });
 
@@ -80,16 +77,8 @@ describe('README', () => {
     for (const line of lines) {
       const args = line.replace(/&$/, '').trim().split(/\s+/).slice(1);
       if (line.trim().endsWith('&')) {
-        const c = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-        children.push(c);
-        let out = '';
-        c.stdout!.on('data', (b) => (out += b));
-        c.stderr!.on('data', (b) => (out += b));
-        const deadline = Date.now() + 15000;
-        while (!out.includes('serial port:')) {
-          if (c.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${out}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        expect(args[0]).toBe('simulate');
+        await sims.start(args.slice(1));
         expect(existsSync(join(dir, 'skr'))).toBe(true);
         continue;
       }

@@ -1,37 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { CLI, fsckFat, mcopyOut, mdir, removeDir, tempDir } from '../helpers/judges.js';
+import { SimulateProcesses } from '../helpers/simulate.js';
 import { START, build, makeCard } from './helpers.js';
 
 // End to end as a user runs it: `fwcard simulate` behind a real pty (socat), and
 // `fwcard flash-sdcard` opening that pty with the serialport package, flash-sdcard.sh's flags.
 const dir = tempDir();
-const children: ChildProcess[] = [];
+const sims = new SimulateProcesses();
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) {
-      const gone = new Promise((r) => c.once('exit', r));
-      c.kill('SIGTERM');
-      await gone;
-    }
-  }
+  await sims.stopAll();
   removeDir(dir);
 });
-
-async function simulate(args: string[]): Promise<ChildProcess> {
-  const c = spawn(process.execPath, [CLI, 'simulate', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
-  let out = '';
-  c.stdout!.on('data', (b) => (out += b));
-  c.stderr!.on('data', (b) => (out += b));
-  const deadline = Date.now() + 15000;
-  while (!out.includes('serial port:')) {
-    if (c.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return c;
-}
+const simulate = (args: string[]) => sims.start(args);
 
 function fwcard(args: string[]) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -58,8 +40,7 @@ describe('fwcard flash-sdcard through a pty', () => {
     expect(doc.sha256).toMatch(/^[0-9a-f]{64}$/);
     // Human progress went to stderr only.
     expect(r.stderr).toMatch(/uploading \/firmware\.bin/);
-    sim.kill('SIGTERM');
-    await new Promise((res) => sim.once('exit', res));
+    await sims.stop(sim);
     expect(fsckFat(img, START * 512).status).toBe(0);
     expect(mdir(img, START * 512)).not.toMatch(/firmware\s+bin/i);
     expect(mcopyOut(img, START * 512, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
