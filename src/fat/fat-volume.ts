@@ -84,6 +84,15 @@ export class FatVolume {
     const bw = ff.malloc(4);
     try {
       this.check(ff.f_open(fil, path, F.FA_WRITE | F.FA_CREATE_ALWAYS), 'create', path);
+      // Allocate the whole chain and record the size before any data goes out: when the write
+      // stops half-way (card or link gone, process killed), the directory entry still covers
+      // every allocated cluster and fsck.fat finds the volume consistent (callers write under a
+      // temporary name, so a half-written file is never one a bootloader flashes).
+      if (data.byteLength) {
+        this.check(ff.f_lseek(fil, data.byteLength), 'allocate', path);
+        this.check(ff.f_sync(fil), 'allocate', path);
+        this.check(ff.f_lseek(fil, 0), 'allocate', path);
+      }
       let done = 0;
       try {
         while (done < data.byteLength) {
