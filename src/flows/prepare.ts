@@ -314,17 +314,15 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       const folder = plan.board.folder.value.replace(/^\/+|\/+$/g, '');
       if (folder) fat.mkdir('/' + folder);
       for (const r of plan.removes) fat.unlink(r);
-      if (plan.format) {
-        fat.writeFile(plan.firmware.cardPath, data, progress);
-      } else {
-        // On a card that already holds files, write under a temporary name and rename only after
-        // the data is complete: the bootloader never sees a partial file under its name.
-        const tmp = (folder ? `/${folder}` : '') + '/FWCARD.TMP';
-        if (fat.tryStat(tmp)) fat.unlink(tmp);
-        fat.writeFile(tmp, data, progress);
-        if (fat.tryStat(plan.firmware.cardPath)) fat.unlink(plan.firmware.cardPath);
-        fat.rename(tmp, plan.firmware.cardPath);
-      }
+      // Write under a temporary name and rename only after the data is complete: the bootloader
+      // never sees a partial file under its name, even on a fresh format: FatVolume.writeFile
+      // allocates the whole chain first, so a prepare killed mid-write would otherwise leave a
+      // full-size firmware.bin whose tail was never written.
+      const tmp = (folder ? `/${folder}` : '') + '/FWCARD.TMP';
+      if (fat.tryStat(tmp)) fat.unlink(tmp);
+      fat.writeFile(tmp, data, progress);
+      if (fat.tryStat(plan.firmware.cardPath)) fat.unlink(plan.firmware.cardPath);
+      fat.rename(tmp, plan.firmware.cardPath);
     } finally {
       fat.unmount();
     }
