@@ -14,15 +14,28 @@
 //   --quick    a few runs per cell (about two minutes)
 // The test suite (test/reliability) imports the campaign functions with small fixed budgets.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'bin', 'fwcard.js');
-const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
+// Where bin/ and dist/ are taken from: the tree, or (npm run faults) a private copy made at the
+// start, so that a rebuild by someone else during a long run cannot mix two builds.
+let app = root;
+let cli = join(app, 'bin', 'fwcard.js');
+const dist = (p) => import(pathToFileURL(join(app, 'dist', p)).href);
+
+function snapshotApp(scratch) {
+  const to = join(scratch, 'app');
+  mkdirSync(to, { recursive: true });
+  for (const d of ['bin', 'dist']) cpSync(join(root, d), join(to, d), { recursive: true });
+  cpSync(join(root, 'package.json'), join(to, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'));
+  app = to;
+  cli = join(app, 'bin', 'fwcard.js');
+}
 
 const BOARD = 'btt-skr-v1.3'; // LPC1768, hardware SPI, bootloader renames firmware.bin to FIRMWARE.CUR
 const PART_START = 2048;
@@ -247,7 +260,8 @@ async function judgeFailure(c, part, img, scratch, before, build, out, rerun) {
     note(c, part, 'invariantViolations', `after ${out.e?.code}: bootloader would flash ${describeView(view)}`);
     clean = false;
   }
-  if (!fsckImage(img, scratch).ok) note(c, part, 'fsckFailures', `after ${out.e?.code}`);
+  const fsck = fsckImage(img, scratch);
+  if (!fsck.ok) note(c, part, 'fsckFailures', `after ${out.e?.code}: ${fsck.output.split('\n').slice(1, 6).join(' / ')}`);
   const again = await rerun();
   if (again.hang) {
     note(c, part, 'hangs', 're-run hung');
@@ -289,7 +303,7 @@ export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rate
   for (const link of links) {
     for (const rate of rates) {
       const cellEnd = Math.min(deadline, Date.now() + perCell);
-      for (let i = 0; i < runs && Date.now() < cellEnd; i++) {
+      for (let i = 0; i < runs && (i === 0 || Date.now() < cellEnd); i++) {
         const part = `${link} ${rate.toExponential(0)}`;
         const img = join(scratch, 'link.img');
         makeCardImage(img);
@@ -344,7 +358,7 @@ function spawnCli(args, opts = {}) {
   child.stdout.on('data', (b) => (out += b));
   child.stderr.on('data', (b) => (err += b));
   const done = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal, stdout: out, stderr: err })));
-  return { child, done, get stderr() { return err; } };
+  return { child, done, get stderr() { return err; }, get output() { return out + err; } };
 }
 
 function cliSync(args, timeout = 180_000) {
@@ -376,8 +390,8 @@ function checkVerdict(c, part, img, extra = []) {
 async function startSimulateProcess(img, tty, link = 'usb') {
   const s = spawnCli(['simulate', '--board', BOARD, '--card', img, '--link', link, '--port-link', tty, '--boot-ms', '100']);
   const deadline = Date.now() + 15_000;
-  while (!s.stderr.includes('serial port:')) {
-    if (s.child.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${s.stderr}`);
+  while (!s.output.includes('serial port:')) {
+    if (s.child.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${s.output}`);
     await sleep(30);
   }
   return s;
@@ -587,7 +601,7 @@ export async function cardFaults({ runs = 20, seed = 3, budgetMs = 120_000, scra
   const perKind = budgetMs / kinds.length;
   for (const kind of CARD_FAULTS.filter((k) => kinds.includes(k.name))) {
     const kindEnd = Math.min(deadline, Date.now() + perKind);
-    for (let i = 0; i < runs && Date.now() < kindEnd; i++) {
+    for (let i = 0; i < runs && (i === 0 || Date.now() < kindEnd); i++) {
       const part = kind.name;
       const img = join(scratch, 'cardfault.img');
       makeCardImage(img);
@@ -1055,6 +1069,7 @@ async function main() {
   const only = opt('--only')?.split(',');
   const runsArg = opt('--runs') ? Number(opt('--runs')) : undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'fwcard-faults-'));
+  if (!args.includes('--no-snapshot')) snapshotApp(scratch);
   const min = 60_000;
   // Default budgets add up to about 13 minutes on two cores; --quick to about 2.5.
   const plan = [
