@@ -122,7 +122,9 @@ describe('--json documents match docs/schemas', () => {
   it('the error document: a typed error, an argument commander rejects, a missing file', () => {
     for (const [args, code] of [
       [['boards', 'no-such-board-xyz'], 'unknown-board'],
-      [['prepare', join(dir, 'x.img'), '--firmware', fw.bin], 'usage'],
+      [['check', '--board', 'btt-skr-v1.3'], 'usage'],
+      [['inspect', fw.bin, '--no-such-flag'], 'usage'],
+      [['prepare', join(dir, 'x.img'), '--firmware', fw.bin], 'missing-board'],
       [['inspect', join(dir, 'nope.bin')], 'not-found'],
       [['check', join(dir, 'nope.img')], 'not-found'],
       [['doctor', '--board', 'octopuss'], 'unknown-board'],

@@ -9,6 +9,7 @@ import type { Layout } from '../../fat/layout.js';
 import type { CardProbe } from '../../partition/probe.js';
 import { UsageError, isFwcardError } from '../../errors.js';
 import { makeTrace } from '../trace.js';
+import { completePrepareArgs } from '../interactive/prepare-args.js';
 
 export function describeCurrent(c: CardProbe | null): string[] {
   if (!c) return ['(new image file: nothing to destroy)'];
@@ -56,8 +57,8 @@ export function register(program: Command): void {
   program
     .command('prepare')
     .description('Partition and format a microSD card (or image file) the way the board\'s bootloader reads it, write the firmware under the board\'s file name, read it back and verify.')
-    .argument('<targets...>', 'image file (created with --size) or block device such as /dev/sdb; several for a batch')
-    .requiredOption('--board <name>', 'board name (see `fwcard boards`)')
+    .argument('[targets...]', 'image file (created with --size) or block device such as /dev/sdb; several for a batch; none on a terminal: pick a drive')
+    .option('--board <name>', 'board name (see `fwcard boards`); none on a terminal: pick one')
     .requiredOption('--firmware <file>', 'firmware .bin to put on the card')
     .option('--size <size>', 'create or re-create an image file of this size (e.g. 8G, 512M)')
     .addOption(new Option('--fs <type>', 'file system').choices(['auto', 'fat16', 'fat32']).default('auto'))
@@ -80,9 +81,18 @@ Examples:
   fwcard prepare card.img --size 8G --board btt-octopus-f446-v1 --firmware klipper.bin --yes
   fwcard prepare /dev/sdb --board btt-skr-mini-e3-v3 --firmware out/klipper.bin --dry-run
   fwcard prepare /dev/sdb --board creality-v4.2.2 --firmware klipper.bin --partition-size 4G
-  fwcard prepare /dev/sdb /dev/sdc /dev/sdd --board btt-skr-mini-e3-v3 --firmware klipper.bin --yes   # a batch`)
-    .action(async (targets: string[], o: Record<string, unknown>) => {
+  fwcard prepare /dev/sdb /dev/sdc /dev/sdd --board btt-skr-mini-e3-v3 --firmware klipper.bin --yes   # a batch
+  fwcard prepare --firmware out/klipper.bin      # on a terminal: pick the card and the board`)
+    .action(async (given: string[], o: Record<string, unknown>) => {
       const out = new Output({ json: !!o.json, quiet: !!o.quiet, color: o.color !== false });
+      // No target or no --board: pick them on a terminal, else an error naming what to pass.
+      let targets: string[];
+      try {
+        ({ targets, board: o.board } = await completePrepareArgs({ targets: given, ...(o.board ? { board: String(o.board) } : {}), ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}) }));
+      } catch (e) {
+        process.exitCode = reportError(e, out);
+        return;
+      }
       const batch = targets.length > 1;
       // A batch interleaves several cards: plain progress lines, each prefixed with its target.
       const view = new ProgressView({ quiet: !!o.quiet, color: o.color !== false, ...(batch ? { plain: true } : {}) });

@@ -1,0 +1,56 @@
+/**
+ * `fwcard prepare` without a target or without --board: on a terminal, pick them; otherwise
+ * (a pipe, a script, CI) an error naming the argument or flag to pass. Never asks without a TTY.
+ */
+import { loadCatalog } from '../../boards/catalog.js';
+import { listDrives, type Drive } from '../../disk/drives.js';
+import { UsageError } from '../../errors.js';
+import { pickBoard } from './board-picker.js';
+import { pickDrive } from './drive-picker.js';
+import { canAsk, isPromptCancel } from './terminal.js';
+
+export interface PrepareArgs {
+  targets: string[];
+  board?: string;
+  boardsFile?: string;
+}
+
+export interface PickerDeps {
+  interactive: boolean;
+  drives: () => Promise<Drive[]>;
+  pickDrive: (drives: Drive[]) => Promise<string>;
+  pickBoard: (boardsFile?: string) => Promise<string>;
+}
+
+const realDeps = (): PickerDeps => ({
+  interactive: canAsk(),
+  drives: () => listDrives(),
+  pickDrive,
+  pickBoard: (boardsFile) => pickBoard(loadCatalog(boardsFile ? { boardsFile } : {})),
+});
+
+export async function completePrepareArgs(given: PrepareArgs, deps: PickerDeps = realDeps()): Promise<{ targets: string[]; board: string }> {
+  const noTarget = given.targets.length === 0;
+  const noBoard = !given.board;
+  if (!noTarget && !noBoard) return { targets: given.targets, board: given.board! };
+  if (!deps.interactive) {
+    const missing = [noTarget ? 'the card (or image file)' : '', noBoard ? '--board <name>' : ''].filter(Boolean).join(' and ');
+    throw new UsageError(noTarget ? 'missing-target' : 'missing-board', `prepare needs ${missing}; there is no terminal to ask on`, {
+      hint: [
+        noTarget ? 'Give the card as the first argument, e.g. `fwcard prepare /dev/sdX …` (`fwcard drives` lists them) or an image file with --size.' : '',
+        noBoard ? 'Pass --board <name> (`fwcard boards <words>` searches the catalog).' : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+      details: { missing: [...(noTarget ? ['target'] : []), ...(noBoard ? ['--board'] : [])] },
+    });
+  }
+  try {
+    const targets = noTarget ? [await deps.pickDrive(await deps.drives())] : given.targets;
+    const board = noBoard ? await deps.pickBoard(given.boardsFile) : given.board!;
+    return { targets, board };
+  } catch (e) {
+    if (isPromptCancel(e)) throw new UsageError('cancelled', 'cancelled: nothing was written', { cause: e });
+    throw e;
+  }
+}
