@@ -155,10 +155,11 @@ function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, 
     const details: string[] = [];
     // inspect names it wrong-offset, or no-bootloader-build once it tells that case apart.
     if (fw.findings.some((f) => f.id === 'wrong-offset' || f.id === 'no-bootloader-build') && isNoBootloaderBuild(board, fw)) {
-      details.push(
-        `This is a "No bootloader" build: it is linked to run from the start of flash (${hex(fw.flashStart ?? fw.candidates[0]!)}), which is where the stock SD bootloader lives. The bootloader would copy it to ${hex(board.appStart.value[0] ?? 0)} and jump there, and it crashes.`,
-        'Such a build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader (see the last step if you already did).',
-      );
+      // Older inspect builds call it wrong-offset only: then say what a "No bootloader" build is.
+      if (!fw.findings.some((f) => f.id === 'no-bootloader-build')) {
+        details.push(`This is a "No bootloader" build: it is linked to run from the start of flash (${hex(fw.flashStart ?? fw.candidates[0]!)}), where the stock SD bootloader lives; the bootloader starts the application at ${hex(board.appStart.value[0] ?? 0)}, so it would crash.`);
+      }
+      details.push('A "No bootloader" build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader: if you already did, see the last step.');
     }
     for (const f of errors) details.push(findingText(f));
     steps.push({ id: 'rebuild-firmware', kind: 'fix', title: `Rebuild the firmware: ${fw.path} will not run on the ${board.name}`, details, commands: rebuildCommands(board), resolves: errors.map((f) => f.id) });
@@ -172,7 +173,8 @@ function rebuildCommands(board: Board): string[] {
   return ['make menuconfig', 'make', `fwcard inspect out/klipper.bin --board ${board.name}`];
 }
 
-const findingText = (f: Finding | CheckFinding): string => `${f.message}${f.hint ? `. ${f.hint}` : ''}`;
+const sentence = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1) + (/[.?!]$/.test(s) ? '' : '.');
+const findingText = (f: Finding | CheckFinding): string => `${sentence(f.message)}${f.hint ? ` ${f.hint}` : ''}`;
 
 function cardRulesText(board: Board): string[] {
   const c = board.card.value;
@@ -182,7 +184,7 @@ function cardRulesText(board: Board): string[] {
 
 function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: string[], steps: DoctorStep[]): void {
   const problems = card.findings.filter((f) => f.severity !== 'info');
-  for (const f of card.findings) if (f.severity === 'info' && FINE_INFO.has(f.id)) fine.push(f.message.charAt(0).toUpperCase() + f.message.slice(1) + '.');
+  for (const f of card.findings) if (f.severity === 'info' && FINE_INFO.has(f.id)) fine.push(sentence(f.message));
   if (!problems.some((f) => f.severity === 'error')) {
     const v = card.card.volume;
     const fw = card.files?.firmware;
@@ -196,12 +198,12 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
     const cmds = problems.flatMap((f) => commandsIn(f.hint)).filter(isReformat);
     // The longest command carries every option the findings ask for (e.g. --partition-size).
     const best = cmds.reduce((a, b) => (b.split(' ').length > a.split(' ').length ? b : a));
-    const covered = problems.filter((f) => commandsIn(f.hint).some((c) => isReformat(c) || isRewrite(c) || isFix(c)) || f.fix?.length);
+    const covered = problems.filter((f) => commandsIn(f.hint).some((c) => isReformat(c) || isRewrite(c) || isFix(c)) || f.fix?.length || replacedFile(f, opts));
     steps.push({
       id: 'recreate-card',
       kind: 'fix',
       title: `Re-create the card: the ${board.name} bootloader cannot read it as it is (this erases the card)`,
-      details: [...covered.map((f) => f.message.charAt(0).toUpperCase() + f.message.slice(1) + '.'), ...cardRulesText(board)],
+      details: [...covered.map((f) => sentence(f.message)), ...cardRulesText(board)],
       commands: [best, `fwcard check ${quote(card.target)} --board ${board.name}${opts.firmware ? ` --firmware ${quote(opts.firmware)}` : ''}`],
       resolves: covered.map((f) => f.id),
     });
@@ -220,6 +222,8 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
     });
   }
   const rewrite = problems.filter((f) => !fixable.includes(f) && commandsIn(f.hint).some(isRewrite));
+  // The file on the card is replaced by --firmware: what is wrong with the old one no longer matters.
+  if (rewrite.length) rewrite.push(...problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f) && replacedFile(f, opts)));
   if (rewrite.length) {
     const cmd = rewrite.flatMap((f) => commandsIn(f.hint)).find(isRewrite)!;
     steps.push({
@@ -232,6 +236,11 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
     });
   }
   otherSteps(problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f)), steps);
+}
+
+/** A finding about the firmware image now on the card (check's image-… ids), when --firmware replaces it. */
+function replacedFile(f: CheckFinding, opts: DoctorOptions): boolean {
+  return !!opts.firmware && f.id.startsWith('image-');
 }
 
 /** Problems no fwcard command fixes (a locked card, a card the board reportedly rejects): say them. */

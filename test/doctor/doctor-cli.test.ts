@@ -155,6 +155,22 @@ describe('fwcard doctor', () => {
     expect(doctor(['--board', 'btt-skr-mini-v3', '--firmware', fw, '--card', img]).status).toBe(0);
   });
 
+  it('a card holding another board\'s build: one --no-format step replaces it, its old image\'s problems listed there and not as a step of their own', () => {
+    const octo = firmware('btt-octopus-f446-v1', 'octo2.bin');
+    const { img } = prepared('btt-octopus-f446-v1', octo, 'other-board.img');
+    const fw = firmware('btt-skr-mini-v3', 'e3c.bin');
+    const { status, steps } = doctor(['--board', 'btt-skr-mini-v3', '--firmware', fw, '--card', img]);
+    expect(status).toBe(1);
+    expect(steps.map((s) => s.id)).toEqual(['write-firmware', 'power-up', 'restore-bootloader']);
+    const w = steps[0]!;
+    expect(w.resolves).toContain('firmware-differs');
+    expect(w.resolves.filter((id) => id.startsWith('image-')).length).toBeGreaterThan(0);
+    expect(w.details.join('\n')).toMatch(/stm32f446xx/);
+    expect(w.details.every((d) => !/[?.]\.$/.test(d))).toBe(true);
+    expect(runPlanCommand(w.commands[0]!, ['--yes', '--quiet']).status).toBe(0);
+    expect(doctor(['--board', 'btt-skr-mini-v3', '--firmware', fw, '--card', img]).status).toBe(0);
+  });
+
   it('an STM32F103 board has no USB DFU in ROM: st-flash at 0x08000000 and its 28 KiB application address', () => {
     const { steps, doc } = doctor(['--board', 'btt-skr-mini']);
     const restore = steps.find((s) => s.id === 'restore-bootloader')!;

@@ -5,7 +5,9 @@ import { Output, reportError } from '../output.js';
 const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { fix: [31, 'fix'], do: [36, 'do'], 'if-needed': [33, 'only if needed'] };
 
 function render(out: Output, r: DoctorResult): void {
-  out.line(`Plan for the ${r.board.name} (${r.board.vendor} ${r.board.models.join(' / ') || r.board.name}; ${r.board.mcu})`);
+  const models = r.board.models.slice(0, 3).join(' / ') + (r.board.models.length > 3 ? ' / …' : '');
+  const who = models.toLowerCase().startsWith(r.board.vendor.toLowerCase()) ? models : `${r.board.vendor} ${models}`.trim();
+  out.line(`Plan for the ${r.board.name} (${who}; ${r.board.mcu})`);
   if (r.fine.length) {
     out.line();
     out.line('What is fine:');
