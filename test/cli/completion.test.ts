@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { buildProgram } from '../../src/cli/main.js';
@@ -95,12 +96,23 @@ describe('fwcard completion zsh', () => {
   it('has one _arguments block per command with its flags, values and arguments', () => {
     expect(z.startsWith('#compdef fwcard\n')).toBe(true);
     for (const c of buildProgram().commands) expect(z).toContain(`        ${c.name()})\n          _arguments -s`);
-    expect(z).toContain("_fwcard_boards=(btt-octopus-f446-v1 creality-v4.2.2)");
-    expect(z).toMatch(/'--board\[board name \(see `fwcard boards`\)\]:board:_fwcard_board_names'/);
+    expect(z).toContain("_fwcard_boards=('btt-octopus-f446-v1' 'creality-v4.2.2')");
+    expect(z).toMatch(/'--board\[[^\]]*\]:board:_fwcard_board_names'/);
     expect(z).toMatch(/'--fs\[file system\]:value:\(auto fat16 fat32\)'/);
     expect(z).toContain("'(-y --yes)'{-y,--yes}'[do not ask for confirmation before erasing]'");
     expect(z).toContain("'*:targets:_files'");
     expect(z).toContain("'2:board:_fwcard_board_names'");
+  });
+
+  it('descriptions with brackets, colons and apostrophes are escaped for _arguments', () => {
+    const p = new Command('fwcard');
+    p.command('odd').description("it's odd: [really]").option('--x <file>', "the board's [x]: file").argument('[board]');
+    const out = zshScript(completionModel(p, ["b'1"]));
+    expect(out).toContain("'--x[the board'\\''s \\[x\\]\\: file]:value:_files'");
+    expect(out).toContain("'odd:it'\\''s odd: [really]'");
+    expect(out).toContain("_fwcard_boards=('b'\\''1')");
+    const r = spawnSync('zsh', ['-n', '-c', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it('the zsh script parses (zsh -n) and its single quotes pair up', () => {

@@ -7,7 +7,7 @@ import type { CompletionModel, CommandSpec, OptionSpec, ValueKind } from './mode
 /** Text inside a single-quoted zsh word. */
 const q = (s: string): string => s.replace(/'/g, `'\\''`);
 /** An _arguments description: brackets and colons have meaning there. */
-const desc = (s: string): string => q(s.replace(/([[\]:\\])/g, '\\$1'));
+const desc = (s: string): string => s.replace(/([[\]:\\])/g, '\\$1');
 
 function action(v: ValueKind, fn: string): string {
   switch (v.kind) {
@@ -45,7 +45,7 @@ export function zshScript(m: CompletionModel): string {
 # Install: ${m.program} completion zsh > "\${fpath[1]}/_${m.program}"   (then start a new shell)
 #      or: source <(${m.program} completion zsh)     (in ~/.zshrc, after compinit)
 
-${fn}_boards=(${m.boards.join(' ')})
+${fn}_boards=(${m.boards.map((b) => `'${q(b)}'`).join(' ')})
 
 ${fn}_board_names() {
   compadd -a ${fn}_boards
