@@ -320,7 +320,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       // full-size firmware.bin whose tail was never written.
       const tmp = (folder ? `/${folder}` : '') + '/FWCARD.TMP';
       if (fat.tryStat(tmp)) fat.unlink(tmp);
-      fat.writeFile(tmp, data, progress);
+      fat.writeFile(tmp, data, (e) => progress({ ...e, label: `writing ${plan.firmware.cardPath}` }));
       if (fat.tryStat(plan.firmware.cardPath)) fat.unlink(plan.firmware.cardPath);
       fat.rename(tmp, plan.firmware.cardPath);
     } finally {
