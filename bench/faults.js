@@ -351,6 +351,21 @@ export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rate
 
 /* ------------------------------------------------------------------ 2. interruptions */
 
+/** Wait until `path` has not been modified for 300 ms (at most 5 s). */
+async function settleFile(path) {
+  const until = Date.now() + 5000;
+  let last = statSync(path).mtimeMs;
+  let quietSince = Date.now();
+  while (Date.now() < until && Date.now() - quietSince < 300) {
+    await sleep(50);
+    const m = statSync(path).mtimeMs;
+    if (m !== last) {
+      last = m;
+      quietSince = Date.now();
+    }
+  }
+}
+
 function spawnCli(args, opts = {}) {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
   let out = '';
@@ -425,14 +440,17 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
       const killed = f.child.exitCode === null;
       if (killed) f.child.kill('SIGKILL');
       const end = await f.done;
-      await sleep(50); // let the simulator finish the command in flight
+      // The simulator still executes what the killed process left in the pty's buffer: judge
+      // the card once the image has stopped changing.
+      await settleFile(img);
       let ok = true;
       const view = await bootView(img);
       if (!viewOk(view, before, build.bytes)) {
         note(c, part, 'invariantViolations', `killed at ${at} ms: bootloader would flash ${describeView(view)}`);
         ok = false;
       }
-      if (!fsckImage(img, scratch).ok) note(c, part, 'fsckFailures', `killed at ${at} ms`);
+      const fsck = fsckImage(img, scratch);
+      if (!fsck.ok) note(c, part, 'fsckFailures', `killed at ${at} ms: ${fsck.output.split('\n').slice(1, 8).join(' / ')}`);
       ok = checkVerdict(c, part, img) && ok;
       let again = cliSync(flashArgs);
       if (again.status !== 0 && again.doc?.error?.code === 'port-busy') {
