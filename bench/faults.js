@@ -147,7 +147,13 @@ export async function bootView(img, boardName = BOARD) {
   const m = await load();
   const board = m.catalog.loadCatalog().get(boardName);
   const spec = m.sim.boardBootloader(board);
-  const dev = m.image.openImageFile(img, { readOnly: true });
+  let dev;
+  try {
+    dev = m.image.openImageFile(img, { readOnly: true });
+  } catch {
+    // An empty or odd-sized image (prepare killed while re-creating it): no card to read.
+    return { kind: 'unreadable' };
+  }
   try {
     let vol;
     try {
@@ -1104,7 +1110,14 @@ async function main() {
     for (const [name, fn, o] of plan) {
       if (only && !only.includes(name)) continue;
       const t = Date.now();
-      const r = await fn({ ...o, seed: seed + results.length, scratch });
+      let r;
+      try {
+        r = await fn({ ...o, seed: seed + results.length, scratch });
+      } catch (e) {
+        // A campaign that itself crashed is a failure of the run, reported, not a lost summary.
+        r = counts(name);
+        note(r, null, 'invariantViolations', `campaign crashed: ${e?.stack ?? e}`);
+      }
       r.seconds = Math.round((Date.now() - t) / 1000);
       results.push(r);
       if (!json) process.stderr.write(`${name}: ${r.runs} runs in ${r.seconds} s\n`);
