@@ -220,9 +220,29 @@ export async function planPrepare(opts: PrepareOptions): Promise<PreparePlan> {
     layout,
     volume,
     firmware: { path: fw.path, size: fw.bytes.byteLength, sha256: sha256(inspection.writeBytes), cardPath: path, writtenBytes: inspection.writeBytes.byteLength },
-    inspection,
+    inspection: { ...inspection, findings: [...inspection.findings, ...cardFindings(board, target, volume, opts)] },
     removes,
   };
+}
+
+/** What the catalog says about this card for this board (reported; the user decides). */
+function cardFindings(board: Board, target: TargetFacts, volume: { start: number; sectors: number }, opts: PrepareOptions): PreparePlan['inspection']['findings'] {
+  const max = board.card.value.maxCardBytes;
+  const out: PreparePlan['inspection']['findings'] = [];
+  const volumeBytes = volume.sectors * 512;
+  if (max !== undefined && target.sizeBytes > max) {
+    const size = formatBytes(Math.min(max, 8 * 1024 ** 3));
+    out.push({
+      id: 'card-larger-than-board-max',
+      severity: 'warning',
+      message: `the card is ${formatBytes(target.sizeBytes)}; ${board.name} is reported to work with cards up to ${formatBytes(max)} (catalog: ${board.card.confidence})${volumeBytes <= max ? `, and this volume is ${formatBytes(volumeBytes)}` : ''}`,
+      hint: volumeBytes <= max
+        ? 'If the board still ignores the card, use a smaller card.'
+        : `Use a smaller card, or a small volume on this one: add --partition-size ${size.replace(/\.00 GiB$/, 'G')} to the command.`,
+    });
+  }
+  void opts;
+  return out;
 }
 
 async function listFolder(target: string, kind: 'image' | 'block', volume: { start: number; sectors: number }, board: Board): Promise<string[]> {

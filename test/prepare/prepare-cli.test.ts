@@ -101,4 +101,16 @@ describe('fwcard prepare (CLI)', () => {
     expect(text).toMatch(/format: /);
     expect(text).toMatch(/verify: verified/);
   });
+
+  it('warns when the card is larger than the board is reported to handle, and names the fix', () => {
+    const img = join(dir, 'big-creality.img');
+    const F103 = join(dir, 'f103-big.bin');
+    writeFileSync(F103, makeSyntheticFirmware({ mcu: 'stm32f103xe', flashStart: 0x08007000, size: 30_000, klipper: true }).bytes);
+    const big = JSON.parse(runCli(['prepare', img, '--size', '64G', '--board', 'creality-v4.2.2', '--firmware', F103, '--yes', '--json']).stdout);
+    const w = big.findings.find((f: any) => f.id === 'card-larger-than-board-max');
+    expect(w?.severity).toBe('warning');
+    expect(w?.hint).toMatch(/--partition-size 8G/);
+    const small = JSON.parse(runCli(['prepare', img, '--size', '64G', '--partition-size', '8G', '--board', 'creality-v4.2.2', '--firmware', F103, '--yes', '--json']).stdout);
+    expect(small.findings.find((f: any) => f.id === 'card-larger-than-board-max')?.hint).toMatch(/smaller card/);
+  });
 });

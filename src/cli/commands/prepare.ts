@@ -180,4 +180,5 @@ function renderResult(out: Output, target: string, result: PrepareResult): void 
   out.line(`  ${result.firmwarePath}  sha256 ${result.sha256}  (read back and verified)`);
   for (const r of result.removed) out.line(`  removed ${r}`);
   out.line(`  ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(2)}s`);
+  for (const f of result.findings.filter((x) => x.severity !== 'info')) out.line(`  ${out.color(33, '!')} ${f.message}${f.hint ? `\n    ${f.hint}` : ''}`);
 }
