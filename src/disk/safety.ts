@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { SafetyError } from '../errors.js';
 import { devNumbersOfDisk, disksUnder, mounts, swapDevices, devNumberOf, type LinuxBlockInfo, type MountEntry } from './linux-block.js';
 
@@ -45,8 +46,12 @@ export function assessDisk(info: LinuxBlockInfo, mountList: MountEntry[] = mount
   };
 }
 
-/** Throw a SafetyError unless `info` is a disk fwcard may overwrite. */
-export function assertWritableDisk(path: string, info: LinuxBlockInfo, report: SafetyReport = assessDisk(info)): void {
+/**
+ * Throw a SafetyError unless `info` is a disk fwcard may overwrite. With `allowMounted`, mounted
+ * file systems pass this check: the caller unmounts them after the user confirmed (see
+ * unmountAll) and the O_EXCL open refuses anything still holding the disk.
+ */
+export function assertWritableDisk(path: string, info: LinuxBlockInfo, report: SafetyReport = assessDisk(info), opts: { allowMounted?: boolean } = {}): void {
   // Rule 1 (never overridable): the disk that runs this machine.
   if (report.systemReasons.length) {
     throw new SafetyError('system-disk', `${path} is a system disk of this machine (${report.systemReasons.join('; ')}); fwcard will not write to it`, {
@@ -62,7 +67,7 @@ export function assertWritableDisk(path: string, info: LinuxBlockInfo, report: S
     });
   }
   // Rule 3: mounted file systems would be corrupted under the OS's feet.
-  if (report.mounted.length) {
+  if (report.mounted.length && !opts.allowMounted) {
     const where = report.mounted.map((m) => `${m.source} on ${m.mountPoint}`).join(', ');
     throw new SafetyError('mounted', `${path} has mounted file systems: ${where}`, {
       hint: `Unmount them first: ${[...new Set(report.mounted.map((m) => `sudo umount ${m.mountPoint}`))].join(' && ')}`,
@@ -75,5 +80,26 @@ export function assertWritableDisk(path: string, info: LinuxBlockInfo, report: S
       hint: 'Slide the lock switch on the SD card or adapter to "unlocked", re-insert it, and try again.',
       details: { path },
     });
+  }
+}
+
+/**
+ * Unmount the card's file systems (the desktop auto-mounted them) before writing. A busy one is
+ * reported with the way to find who holds it; nothing is written then.
+ */
+export function unmountAll(path: string, mounted: MountEntry[]): void {
+  // Deepest first, so nested mounts come off before their parents.
+  const points = [...new Set(mounted.map((m) => m.mountPoint))].sort((a, b) => b.length - a.length);
+  for (const mp of points) {
+    const r = spawnSync('umount', [mp], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      const why = (r.stderr || r.error?.message || '').trim();
+      throw new SafetyError('unmount-failed', `could not unmount ${mp} (a file system of ${path}): ${why || `umount exited ${r.status}`}; nothing was written`, {
+        hint: /busy/i.test(why)
+          ? `A program is using it: close file managers and terminals there (\`sudo fuser -vm ${mp}\` shows who), then try again.`
+          : `Unmount it yourself (\`sudo umount ${mp}\`) and try again.`,
+        details: { path, mountPoint: mp },
+      });
+    }
   }
 }

@@ -6,7 +6,8 @@ import { openImageFile } from '../disk/image-file.js';
 import { blockInfo, type LinuxBlockInfo } from '../disk/linux-block.js';
 import { PartitionView } from '../disk/partition-view.js';
 import { openRawDevice } from '../disk/raw-device.js';
-import { assessDisk, assertWritableDisk } from '../disk/safety.js';
+import { assessDisk, assertWritableDisk, unmountAll } from '../disk/safety.js';
+import type { MountEntry } from '../disk/linux-block.js';
 import { FormatError, SafetyError, UsageError, VerifyError, fromSystemError } from '../errors.js';
 import { FatVolume } from '../fat/fat-volume.js';
 import { writeFatVolume } from '../fat/format.js';
@@ -53,6 +54,8 @@ export interface TargetFacts {
   removable: boolean | null;
   /** Current partition table and file systems: what a format destroys. */
   current: CardProbe | null;
+  /** File systems of the card mounted now: unmounted after confirmation, before writing. */
+  mounted: MountEntry[];
 }
 
 export interface PreparePlan {
@@ -155,7 +158,8 @@ export async function planPrepare(opts: PrepareOptions): Promise<PreparePlan> {
   const format = opts.format ?? true;
 
   // Safety first, before any other reading of a device.
-  if (t.kind === 'block' && t.info) assertWritableDisk(opts.target, t.info, assessDisk(t.info));
+  const safety = t.kind === 'block' && t.info ? assessDisk(t.info) : null;
+  if (t.kind === 'block' && t.info) assertWritableDisk(opts.target, t.info, safety!, { allowMounted: true });
 
   const current = t.exists && !(t.kind === 'image' && opts.size !== undefined && format && !t.exists) ? await readCurrent(opts.target, t.kind) : null;
   const sectorSize = t.info?.logicalSectorSize ?? 512;
@@ -169,6 +173,7 @@ export async function planPrepare(opts: PrepareOptions): Promise<PreparePlan> {
     model: t.info ? [t.info.vendor, t.info.model].filter(Boolean).join(' ') || null : null,
     removable: t.info ? t.info.removable : null,
     current,
+    mounted: safety?.mounted ?? [],
   };
 
   let layout: Layout | null = null;
@@ -298,6 +303,11 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     });
   }
 
+  // The desktop may have mounted the card: unmount it now that the user said yes.
+  if (plan.target.mounted.length) {
+    progress({ phase: 'partition', label: `unmounting ${plan.target.mounted.map((m) => m.mountPoint).join(', ')}` });
+    unmountAll(opts.target, plan.target.mounted);
+  }
   const lock = acquireLock(opts.target, 'card');
   let dev: LocalBlockDevice & { counters: { bytesWritten: number } };
   let knownZero = false;

@@ -1,9 +1,9 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, existsSync, truncateSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync, existsSync, truncateSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertWritableDisk } from '../../src/disk/safety.js';
-import { attachLoop, detachLoop, fingerprint, removeDir, runCli, tempDir } from '../helpers/judges.js';
+import { attachLoop, detachLoop, fingerprint, readRegion, removeDir, runCli, tempDir } from '../helpers/judges.js';
 
 const FIRMWARE = join(process.cwd(), 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');
 const BOARD = 'btt-octopus-f446-v1';
@@ -164,31 +164,56 @@ describe('prepare refuses devices it must not touch', () => {
     }
   });
 
-  it('a device with a mounted file system, naming the umount command', () => {
+  it('a card the desktop mounted is unmounted after confirmation, then prepared', () => {
     const img = join(dir, 'mounted.img');
     writeFileSync(img, '');
     truncateSync(img, 64 * 1024 * 1024);
-    // ext4: this kernel may lack vfat, and the rule is about any mounted file system.
+    // ext4: this kernel may lack vfat, and unmounting is about any mounted file system.
     execFileSync('mkfs.ext4', ['-q', '-F', img], { stdio: 'ignore' });
     const loop = attachLoop(img, 0, undefined, false);
     const mnt = join(dir, 'mnt');
     mkdirSync(mnt, { recursive: true });
     try {
       execFileSync('mount', [loop, mnt]);
-      try {
-        writeFileSync(join(mnt, 'user.txt'), 'keep me');
-        execFileSync('sync');
-        const before = fingerprint(img);
-        const res = runCli(['prepare', loop, '--board', BOARD, '--firmware', FIRMWARE, '--yes', '--json']);
-        expect(res.status).toBe(2);
-        const doc = JSON.parse(res.stdout);
-        expect(doc.error.code).toBe('mounted');
-        expect(doc.error.hint).toContain(`sudo umount ${mnt}`);
-        expect(fingerprint(img)).toBe(before);
-      } finally {
-        execFileSync('umount', [mnt]);
-      }
+      const dry = runCli(['prepare', loop, '--board', BOARD, '--firmware', FIRMWARE, '--dry-run']);
+      expect(dry.status, dry.stderr).toBe(0);
+      const res = runCli(['prepare', loop, '--board', BOARD, '--firmware', FIRMWARE, '--yes', '--json']);
+      expect(res.status, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout).verified).toBe(true);
+      expect(res.stderr).toContain(`unmounting ${mnt}`);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${mnt} `);
     } finally {
+      spawnSync('umount', [mnt]);
+      detachLoop(loop);
+    }
+  });
+
+  it('a mounted card that is busy: unmount-failed with how to find who holds it, nothing written', async () => {
+    const img = join(dir, 'busy.img');
+    writeFileSync(img, '');
+    truncateSync(img, 64 * 1024 * 1024);
+    execFileSync('mkfs.ext4', ['-q', '-F', img], { stdio: 'ignore' });
+    const loop = attachLoop(img, 0, undefined, false);
+    const mnt = join(dir, 'busy-mnt');
+    mkdirSync(mnt, { recursive: true });
+    execFileSync('mount', [loop, mnt]);
+    // An open file on the card keeps it busy (as a file manager or a shell inside it would).
+    const held = openSync(join(mnt, 'open.txt'), 'w');
+    try {
+      const res = runCli(['prepare', loop, '--board', BOARD, '--firmware', FIRMWARE, '--yes', '--json']);
+      expect(res.status).toBe(2);
+      const doc = JSON.parse(res.stdout);
+      expect(doc.error.code).toBe('unmount-failed');
+      expect(doc.error.hint).toMatch(/fuser -vm/);
+      expect(doc.error.message).toMatch(/nothing was written/);
+      // Still the user's ext4 (superblock magic 0xEF53 at byte 1080), still mounted.
+      expect(readRegion(img, 1080, 2).readUInt16LE(0)).toBe(0xef53);
+      expect(readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${mnt} `);
+    } finally {
+      closeSync(held);
+      for (let i = 0; i < 50 && spawnSync('umount', [mnt]).status !== 0 && readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${mnt} `); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       detachLoop(loop);
     }
   });

@@ -36,6 +36,7 @@ function planText(plan: PreparePlan): string[] {
   const lines = [
     `target: ${t.path} (${t.kind === 'block' ? 'block device' : 'image file'}${t.model ? `, ${t.model}` : ''}), ${formatBytes(t.sizeBytes)}, ${t.cardKind}`,
   ];
+  for (const m of t.mounted) lines.push(`mounted: ${m.source} on ${m.mountPoint} (will be unmounted)`);
   if (plan.format) {
     lines.push('now on it (will be destroyed):', ...describeCurrent(t.current).map((l) => '  ' + l));
     if (plan.layout) lines.push('new layout:', ...describeLayout(plan.layout).map((l) => '  ' + l));
