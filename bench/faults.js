@@ -1093,6 +1093,8 @@ async function main() {
   const only = opt('--only')?.split(',');
   const runsArg = opt('--runs') ? Number(opt('--runs')) : undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'fwcard-faults-'));
+  // The permission-denied case runs fwcard as `nobody`: it must reach the copy of fwcard.
+  chmodSync(scratch, 0o755);
   if (!args.includes('--no-snapshot')) snapshotApp(scratch);
   const min = 60_000;
   // Default budgets add up to about 13 minutes on two cores; --quick to about 2.5.
