@@ -12,6 +12,7 @@
 // Usage: node bench/faults.js [--json] [--quick] [--runs N] [--seed S] [--only name,name]
 //   --runs N   runs per cell (per rate and link, per interruption kind, per fault kind, …)
 //   --quick    a few runs per cell (about two minutes)
+//   --budget F multiply every campaign's wall-time bound by F (default budgets: about 13 minutes)
 // The test suite (test/reliability) imports the campaign functions with small fixed budgets.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -1096,7 +1097,8 @@ async function main() {
   // The permission-denied case runs fwcard as `nobody`: it must reach the copy of fwcard.
   chmodSync(scratch, 0o755);
   if (!args.includes('--no-snapshot')) snapshotApp(scratch);
-  const min = 60_000;
+  // --budget F multiplies every wall-time bound (e.g. --runs 50 --budget 10 for the issue's full counts).
+  const min = 60_000 * Number(opt('--budget') ?? 1);
   // Default budgets add up to about 13 minutes on two cores; --quick to about 2.5.
   const plan = [
     ['serial-link', serialLink, { runs: runsArg ?? (quick ? 2 : 50), budgetMs: quick ? 0.6 * min : 4 * min }],
