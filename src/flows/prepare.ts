@@ -315,7 +315,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     if (plan.target.kind === 'block') {
       dev = openRawDevice(opts.target, { readOnly: false });
     } else {
-      const img = plan.format
+      // Re-create (truncate, then size) only a new image or one given a --size: re-formatting an
+      // existing image in place keeps its size, so a prepare killed between the two truncations
+      // cannot leave an empty file that the same command then refuses (fault campaign 2).
+      const img = plan.format && (!plan.target.exists || opts.size !== undefined)
         ? openImageFile(opts.target, { size: plan.target.sizeBytes })
         : openImageFile(opts.target, {});
       knownZero = img.fresh;
