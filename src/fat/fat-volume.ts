@@ -84,13 +84,14 @@ export class FatVolume {
     const bw = ff.malloc(4);
     try {
       this.check(ff.f_open(fil, path, F.FA_WRITE | F.FA_CREATE_ALWAYS), 'create', path);
-      // Allocate the whole chain and record the size before any data goes out: when the write
-      // stops half-way (card or link gone, process killed), the directory entry still covers
-      // every allocated cluster and fsck.fat finds the volume consistent (callers write under a
-      // temporary name, so a half-written file is never one a bootloader flashes).
+      // Allocate the whole chain before any data goes out, so that the close after a failed
+      // write records the full size over the full chain (a partial size over a longer chain is
+      // what fsck.fat complained of). No sync here: until the close, the FAT changes stay in
+      // FatFs's window, so a process killed mid-write leaves the FAT untouched rather than a
+      // chain no directory entry owns (callers write under a temporary name, so a half-written
+      // file is never one a bootloader flashes).
       if (data.byteLength) {
         this.check(ff.f_lseek(fil, data.byteLength), 'allocate', path);
-        this.check(ff.f_sync(fil), 'allocate', path);
         this.check(ff.f_lseek(fil, 0), 'allocate', path);
       }
       let done = 0;
