@@ -13,13 +13,7 @@ afterAll(() => removeDir(scratch));
 describe('interruptions (campaign 2, subset)', () => {
   it('SIGKILL of fwcard flash-sdcard (child process on a pty from fwcard simulate)', async () => {
     const c: CampaignCounts = await interruption({ runs: 3, seed: 201, budgetMs: 150_000, scratch, kinds: ['kill-flash'] });
-    // Open finding (README, Reliability): a kill between FatFs writing the pre-allocated chain
-    // to the FAT and writing FWCARD.TMP's directory entry leaves that chain unowned, and it
-    // stays lost on later runs. fsck.fat may report exactly that and nothing else; any other
-    // complaint, and every other criterion, fails the test.
-    const lost = /^SIGKILL flash-sdcard: killed at \d+ ms: Reclaimed \d+ unused clusters \(\d+ bytes\)\. \/\s+\/ Leaving filesystem unchanged\. \/ \S+: \d+ files, \d+\/\d+ clusters \/ $/;
-    const known = c.problems.filter((p) => lost.test(p));
-    expectClean({ ...c, problems: c.problems.filter((p) => !lost.test(p)), fsckFailures: c.fsckFailures - known.length }, 3);
+    expectClean(c, 3);
   }, 200_000);
 
   it('the board unplugged during the upload or the read-back', async () => {
