@@ -9,6 +9,7 @@ import { deflateSync } from 'node:zlib';
 import { mcuMemory, type McuMemory } from './mcu-memory.js';
 import { dictionaryText, makeKlipperDictionary, type KlipperDictionary, type SynthInterface } from './synth-dictionary.js';
 import { KLIPPER_VECTOR_MARKER } from './vector-table.js';
+import { prng } from '../util/prng.js';
 
 export interface SynthKlipperOptions {
   version?: string;
@@ -60,16 +61,6 @@ export interface SyntheticFirmware {
 }
 
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Thumb-16 opcode ranges the filler draws from. None has an upper halfword below 0x2000, so
 // filler never looks like a flash pointer (0x08xxxxxx or 0x000xxxxx): only our literals do.

@@ -3,6 +3,10 @@
  * 8 data, stop), one-way latency (USB frames, adapters), and fault injection for the
  * reliability tests. Each direction is a Channel that delivers chunks in order.
  */
+import { prng } from '../util/prng.js';
+
+/** Mulberry32 (src/util/prng.ts), re-exported for fault injection users of the link. */
+export { prng };
 export interface LinkFaults {
   /** Probability per byte of being lost. */
   dropRate?: number;
@@ -33,17 +37,6 @@ export function byteTimeMs(o: LinkModelOptions): number {
   return o.kind === 'uart' ? 10_000 / (o.baud ?? 250000) : 0.001;
 }
 
-/** Mulberry32: small deterministic PRNG for fault injection. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface ChannelStats {
   bytes: number;
