@@ -7,7 +7,10 @@
 // The invariant every run is judged by: what the board's bootloader would flash from the card
 // (its file, read with our FAT reader the way src/sim/bootloader.ts finds it) is either what it
 // was before the run or the complete new firmware; fsck.fat -n passes; a failure is a typed error
-// with a hint, and running the same command again succeeds.
+// with a hint, and running the same command again succeeds. And the host loses nothing: the
+// cards of the flash-sdcard campaigns carry the user's files beside the firmware, which must be
+// byte-identical with unchanged attributes after every run (mtools and our raw reader judge), as
+// must the -f/-d files given; check --fix (bad-input campaign) changes only what it reports.
 //
 // Usage: node bench/faults.js [--json] [--quick] [--runs N] [--seed S] [--only name,name]
 //   --runs N   runs per cell (per rate and link, per interruption kind, per fault kind, …)
@@ -15,11 +18,13 @@
 //   --budget F multiply every campaign's wall-time bound by F (default budgets: about 13 minutes)
 // The test suite (test/reliability) imports the campaign functions with small fixed budgets.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
+import { seedBystanders, hostState, compareHost } from './faults/bystanders.js';
+import { baseOf, compareKept, dirOf, readTree } from './faults/card-tree.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where bin/ and dist/ are taken from: the tree, or (npm run faults) a private copy made at the
@@ -59,7 +64,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
 export function counts(name) {
-  return { name, runs: 0, verified: 0, failedClean: 0, silentCorruption: 0, invariantViolations: 0, fsckFailures: 0, hangs: 0, parts: {}, problems: [] };
+  // judged: how many times the host-loses-nothing judges ran (cards read, host directories compared).
+  return { name, runs: 0, verified: 0, failedClean: 0, silentCorruption: 0, invariantViolations: 0, fsckFailures: 0, hangs: 0, parts: {}, problems: [], judged: { cards: 0, hosts: 0 } };
 }
 
 function partOf(c, part) {
@@ -133,6 +139,7 @@ async function load() {
     card: await dist('sdcard/emulated-card.js'),
     image: await dist('disk/image-file.js'),
     fat: await dist('fat/fat-volume.js'),
+    inspect: await dist('fat/inspect/index.js'),
     flash: await dist('flows/flash-sdcard/index.js'),
     catalog: await dist('boards/catalog.js'),
   };
@@ -219,6 +226,64 @@ async function makeBuild(dir, version, size = 12000, mcu = 'lpc1768') {
   return { bin, dict, version, bytes: fw.bytes };
 }
 
+/* ------------------------------------------------------------------ the host loses nothing */
+
+async function readCardTree(img, scratch) {
+  const m = await load();
+  return readTree(img, { mods: { inspect: m.inspect, image: m.image }, scratch });
+}
+
+const templates = new Map();
+
+/**
+ * A card image as makeCardImage makes it, with the user's files on it (bench/faults/bystanders.js),
+ * copied from a template made once per scratch directory. Returns the template's reading: the
+ * baseline the card is judged against after every run.
+ */
+export async function makeBystanderCard(img, scratch) {
+  let t = templates.get(scratch);
+  if (!t) {
+    const path = join(scratch, 'bystanders.template');
+    makeCardImage(path);
+    seedBystanders(path, PART_START * 512, scratch, rng(7));
+    t = { path, tree: await readCardTree(path, scratch) };
+    templates.set(scratch, t);
+  }
+  copyFileSync(t.path, img);
+  return t.tree;
+}
+
+const shorten = (problems, n = 4) => problems.slice(0, n).join('; ') + (problems.length > n ? ` (and ${problems.length - n} more)` : '');
+
+/**
+ * The judge of "the host loses nothing" for runs of flash-sdcard: on the card, every entry
+ * outside the firmware path (the name the board's bootloader flashes, the name it leaves, our
+ * FWCARD.TMP) is what `baseline` holds, by mtools and by our raw reader; on the host, nothing in
+ * `hostDir` (the directory of the -f/-d files) changed, appeared or went.
+ */
+export async function hostGuard(scratch, hostDir) {
+  const m = await load();
+  const board = m.catalog.loadCatalog().get(BOARD);
+  const folder = `/${board.folder.value.replace(/^\/+|\/+$/g, '')}`.toLowerCase();
+  const firmwarePath = new Set([board.firmwareName.value, board.afterFlash.value, 'FWCARD.TMP'].map((n) => n.toLowerCase()));
+  const keep = (p) => !(dirOf(p).toLowerCase() === folder && firmwarePath.has(baseOf(p).toLowerCase()));
+  const hostBefore = hostState(hostDir);
+  return {
+    /** Judge after a run (`when` says which); notes one invariant violation listing what changed. */
+    async check(c, part, img, baseline, when) {
+      const problems = [];
+      if (baseline) {
+        c.judged.cards++;
+        problems.push(...compareKept(baseline, await readCardTree(img, scratch), keep).map((p) => `bystander ${p}`));
+      }
+      c.judged.hosts++;
+      problems.push(...compareHost(hostBefore, hostState(hostDir), hostDir));
+      if (problems.length) note(c, part, 'invariantViolations', `${when}: the host lost something: ${shorten(problems)}`);
+      return problems.length === 0;
+    },
+  };
+}
+
 /** An in-process simulated SKR 1.3 on a card image (like test/flash-sdcard/helpers.ts startRig). */
 async function startRig(img, o = {}) {
   const m = await load();
@@ -257,8 +322,11 @@ async function flashBounded(rig, build, o = {}, limitMs = 120_000) {
   return { ...out, ms: Date.now() - t0 };
 }
 
-/** After a failed run: typed error, invariant, fsck, and a clean re-run that must verify. */
-async function judgeFailure(c, part, img, scratch, before, build, out, rerun) {
+/**
+ * After a failed run: typed error, invariant, fsck, the host lost nothing (`host`: { guard,
+ * baseline }, see hostGuard), and a clean re-run that must verify and lose nothing either.
+ */
+async function judgeFailure(c, part, img, scratch, before, build, out, rerun, host) {
   const m = await load();
   let clean = isTyped(out.e, m) && !!out.e.hint;
   if (!clean) note(c, part, 'invariantViolations', `untyped or hintless error: ${out.e?.code ?? ''} ${out.e?.stack ?? out.e}`);
@@ -267,6 +335,7 @@ async function judgeFailure(c, part, img, scratch, before, build, out, rerun) {
     note(c, part, 'invariantViolations', `after ${out.e?.code}: bootloader would flash ${describeView(view)}`);
     clean = false;
   }
+  if (host && !(await host.guard.check(c, part, img, host.baseline, `after ${out.e?.code}`))) clean = false;
   const fsck = fsckImage(img, scratch);
   if (!fsck.ok) note(c, part, 'fsckFailures', `after ${out.e?.code}: ${fsck.output.split('\n').slice(1, 6).join(' / ')}`);
   const again = await rerun();
@@ -279,9 +348,19 @@ async function judgeFailure(c, part, img, scratch, before, build, out, rerun) {
   } else if (!(await verifiedOnCard(img, build))) {
     note(c, part, 'silentCorruption', `re-run after ${out.e?.code} reported success with wrong data`);
     clean = false;
+  } else if (host && !(await host.guard.check(c, part, img, host.baseline, `re-run after ${out.e?.code}`))) {
+    clean = false;
   }
   if (clean) note(c, part, 'failedClean');
   return clean;
+}
+
+/** After a reported success: the card holds the firmware, fsck.fat is clean, the host lost nothing. */
+async function judgeSuccess(c, part, img, scratch, build, host, what) {
+  const held = !host || (await host.guard.check(c, part, img, host.baseline, `after a verified upload`));
+  if (!(await verifiedOnCard(img, build))) note(c, part, 'silentCorruption', `reported success but FIRMWARE.CUR differs${what ? ` (${what})` : ''}`);
+  else if (held) note(c, part, 'verified');
+  if (!fsckImage(img, scratch).ok) note(c, part, 'fsckFailures', `after success${what ? ` (${what})` : ''}`);
 }
 
 /** After a reported success: the flashed file on the card is exactly the firmware. */
@@ -304,7 +383,10 @@ function budgetLeft(deadline) {
 export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rates = [1e-5, 1e-4, 1e-3], links = ['uart', 'usb'], scratch }) {
   const c = counts('serial-link');
   const rand = rng(seed);
-  const build = await makeBuild(scratch, 'v0.13.0-link');
+  const hostDir = join(scratch, 'host-link');
+  mkdirSync(hostDir, { recursive: true });
+  const build = await makeBuild(hostDir, 'v0.13.0-link');
+  const guard = await hostGuard(scratch, hostDir);
   const deadline = Date.now() + budgetMs;
   const perCell = Math.max(1, Math.ceil(budgetMs / (rates.length * links.length)));
   for (const link of links) {
@@ -313,7 +395,7 @@ export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rate
       for (let i = 0; i < runs && (i === 0 || Date.now() < cellEnd); i++) {
         const part = `${link} ${rate.toExponential(0)}`;
         const img = join(scratch, 'link.img');
-        makeCardImage(img);
+        const host = { guard, baseline: await makeBystanderCard(img, scratch) };
         const before = await bootView(img);
         const s = Math.floor(rand() * 2 ** 31);
         const burstRand = rng(s ^ 0x5bd1e995);
@@ -337,9 +419,7 @@ export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rate
           continue;
         }
         if (out.ok) {
-          if (await verifiedOnCard(img, build)) note(c, part, 'verified');
-          else note(c, part, 'silentCorruption', `reported ${out.r.verification} but FIRMWARE.CUR differs (seed ${s})`);
-          if (!fsckImage(img, scratch).ok) note(c, part, 'fsckFailures', `after success (seed ${s})`);
+          await judgeSuccess(c, part, img, scratch, build, host, `${out.r.verification}, seed ${s}`);
           continue;
         }
         await judgeFailure(c, part, img, scratch, before, build, out, async () => {
@@ -349,7 +429,7 @@ export async function serialLink({ runs = 50, seed = 1, budgetMs = 240_000, rate
           } finally {
             await clean.close();
           }
-        });
+        }, host);
       }
     }
   }
@@ -427,10 +507,13 @@ async function stopProcess(p) {
 /** SIGKILL `fwcard flash-sdcard` (a child process on a pty served by `fwcard simulate`) at random moments. */
 async function killFlash(c, { runs, rand, deadline, scratch }) {
   const part = 'SIGKILL flash-sdcard';
-  const build = await makeBuild(scratch, 'v0.13.0-kill');
+  const hostDir = join(scratch, 'host-kill');
+  mkdirSync(hostDir, { recursive: true });
+  const build = await makeBuild(hostDir, 'v0.13.0-kill');
+  const guard = await hostGuard(scratch, hostDir);
   const img = join(scratch, 'kill.img');
   const tty = join(scratch, 'kill-tty');
-  makeCardImage(img);
+  const baseline = await makeBystanderCard(img, scratch);
   const flashArgs = ['flash-sdcard', '-f', build.bin, '-d', build.dict, '--json', tty, BOARD];
   let sim = await startSimulateProcess(img, tty);
   try {
@@ -458,6 +541,7 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
       }
       const fsck = fsckImage(img, scratch);
       if (!fsck.ok) note(c, part, 'fsckFailures', `killed at ${at} ms: ${fsck.output.split('\n').slice(1, 8).join(' / ')}`);
+      ok = (await guard.check(c, part, img, baseline, `killed at ${at} ms`)) && ok;
       ok = checkVerdict(c, part, img) && ok;
       let again = cliSync(flashArgs);
       if (again.status !== 0 && again.doc?.error?.code === 'port-busy') {
@@ -474,6 +558,8 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
       } else if (!(await verifiedOnCard(img, build))) {
         note(c, part, 'silentCorruption', `re-run after a kill at ${at} ms reported success with wrong data`);
         ok = false;
+      } else if (!(await guard.check(c, part, img, baseline, `re-run after a kill at ${at} ms`))) {
+        ok = false;
       }
       if (ok) note(c, part, !killed && end.code === 0 ? 'verified' : 'failedClean');
     }
@@ -485,10 +571,13 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
 /** Pull the simulated board's cable at a random byte of the upload or the read-back. */
 async function unplug(c, { runs, rand, deadline, scratch }) {
   const part = 'unplug mid-upload';
-  const build = await makeBuild(scratch, 'v0.13.0-unplug');
+  const hostDir = join(scratch, 'host-unplug');
+  mkdirSync(hostDir, { recursive: true });
+  const build = await makeBuild(hostDir, 'v0.13.0-unplug');
+  const guard = await hostGuard(scratch, hostDir);
   for (let i = 0; i < runs && budgetLeft(deadline); i++) {
     const img = join(scratch, 'unplug.img');
-    makeCardImage(img);
+    const host = { guard, baseline: await makeBystanderCard(img, scratch) };
     const rig = await startRig(img);
     try {
       begin(c, part);
@@ -511,11 +600,12 @@ async function unplug(c, { runs, rand, deadline, scratch }) {
         continue;
       }
       if (out.ok) {
-        if (await verifiedOnCard(img, build)) note(c, part, pulled ? 'failedClean' : 'verified');
-        else note(c, part, 'silentCorruption', `success after unplug in ${phase} but the card differs`);
+        const held = await guard.check(c, part, img, host.baseline, `unplug in ${phase} at ${frac.toFixed(2)}`);
+        if (!(await verifiedOnCard(img, build))) note(c, part, 'silentCorruption', `success after unplug in ${phase} but the card differs`);
+        else if (held) note(c, part, pulled ? 'failedClean' : 'verified');
         continue;
       }
-      await judgeFailure(c, part, img, scratch, before, build, out, () => flashBounded(rig, build));
+      await judgeFailure(c, part, img, scratch, before, build, out, () => flashBounded(rig, build), host);
     } finally {
       await rig.close();
     }
@@ -525,8 +615,12 @@ async function unplug(c, { runs, rand, deadline, scratch }) {
 /** SIGKILL `fwcard prepare` at random moments, on an image file or on a loop device over one. */
 async function killPrepare(c, { runs, rand, deadline, scratch, loop }) {
   const part = loop ? 'SIGKILL prepare (loop device)' : 'SIGKILL prepare (image)';
-  const old = await makeBuild(scratch, 'v0.12.0-prep-old');
-  const next = await makeBuild(scratch, 'v0.13.0-prep-new');
+  // prepare formats the card (the user confirmed it): only the host side is judged for it.
+  const hostDir = join(scratch, loop ? 'host-prepare-loop' : 'host-prepare-image');
+  mkdirSync(hostDir, { recursive: true });
+  const old = await makeBuild(hostDir, 'v0.12.0-prep-old');
+  const next = await makeBuild(hostDir, 'v0.13.0-prep-new');
+  const guard = await hostGuard(scratch, hostDir);
   const backing = join(scratch, loop ? 'prep-loop.img' : 'prep.img');
   writeFileSync(backing, '');
   truncateSync(backing, 64 * 1024 * 1024);
@@ -567,6 +661,7 @@ async function killPrepare(c, { runs, rand, deadline, scratch, loop }) {
         note(c, part, 'invariantViolations', `killed at ${at} ms: bootloader would flash ${describeView(view)}`);
         ok = false;
       }
+      ok = (await guard.check(c, part, backing, null, `prepare killed at ${at} ms`)) && ok;
       ok = checkVerdict(c, part, backing) && ok;
       const again = cliSync(args(next));
       settle();
@@ -580,6 +675,7 @@ async function killPrepare(c, { runs, rand, deadline, scratch, loop }) {
           note(c, part, 'silentCorruption', `re-run reported verified but the card holds ${describeView(v)}`);
           ok = false;
         }
+        ok = (await guard.check(c, part, backing, null, `re-run after a kill at ${at} ms`)) && ok;
       }
       if (ok) note(c, part, killed ? 'failedClean' : 'verified');
     }
@@ -621,7 +717,10 @@ const CARD_FAULTS = [
 export async function cardFaults({ runs = 20, seed = 3, budgetMs = 120_000, scratch, kinds = CARD_FAULTS.map((k) => k.name) }) {
   const c = counts('card-faults');
   const rand = rng(seed);
-  const build = await makeBuild(scratch, 'v0.13.0-card');
+  const hostDir = join(scratch, 'host-card');
+  mkdirSync(hostDir, { recursive: true });
+  const build = await makeBuild(hostDir, 'v0.13.0-card');
+  const guard = await hostGuard(scratch, hostDir);
   const deadline = Date.now() + budgetMs;
   const perKind = budgetMs / kinds.length;
   for (const kind of CARD_FAULTS.filter((k) => kinds.includes(k.name))) {
@@ -629,7 +728,7 @@ export async function cardFaults({ runs = 20, seed = 3, budgetMs = 120_000, scra
     for (let i = 0; i < runs && (i === 0 || Date.now() < kindEnd); i++) {
       const part = kind.name;
       const img = join(scratch, 'cardfault.img');
-      makeCardImage(img);
+      const host = { guard, baseline: await makeBystanderCard(img, scratch) };
       const rig = await startRig(img);
       try {
         begin(c, part);
@@ -656,9 +755,7 @@ export async function cardFaults({ runs = 20, seed = 3, budgetMs = 120_000, scra
         }
         if (out.ok) {
           // Recovered by retries (or the fault did not matter): the card must hold the firmware.
-          if (await verifiedOnCard(img, build)) note(c, part, 'verified');
-          else note(c, part, 'silentCorruption', 'reported success with wrong data');
-          if (!fsckImage(img, scratch).ok) note(c, part, 'fsckFailures', 'after success');
+          await judgeSuccess(c, part, img, scratch, build, host);
           continue;
         }
         await judgeFailure(c, part, img, scratch, before, build, out, async () => {
@@ -668,7 +765,7 @@ export async function cardFaults({ runs = 20, seed = 3, budgetMs = 120_000, scra
           if (!rig.card.inserted) rig.card.insert();
           await rig.sim.powerCycle();
           return flashBounded(rig, build);
-        });
+        }, host);
       } finally {
         await rig.close();
       }
@@ -736,7 +833,10 @@ export async function mcuFaults({ runs = 10, seed = 4, budgetMs = 90_000, scratc
   const c = counts('mcu-faults');
   const rand = rng(seed);
   const m = await load();
-  const build = await makeBuild(scratch, 'v0.13.0-mcu');
+  const hostDir = join(scratch, 'host-mcu');
+  mkdirSync(hostDir, { recursive: true });
+  const build = await makeBuild(hostDir, 'v0.13.0-mcu');
+  const guard = await hostGuard(scratch, hostDir);
   const deadline = Date.now() + budgetMs;
   const reshaped = () => {
     const profile = m.profile.mcuProfile('lpc1768');
@@ -761,7 +861,7 @@ export async function mcuFaults({ runs = 10, seed = 4, budgetMs = 90_000, scratc
       if (!budgetLeft(deadline)) break;
       const part = k.name;
       const img = join(scratch, 'mcufault.img');
-      makeCardImage(img);
+      const host = { guard, baseline: await makeBystanderCard(img, scratch) };
       const rig = await startRig(img, k.sim ?? {});
       try {
         begin(c, part);
@@ -775,9 +875,8 @@ export async function mcuFaults({ runs = 10, seed = 4, budgetMs = 90_000, scratc
           continue;
         }
         if (k.expect === 'verified') {
-          if (out.ok && (await verifiedOnCard(img, build))) note(c, part, 'verified');
-          else if (out.ok) note(c, part, 'silentCorruption', 'success with wrong data');
-          else await judgeFailure(c, part, img, scratch, beforeView, build, out, () => flashBounded(rig, build));
+          if (out.ok) await judgeSuccess(c, part, img, scratch, build, host);
+          else await judgeFailure(c, part, img, scratch, beforeView, build, out, () => flashBounded(rig, build), host);
           continue;
         }
         if (out.ok) {
@@ -791,6 +890,7 @@ export async function mcuFaults({ runs = 10, seed = 4, budgetMs = 90_000, scratc
           note(c, part, 'invariantViolations', `the card was written although ${k.name} was refused`);
           ok = false;
         }
+        if (!(await guard.check(c, part, img, null, `${k.name} refused`))) ok = false;
         if (ok) note(c, part, 'failedClean');
       } finally {
         await rig.close();
