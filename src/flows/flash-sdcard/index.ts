@@ -240,6 +240,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     progress({ phase: 'upload', label: `uploading ${finalPath}`, bytes: 0, total: data.byteLength });
     await card.volume.writeFile(tmp, data, (e) => progress({ ...e, phase: 'upload', label: `uploading ${finalPath}` }));
     progress({ phase: 'verify', label: 'reading back from the card', bytes: 0, total: data.byteLength });
+    card.readAhead(data.byteLength);
     const back = await card.volume.readFile(tmp, (e) => progress({ ...e, phase: 'verify', label: 'reading back from the card' }));
     if (sha256(back) !== digest) {
       await card.volume.unlink(tmp).catch(() => undefined);
@@ -352,7 +353,11 @@ async function inspectCard(card: RemoteCard, board: Board, digest: string, names
   const lower = new Map(names.map((n) => [n.toLowerCase(), n]));
   const curName = lower.get(k.currentFirmwarePath.toLowerCase());
   const curPath = curName ? cardPath(board, curName) : null;
-  const matched = curPath ? sha256(await card.volume.readFile(curPath)) === digest : false;
+  let matched = false;
+  if (curPath) {
+    card.readAhead((await card.volume.tryStat(curPath))?.size ?? 0);
+    matched = sha256(await card.volume.readFile(curPath)) === digest;
+  }
   const flashedName = (uploadedPath ?? cardPath(board, k.firmwarePath)).split('/').pop()!.toLowerCase();
   const real = flashedName !== k.currentFirmwarePath.toLowerCase() ? lower.get(flashedName) : undefined;
   return { matched, curPath, leftover: real ? cardPath(board, real) : null };

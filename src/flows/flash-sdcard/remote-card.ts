@@ -1,4 +1,5 @@
 import type { Board } from '../../boards/types.js';
+import { CombiningDevice } from '../../disk/combining-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
 import { DeviceError, FormatError } from '../../errors.js';
 import { RemoteFatVolume } from '../../fat/remote-volume.js';
@@ -21,6 +22,8 @@ export interface RemoteCard {
   partitionStart: number;
   /** Messages on the SD bus so far (round trips are the transfers that wait for an answer). */
   busCounters(): Record<string, number>;
+  /** The next volume call reads a file of about `bytes` bytes: fetch its clusters in long runs. */
+  readAhead(bytes: number): void;
   close(): Promise<void>;
 }
 
@@ -72,7 +75,10 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
     sectors = Math.min(first.sectors, device.sectorCount - first.start);
   }
   o.onProgress?.({ phase: 'mount', label: 'mounting the FAT volume' });
-  const volume = await RemoteFatVolume.mount(new PartitionView(device, start, sectors));
+  // FatFs moves file data a cluster at a time; over the MCU every request is a multi-block
+  // command with its own round trips, so consecutive clusters travel as one run.
+  const combined = new CombiningDevice(device);
+  const volume = await RemoteFatVolume.mount(new PartitionView(combined, start, sectors));
   return {
     facts,
     probe,
@@ -80,11 +86,12 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
     volume,
     partitionStart: start,
     busCounters: () => ({ ...counters }),
+    readAhead: (bytes) => combined.readAhead(Math.ceil(bytes / device.sectorSize)),
     async close() {
       try {
         await volume.unmount();
       } finally {
-        await device.close();
+        await combined.close();
       }
     },
   };
