@@ -72,6 +72,9 @@ function cmdName(i: number): string {
   return CMD_NAMES[i] ?? `CMD${i}`;
 }
 
+/** Blocks of a multi-block read fetched per bus transfer (the bus pipelines one transfer). */
+const READ_AHEAD_BLOCKS = 32;
+
 /** NCR: a card answers within 8 bytes of the command (spec 7.5.4). */
 const NCR_MAX = 8;
 const CHECK_PATTERN = 0xaa;
@@ -390,12 +393,12 @@ export class SpiSdHost implements SdHost {
     const index = n === 1 ? Cmd.READ_SINGLE_BLOCK : Cmd.READ_MULTIPLE_BLOCK;
     const perBlock = this.nacGuess + 1 + SD_BLOCK + 2;
     // Read ahead the whole run in one transfer (capped): the bus pipelines it into messages.
-    const r1 = await this.command(index, this.address(info, lba), NCR_MAX + 1 + Math.min(n, 16) * perBlock);
+    const r1 = await this.command(index, this.address(info, lba), NCR_MAX + 1 + Math.min(n, READ_AHEAD_BLOCKS) * perBlock);
     this.check(index, r1);
     let got = 0;
     try {
       for (; got < n; got++) {
-        if (this.stream.available < perBlock) await this.stream.want(Math.min(n - got, 16) * perBlock);
+        if (this.stream.available < perBlock) await this.stream.want(Math.min(n - got, READ_AHEAD_BLOCKS) * perBlock);
         out.set(await this.readDataBlock(SD_BLOCK, index), (at + got) * SD_BLOCK);
       }
     } finally {
