@@ -25,6 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { seedBystanders, hostState, compareHost } from './faults/bystanders.js';
 import { baseOf, compareKept, dirOf, readTree } from './faults/card-tree.js';
+import { FIX_BOARDS, fsckComplaints, judgeFix, plantDefects } from './faults/check-fix.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where bin/ and dist/ are taken from: the tree, or (npm run faults) a private copy made at the
@@ -84,12 +85,12 @@ function note(c, part, field, problem) {
   if (problem && c.problems.length < 50) c.problems.push(`${part ?? c.name}: ${problem}`);
 }
 
-/** A 32 MiB card made by the native tools: MBR by sfdisk, FAT16 by mkfs.fat at sector 2048. */
-export function makeCardImage(path, sizeMiB = 32) {
+/** A 32 MiB card made by the native tools: MBR by sfdisk, FAT16 (or FAT32, 512-byte clusters) by mkfs.fat at sector 2048. */
+export function makeCardImage(path, sizeMiB = 32, fat = 16) {
   writeFileSync(path, '');
   truncateSync(path, sizeMiB * 1024 * 1024);
-  spawnSync('sfdisk', ['-q', path], { input: `label: dos\nstart=${PART_START}, type=e\n` });
-  spawnSync('mkfs.fat', ['-F', '16', '-h', String(PART_START), `--offset=${PART_START}`, path, String((sizeMiB * 2048 - PART_START) / 2)], { stdio: 'ignore' });
+  spawnSync('sfdisk', ['-q', path], { input: `label: dos\nstart=${PART_START}, type=${fat === 32 ? 'c' : 'e'}\n` });
+  spawnSync('mkfs.fat', ['-F', String(fat), ...(fat === 32 ? ['-s', '1'] : []), '-h', String(PART_START), `--offset=${PART_START}`, path, String((sizeMiB * 2048 - PART_START) / 2)], { stdio: 'ignore' });
 }
 
 /** First partition of an image per sfdisk (or the whole file for a superfloppy). */
@@ -919,7 +920,7 @@ function systemDisk() {
  * Every command with inputs it must refuse: exit 1 or 2, one JSON document whose error has a code,
  * a message and a hint, and no byte written to the target (fingerprints before and after).
  */
-export async function badInput({ scratch, only }) {
+export async function badInput({ scratch, only, seed = 5, fixRuns = 16 }) {
   const c = counts('bad-input');
   const m = await load();
   const d = join(scratch, 'bad');
@@ -1047,8 +1048,86 @@ export async function badInput({ scratch, only }) {
     chmodSync(unreadable, 0o600);
     delete process.env.FWCARD_LOCK_DIR;
   }
+  if (!only || only.test('check --fix')) await checkFix(c, { runs: fixRuns, rand: rng(seed), scratch });
   void m;
   return c;
+}
+
+/** Refused before anything is opened for writing: each must exit 2 with a typed, hinted error. */
+const FIX_REFUSALS = [
+  { why: 'an unknown board', args: ['--board', 'no-such-board'] },
+  { why: 'a missing --firmware file', args: ['--firmware', '/nonexistent/klipper.bin'] },
+  { why: '--dry-run (check has none)', args: ['--dry-run'] },
+];
+
+/**
+ * check --fix changes only what it reports, and a check that may not write writes nothing: on
+ * `runs` seeded cards (FAT16 or FAT32, one of FIX_BOARDS' rules) with the user's files and
+ * fixable and unfixable defects (bench/faults/check-fix.js), `check` without --fix and a refused
+ * `check --fix` leave every byte and the image's mtime alone; `check --fix` changes only what its
+ * fix.applied says it did (judgeFix), and fsck.fat -n finds nothing new afterwards.
+ */
+async function checkFix(c, { runs, rand, scratch }) {
+  const dir = join(scratch, 'fix');
+  mkdirSync(dir, { recursive: true });
+  const img = join(dir, 'fix.img');
+  // What the --fix runs did, so that a test can tell a campaign that fixed nothing from a good one.
+  c.judged.fixes = { delete: 0, rename: 0, 'clear-lfn': 0, notDone: 0, notDoneWhy: [] };
+  const state = () => ({ bytes: readFileSync(img), mtime: statSync(img).mtimeMs });
+  const untouched = (s0) => (statSync(img).mtimeMs === s0.mtime && readFileSync(img).equals(s0.bytes) ? null : 'the card was written');
+  for (let i = 0; i < runs; i++) {
+    const fix = FIX_BOARDS[Math.floor(rand() * FIX_BOARDS.length)];
+    const fat = rand() < 0.5 ? 16 : 32;
+    makeCardImage(img, fat === 32 ? 64 : 32, fat);
+    seedBystanders(img, PART_START * 512, dir, rand);
+    const geometry = (await readCardTree(img, dir)).geometry;
+    const planted = await plantDefects(img, geometry, { rand, scratch: dir, fix, readTree: (p) => readCardTree(p, dir) });
+    const what = `${fix.board ?? 'generic'}, FAT${fat}: ${planted.join(', ')}`;
+    const boardArgs = fix.board ? ['--board', fix.board] : [];
+
+    let part = 'check without --fix: writes nothing';
+    begin(c, part);
+    let s0 = state();
+    let r = cliSync(['check', img, ...boardArgs, '--json'], 60_000);
+    let problem = r.timedOut ? null : !((r.status === 0 || r.status === 1) && r.doc?.findings) ? `no verdict (exit ${r.status}): ${r.stdout.slice(0, 200)}${r.stderr.slice(0, 200)}` : untouched(s0);
+    if (r.timedOut) note(c, part, 'hangs', `no answer in 60 s (${what})`);
+    else if (problem) note(c, part, 'invariantViolations', `${problem} (${what})`);
+    else note(c, part, 'verified');
+
+    const refusal = FIX_REFUSALS[i % FIX_REFUSALS.length];
+    part = `check --fix refused (${refusal.why}): writes nothing`;
+    begin(c, part);
+    s0 = state();
+    r = cliSync(['check', img, ...boardArgs, '--fix', '--json', ...refusal.args], 60_000);
+    problem = r.timedOut ? null : r.status !== 2 || !r.doc?.error?.code || !r.doc.error.hint ? `not refused with a hint (exit ${r.status}): ${r.stdout.slice(0, 200)}` : untouched(s0);
+    if (r.timedOut) note(c, part, 'hangs', `no answer in 60 s (${what})`);
+    else if (problem) note(c, part, 'invariantViolations', `${problem} (${what})`);
+    else note(c, part, 'failedClean');
+
+    part = 'check --fix: changes only what it reports';
+    begin(c, part);
+    const before = await readCardTree(img, dir);
+    const fsckBefore = fsckComplaints(fsckImage(img, dir).output);
+    s0 = state();
+    r = cliSync(['check', img, ...boardArgs, '--fix', '--json'], 60_000);
+    if (r.timedOut) {
+      note(c, part, 'hangs', `no answer in 60 s (${what})`);
+      continue;
+    }
+    const after = await readCardTree(img, dir);
+    const judged = judgeFix({ before, after, bytesBefore: s0.bytes, bytesAfter: readFileSync(img), doc: r.doc });
+    if (!(r.status === 0 || r.status === 1)) judged.problems.unshift(`exit ${r.status}: ${r.stdout.slice(0, 200)}${r.stderr.slice(0, 200)}`);
+    for (const k of judged.done) c.judged.fixes[k]++;
+    for (const o of (r.doc?.fix?.applied ?? []).filter((x) => !x.done)) {
+      c.judged.fixes.notDone++;
+      const why = `${o.id}: ${o.error}`.replace(/\d+/g, 'N');
+      if (c.judged.fixes.notDoneWhy.length < 5 && !c.judged.fixes.notDoneWhy.includes(why)) c.judged.fixes.notDoneWhy.push(why);
+    }
+    const fsckNew = fsckComplaints(fsckImage(img, dir).output).filter((l) => !fsckBefore.includes(l));
+    if (fsckNew.length) note(c, part, 'fsckFailures', `after --fix (${what}): ${fsckNew.slice(0, 4).join(' / ')}`);
+    if (judged.problems.length) note(c, part, 'invariantViolations', `${what}: ${shorten(judged.problems, 6)}`);
+    else note(c, part, 'verified');
+  }
 }
 
 /* ------------------------------------------------------------------ 6. parsers under fuzzing */
