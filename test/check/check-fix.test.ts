@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check } from '../../src/flows/check.js';
 import { fingerprint, removeDir, tempDir } from '../helpers/judges.js';
-import { FIRMWARE, MiB, fatCard, findBytes, fsck, listing, localFile, mcopy, mmd, mtype, patch } from './cards.js';
+import { FIRMWARE, MiB, fatCard, findBytes, fsck, listing, localFile, mattrib, mcopy, mmd, mtype, patch } from './cards.js';
 
 let dir: string;
 let fw: Buffer;
@@ -157,5 +157,25 @@ describe('check --fix changes only what it reports', () => {
     expect(mtype(path, off, 'firmware.bin').equals(fw)).toBe(true);
     userFilesIntact(path, off, notes, cfg);
     fsckClean(path, off);
+  });
+
+  it('deletes a macOS folder whole or not at all: one read-only file in it and nothing is deleted', async () => {
+    const { path, off, notes, cfg } = userCard('trash');
+    mcopy(path, off, FIRMWARE, 'firmware.bin');
+    mmd(path, off, '.Trashes');
+    mmd(path, off, '.Trashes/501');
+    mcopy(path, off, localFile(dir, 'a.gcode', Buffer.alloc(2000, 5)), '.Trashes/501/first print.gcode');
+    mcopy(path, off, localFile(dir, 'b.gcode', Buffer.alloc(3000, 6)), '.Trashes/501/locked print.gcode');
+    mattrib(path, off, ['+r'], '.Trashes/501/locked print.gcode');
+    const before = fingerprint(path);
+    const r = await check({ target: path, fix: true });
+    // FatFs refuses the read-only file; the files before it in the folder were deleted first
+    // and the outcome said "not fixed" (bad-input fault campaign, check --fix part).
+    expect(r.fix?.applied).toHaveLength(1);
+    expect(r.fix?.applied[0]).toMatchObject({ id: 'macos-metadata', done: false });
+    expect(r.fix?.applied[0]!.error).toMatch(/locked print\.gcode is read-only: nothing was deleted/i);
+    expect(fingerprint(path)).toBe(before);
+    expect(mtype(path, off, '.Trashes/501/first print.gcode').equals(Buffer.alloc(2000, 5))).toBe(true);
+    userFilesIntact(path, off, notes, cfg);
   });
 });

@@ -1,6 +1,6 @@
 import type { LocalBlockDevice } from '../../disk/block-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
-import { isFwcardError } from '../../errors.js';
+import { UsageError, isFwcardError } from '../../errors.js';
 import { FatVolume } from '../../fat/fat-volume.js';
 import type { CheckFinding, FixAction } from './types.js';
 
@@ -70,12 +70,27 @@ export async function applyFixes(dev: LocalBlockDevice, volume: { start: number;
   return outcomes;
 }
 
+/**
+ * Delete `path` and, for a folder, everything in it — or nothing. FatFs refuses to delete a
+ * read-only file, so a tree holding one is refused before the first deletion: deleting as far as
+ * it went left a macOS .Trashes half deleted and the outcome saying "not fixed" (found by the
+ * check --fix part of the bad-input fault campaign).
+ */
 function deleteTree(fat: FatVolume, path: string, isDir: boolean): void {
-  if (isDir) {
-    for (const e of fat.list(path)) {
-      const child = `${path}/${e.shortName || e.name}`;
-      deleteTree(fat, child, e.isDir);
-    }
+  // Paths by 8.3 name for FatFs, by the name the user sees for messages.
+  const order: { path: string; shown: string; readOnly: boolean }[] = [];
+  const collect = (p: string, shown: string, dir: boolean, readOnly: boolean): void => {
+    if (dir) for (const e of fat.list(p)) collect(`${p}/${e.shortName || e.name}`, `${shown}/${e.name}`, e.isDir, e.readOnly);
+    order.push({ path: p, shown, readOnly });
+  };
+  // Found by its 8.3 name, FatFs gives the 8.3 name: the long one comes from the folder's listing.
+  const parent = path.slice(0, path.lastIndexOf('/'));
+  const base = path.slice(parent.length + 1).toUpperCase();
+  const top = fat.list(parent || '/').find((e) => (e.shortName || e.name).toUpperCase() === base) ?? fat.stat(path);
+  collect(path, `${parent}/${top.name}`, isDir, top.readOnly);
+  const locked = order.filter((x) => x.readOnly);
+  if (locked.length) {
+    throw new UsageError('read-only-entry', `${locked[0]!.shown}${locked.length > 1 ? ` and ${locked.length - 1} more` : ''} ${locked.length > 1 ? 'are' : 'is'} read-only: nothing was deleted`, { hint: 'Clear the read-only attribute (`mattrib -r`, or the file\'s properties on the computer) and run --fix again.' });
   }
-  fat.unlink(path);
+  for (const x of order) fat.unlink(x.path);
 }
