@@ -229,7 +229,8 @@ async function makeBuild(dir, version, size = 12000, mcu = 'lpc1768') {
 
 /* ------------------------------------------------------------------ the host loses nothing */
 
-async function readCardTree(img, scratch) {
+/** Both readings of a card image (bench/faults/card-tree.js readTree) with this build's reader. */
+export async function readCardTree(img, scratch) {
   const m = await load();
   return readTree(img, { mods: { inspect: m.inspect, image: m.image }, scratch });
 }
@@ -1284,7 +1285,7 @@ async function main() {
     ['interruption', interruption, { runs: runsArg ?? (quick ? 2 : 100), budgetMs: quick ? 0.8 * min : 5 * min }],
     ['card-faults', cardFaults, { runs: runsArg ?? (quick ? 1 : 20), budgetMs: quick ? 0.4 * min : 1.5 * min }],
     ['mcu-faults', mcuFaults, { runs: runsArg ?? (quick ? 1 : 10), budgetMs: quick ? 0.3 * min : 1 * min }],
-    ['bad-input', badInput, {}],
+    ['bad-input', badInput, { fixRuns: runsArg ?? (quick ? 3 : 16) }],
     ['fuzz', fuzz, { runs: runsArg ? runsArg * 20 : quick ? 50 : 400, budgetMs: quick ? 0.2 * min : 1 * min }],
   ];
   const t0 = Date.now();

@@ -1,4 +1,4 @@
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain-JS campaign script (bench/faults.js) over the built dist/
 import { serialLink } from '../../bench/faults.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
@@ -6,18 +6,28 @@ import { expectCleanButKnownLostClusters, type CampaignCounts } from './campaign
 
 // A small fixed-seed slice of campaign 1 of `npm run faults`: uploads through the simulated
 // link with drops, flips, duplicates, bursts and stalls; each one verified or a clean failure
-// that the re-run repairs, never success with wrong data, fsck.fat clean after every run.
+// that the re-run repairs, never success with wrong data, fsck.fat clean after every run, and
+// the user's files on the card and the -f/-d files on the host untouched after every run.
 const scratch = tempDir('fwcard-rel-link-');
+
+type Judged = { judged: { cards: number; hosts: number } };
+/** The host-loses-nothing judge read the card and the host directory after every run. */
+function expectHostJudged(c: CampaignCounts & Judged): void {
+  expect(c.judged.cards).toBeGreaterThanOrEqual(c.runs);
+  expect(c.judged.hosts).toBeGreaterThanOrEqual(c.runs);
+}
 afterAll(() => removeDir(scratch));
 
 describe('serial link faults (campaign 1, subset)', () => {
   it('USB link at byte error rates 1e-4 and 1e-3', async () => {
-    const c: CampaignCounts = await serialLink({ runs: 2, rates: [1e-4, 1e-3], links: ['usb'], seed: 101, budgetMs: 100_000, scratch });
+    const c: CampaignCounts & Judged = await serialLink({ runs: 2, rates: [1e-4, 1e-3], links: ['usb'], seed: 101, budgetMs: 100_000, scratch });
     expectCleanButKnownLostClusters(c, 2);
+    expectHostJudged(c);
   }, 180_000);
 
   it('UART link (250000 baud) at 1e-5 and 1e-3', async () => {
-    const c: CampaignCounts = await serialLink({ runs: 1, rates: [1e-5, 1e-3], links: ['uart'], seed: 102, budgetMs: 100_000, scratch });
+    const c: CampaignCounts & Judged = await serialLink({ runs: 1, rates: [1e-5, 1e-3], links: ['uart'], seed: 102, budgetMs: 100_000, scratch });
     expectCleanButKnownLostClusters(c, 2);
+    expectHostJudged(c);
   }, 180_000);
 });
