@@ -311,7 +311,9 @@ async function flashBounded(rig, build, o = {}, limitMs = 120_000) {
   const t0 = Date.now();
   let timer;
   const run = m.flash.flashSdcard({
-    device: 'sim:skr', board: BOARD, firmware: build.bin, dictionary: build.dict,
+    // The device name is only the lock's key: one per process, so that campaigns running in
+    // parallel (vitest runs test files in parallel) do not lock each other out.
+    device: `sim:skr-${process.pid}`, board: BOARD, firmware: build.bin, dictionary: build.dict,
     transport: o.transport ?? (() => rig.sim.connect()), connectTimeoutMs: o.connectTimeoutMs ?? 8000, reconnectTimeoutMs: 8000, ...o.extra,
   }).then((r) => ({ ok: true, r }), (e) => ({ ok: false, e }));
   const hang = new Promise((res) => (timer = setTimeout(() => res({ hang: true }), limitMs)));
