@@ -1060,7 +1060,7 @@ export async function badInput({ scratch, only, seed = 5, fixRuns = 16 }) {
 const FIX_REFUSALS = [
   { why: 'an unknown board', args: ['--board', 'no-such-board'] },
   { why: 'a missing --firmware file', args: ['--firmware', '/nonexistent/klipper.bin'] },
-  { why: '--dry-run (check has none)', args: ['--dry-run'] },
+  { why: '--dry-run, which check does not have', args: ['--dry-run'] },
 ];
 
 /**
