@@ -16,6 +16,7 @@
 //   --runs N   runs per cell (per rate and link, per interruption kind, per fault kind, …)
 //   --quick    a few runs per cell (about two minutes)
 //   --budget F multiply every campaign's wall-time bound by F (default budgets: about 13 minutes)
+//   --jobs N   run N campaigns at a time, each in its own process (results merged)
 // The test suite (test/reliability) imports the campaign functions with small fixed budgets.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
@@ -1291,14 +1292,23 @@ async function main() {
     ['fuzz', fuzz, { runs: runsArg ? runsArg * 20 : quick ? 50 : 400, budgetMs: quick ? 0.2 * min : 1 * min }],
   ];
   const t0 = Date.now();
+  const jobs = Math.max(1, Number(opt('--jobs') ?? 1) || 1);
+  const selected = plan.filter(([name]) => !only || only.includes(name));
+  if (jobs > 1 && selected.length > 1) {
+    // Campaigns in parallel child processes (each with its own copy of the app), merged here.
+    rmSync(scratch, { recursive: true, force: true });
+    const results = await runChildren(selected.map(([name]) => name), args, jobs);
+    return report(results, json, `seed ${seed}, ${quick ? '--quick' : runsArg ? `--runs ${runsArg}` : 'default budgets'}${opt('--budget') ? ` --budget ${opt('--budget')}` : ''}, --jobs ${jobs}, ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
   const results = [];
   try {
-    for (const [name, fn, o] of plan) {
-      if (only && !only.includes(name)) continue;
+    for (const [name, fn, o] of selected) {
       const t = Date.now();
       let r;
       try {
-        r = await fn({ ...o, seed: seed + results.length, scratch });
+        // Each campaign's seed follows from its place in the plan, so --only and --jobs runs
+        // repeat the same choices as a full run.
+        r = await fn({ ...o, seed: seed + plan.findIndex((x) => x[0] === name), scratch });
       } catch (e) {
         // A campaign that itself crashed is a failure of the run, reported, not a lost summary.
         r = counts(name);
@@ -1311,11 +1321,51 @@ async function main() {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  if (args.includes('--emit-results')) {
+    // A child of --jobs: hand the full results (with parts and problems) to the parent.
+    process.stdout.write(JSON.stringify(results) + '\n');
+    return;
+  }
+  report(results, json, `seed ${seed}, ${quick ? '--quick' : runsArg ? `--runs ${runsArg}` : 'default budgets'}${opt('--budget') ? ` --budget ${opt('--budget')}` : ''}, ${Math.round((Date.now() - t0) / 1000)} s`);
+}
+
+function report(results, json, meta) {
   const doc = summary(results);
   if (json) process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
-  (json ? console.error : console.log)(table(results, `seed ${seed}, ${quick ? '--quick' : runsArg ? `--runs ${runsArg}` : 'default budgets'}, ${Math.round((Date.now() - t0) / 1000)} s`));
+  (json ? console.error : console.log)(table(results, meta));
   const bad = doc.campaigns.some((x) => x.silentCorruption || x.invariantViolations || x.fsckFailures || x.hangs);
   process.exitCode = bad ? 1 : 0;
+}
+
+/** Run each named campaign as `faults.js --only name --emit-results`, `jobs` at a time. */
+async function runChildren(names, args, jobs) {
+  const passed = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--only' || args[i] === '--jobs') i++;
+    else if (args[i] !== '--json') passed.push(args[i]);
+  }
+  const results = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      const name = names[i];
+      const t = Date.now();
+      const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...passed, '--only', name, '--emit-results'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      const code = await new Promise((r) => child.once('exit', (c, sig) => r(c ?? sig)));
+      try {
+        results[i] = JSON.parse(out.trim().split('\n').pop())[0];
+      } catch {
+        results[i] = counts(name);
+        note(results[i], null, 'invariantViolations', `campaign process ended (${code}) without results`);
+      }
+      process.stderr.write(`${name}: ${results[i].runs} runs in ${Math.round((Date.now() - t) / 1000)} s\n`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, names.length) }, worker));
+  return results;
 }
 
 if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) await main();
