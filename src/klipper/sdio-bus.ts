@@ -87,7 +87,7 @@ export class KlipperSdioBus implements SdioBus {
   writeBuffer(offset: number, data: Uint8Array): Promise<void> {
     checkRange(offset, data.length);
     return this.chain.run(async () => {
-      const acks: Promise<void>[] = [];
+      const acks: Promise<unknown>[] = [];
       const chunk = maxPayload(this.f.writeBuf.idBytes.length, [this.oid, offset + data.length]);
       for (let o = 0; o < data.length; o += chunk) {
         acks.push(this.session.sendRaw(this.f.writeBuf.encode({ oid: this.oid, offset: offset + o, data: data.subarray(o, o + chunk) })));
@@ -97,7 +97,7 @@ export class KlipperSdioBus implements SdioBus {
   }
 
   setSpeed(hz: number): Promise<void> {
-    return this.chain.run(async () => ({ done: this.session.sendRaw(this.f.speed.encode({ oid: this.oid, speed: hz })) }));
+    return this.chain.run(async () => ({ done: this.session.sendRaw(this.f.speed.encode({ oid: this.oid, speed: hz })).then(() => undefined) }));
   }
 }
 

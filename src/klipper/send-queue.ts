@@ -9,8 +9,12 @@ export const MAX_PENDING_BLOCKS = 12;
 
 export interface SendQueueOptions {
   transport: Transport;
-  /** Data blocks from the MCU (responses), in arrival order. */
-  onBlock: (block: Block) => void;
+  /**
+   * Data blocks from the MCU (responses), in arrival order, with the sequence number they
+   * carry as an unbounded integer: the MCU numbers what it sends with the next sequence it
+   * expects, so the answers to the commands of block N arrive in blocks numbered N + 1.
+   */
+  onBlock: (block: Block, seq: number) => void;
   /** Bytes the MCU can buffer (its RECEIVE_WINDOW constant); 0 = no byte bound. */
   receiveWindow?: number;
   /** Seconds one byte takes on the wire (10 / baud for a UART; 0 for USB). */
@@ -31,14 +35,24 @@ interface SentBlock {
 
 interface PendingCommand {
   bytes: number[];
-  resolve: () => void;
+  exclusive: boolean;
+  resolve: (seq: number) => void;
   reject: (e: Error) => void;
 }
 
 interface Notify {
   seq: number;
-  resolve: () => void;
+  resolve: (seq: number) => void;
   reject: (e: Error) => void;
+}
+
+export interface SendOptions {
+  /**
+   * Keep this command apart from every other exclusive command: no two share a block, so the
+   * block's number names this command's answer alone (see `send`). Other commands may still
+   * travel in the same block.
+   */
+  exclusive?: boolean;
 }
 
 export interface SendQueueStats {
@@ -176,12 +190,18 @@ export class SendQueue {
     }
   }
 
-  /** Queue one encoded command; resolves once the block carrying it was acknowledged. */
-  send(bytes: number[]): Promise<void> {
+  /**
+   * Queue one encoded command; resolves once the block carrying it was acknowledged, with
+   * that block's sequence number. The MCU runs a block once (a repeated block is NAKed, not
+   * run again) and sends its answers before its ack, and the link delivers in order: so by
+   * the time this resolves, the command's answer (a block numbered one higher) has been
+   * passed to `onBlock`, or it was lost on the way and will never come.
+   */
+  send(bytes: number[], opts: SendOptions = {}): Promise<number> {
     if (this.failed) return Promise.reject(this.failed);
     if (bytes.length > MESSAGE_PAYLOAD_MAX) return Promise.reject(new RangeError(`command of ${bytes.length} bytes does not fit a message block`));
     return new Promise((resolve, reject) => {
-      this.ready.push({ bytes, resolve, reject });
+      this.ready.push({ bytes, exclusive: opts.exclusive ?? false, resolve, reject });
       this.schedulePump();
     });
   }
@@ -214,8 +234,11 @@ export class SendQueue {
       }
       const content: number[] = [];
       const cmds: PendingCommand[] = [];
+      let exclusive = false;
       while (this.ready.length && content.length + this.ready[0]!.bytes.length <= MESSAGE_PAYLOAD_MAX) {
+        if (exclusive && this.ready[0]!.exclusive) break;
         const c = this.ready.shift()!;
+        exclusive ||= c.exclusive;
         content.push(...c.bytes);
         cmds.push(c);
       }
@@ -293,12 +316,12 @@ export class SendQueue {
         this.retransmit(now, true);
       }
     } else {
-      this.opts.onBlock(block);
+      this.opts.onBlock(block, rseq);
     }
     // Commands of block N are done once a block past N (for responses: past N+1) arrives,
     // so a query's response, sent before the MCU's ack, is always seen first.
     const wakeSeq = rseq - 1 - (len > MESSAGE_MIN ? 1 : 0);
-    while (this.notify.length && this.notify[0]!.seq <= wakeSeq) this.notify.shift()!.resolve();
+    while (this.notify.length && this.notify[0]!.seq <= wakeSeq) this.wake(this.notify.shift()!);
     if (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.armLostAck();
     this.schedulePump();
   }
@@ -313,8 +336,12 @@ export class SendQueue {
     if (this.lostAckTimer) clearTimeout(this.lostAckTimer);
     this.lostAckTimer = setTimeout(() => {
       this.lostAckTimer = undefined;
-      while (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.notify.shift()!.resolve();
+      while (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.wake(this.notify.shift()!);
     }, Math.max(10, this.rto * 1000));
+  }
+
+  private wake(n: Notify): void {
+    n.resolve(n.seq);
   }
 
   private resync(wireSeq: number): void {

@@ -6,7 +6,7 @@ import { bootstrapDictionary, DataDictionary, IDENTIFY_FORMAT, type Message } fr
 import type { Block } from './frame.js';
 import { MessageFormat, parseCommandText, textArgsToParams } from './message-format.js';
 import { ParamError, type Params } from './param-types.js';
-import { SendQueue, type SendQueueStats } from './send-queue.js';
+import { SendQueue, type SendOptions, type SendQueueStats } from './send-queue.js';
 
 export interface McuSessionOptions {
   transport: Transport;
@@ -43,7 +43,11 @@ export interface SendWithResponseOptions {
   retries?: number;
 }
 
-type Handler = (params: Params, message: Message) => void;
+/**
+ * A response handler. `seq` is the sequence number of the block the message came in: the MCU
+ * answers the commands of block N in blocks numbered N + 1 (see `sendRaw`).
+ */
+type Handler = (params: Params, message: Message, seq: number) => void;
 
 /**
  * A conversation with one Klipper MCU: link-level sync, the identify handshake, commands by
@@ -92,7 +96,7 @@ export class McuSession {
     this.queue?.close();
     this.queue = new SendQueue({
       transport: t,
-      onBlock: (b) => this.onBlock(b),
+      onBlock: (b, seq) => this.onBlock(b, seq),
       timeoutMs: this.opts.timeoutMs ?? 5000,
       receiveWindow: 192, // until identify says otherwise: the smallest Klipper UART buffer
       trace: this.opts.trace,
@@ -204,9 +208,14 @@ export class McuSession {
     await this.requireQueue().send(this.encode(cmd, params));
   }
 
-  /** Send encoded bytes (from a resolved format) and wait for the ack. */
-  async sendRaw(bytes: number[]): Promise<void> {
-    await this.requireQueue().send(bytes);
+  /**
+   * Send encoded bytes (from a resolved format) and wait for the ack; resolves with the
+   * sequence number of the block that carried them. Its answer, if any, is dispatched before
+   * this resolves, in a block numbered one higher, or it was lost. `exclusive` keeps the
+   * command out of blocks carrying other exclusive commands, so that number names its answer.
+   */
+  async sendRaw(bytes: number[], opts: SendOptions = {}): Promise<number> {
+    return this.requireQueue().send(bytes, opts);
   }
 
   /**
@@ -326,7 +335,7 @@ export class McuSession {
     return this.queue;
   }
 
-  private onBlock(block: Block): void {
+  private onBlock(block: Block, seq: number): void {
     let messages: Message[];
     try {
       messages = this.dict.decodeAll(block.content);
@@ -334,10 +343,10 @@ export class McuSession {
       this.opts.trace?.(`undecodable block: ${(e as Error).message}`);
       return;
     }
-    for (const m of messages) this.dispatch(m);
+    for (const m of messages) this.dispatch(m, seq);
   }
 
-  private dispatch(m: Message): void {
+  private dispatch(m: Message, seq: number): void {
     if (m.name === 'shutdown' || m.name === 'is_shutdown') {
       const id = m.params.static_string_id as number | string;
       const reason = this.dict.staticString(id) ?? `unknown reason ${String(id)}`;
@@ -352,7 +361,7 @@ export class McuSession {
       if (this.unsolicited.length > 100) this.unsolicited.shift();
       this.opts.trace?.(`unsolicited ${m.name}`);
     }
-    for (const h of targets) h(m.params, m);
+    for (const h of targets) h(m.params, m, seq);
   }
 }
 

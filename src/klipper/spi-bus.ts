@@ -1,4 +1,5 @@
 import type { SpiBus } from '../sdcard/bus.js';
+import { SpiResponseLost, type LostRange } from '../sdcard/lost-response.js';
 import { maxPayload, OpChain } from './bus-ops.js';
 import type { MessageFormat } from './message-format.js';
 import type { McuSession } from './session.js';
@@ -32,45 +33,51 @@ export class KlipperSpiBus implements SpiBus {
 
   /**
    * Clock `data` out and return what came back. The chunks of one call are pipelined: all
-   * spi_transfer commands go out at once and their responses are taken in arrival order
-   * (the link delivers in order). A response lost on the way cannot be asked for again
-   * without clocking the card further, which is also what Klipper's host does when it
-   * resends: the missing part is filled by further transfers and the SD layer's CRC check
-   * rejects the block, so the driver retries it.
+   * spi_transfer commands go out at once, each in a block of its own, so the answer to the
+   * chunk in block N is the spi_transfer_response in block N + 1. When every chunk's block
+   * has been acknowledged, an answer that has not come was lost on the link (see
+   * SendQueue.send): asking again would clock the card further, so the transfer rejects with
+   * SpiResponseLost, naming the missing bytes and keeping those that arrived in their places.
    */
   transfer(data: Uint8Array): Promise<Uint8Array> {
     return this.chain.run(async () => {
-      const parts: Uint8Array[] = [];
-      for (let o = 0; o < data.length; o += this.chunk) parts.push(data.subarray(o, o + this.chunk));
-      if (!parts.length) parts.push(data);
-      const got: Uint8Array[] = [];
-      const off = this.session.onMessage('spi_transfer_response', (p) => got.push(p.response as Uint8Array), this.oid);
+      const parts: Array<{ at: number; data: Uint8Array }> = [];
+      for (let o = 0; o < data.length; o += this.chunk) parts.push({ at: o, data: data.subarray(o, o + this.chunk) });
+      if (!parts.length) parts.push({ at: 0, data });
+      const answers = new Map<number, Uint8Array>();
+      const off = this.session.onMessage('spi_transfer_response', (p, _m, seq) => {
+        if (!answers.has(seq)) answers.set(seq, p.response as Uint8Array);
+      }, this.oid);
+      let seqs: number[];
       try {
-        await Promise.all(parts.map((part) => this.session.sendRaw(this.xferFmt.encode({ oid: this.oid, data: part }))));
+        seqs = await Promise.all(parts.map((part) => this.session.sendRaw(this.xferFmt.encode({ oid: this.oid, data: part.data }), { exclusive: true })));
       } finally {
         off();
       }
       this.counters.transfers += parts.length;
       this.counters.bytes += data.length;
-      // Responses that went missing: clock the remaining parts one at a time (query retries).
-      for (let i = got.length; i < parts.length; i++) {
-        const p = await this.session.query(this.xferFmt.encode({ oid: this.oid, data: parts[i]! }), 'spi_transfer_response', this.oid);
-        got.push(p.response as Uint8Array);
-        this.counters.lostResponses++;
-      }
       const out = new Uint8Array(data.length);
-      let o = 0;
-      for (let i = 0; i < parts.length; i++) {
-        out.set(got[i]!.subarray(0, parts[i]!.length), o);
-        o += parts[i]!.length;
-      }
+      const lost: LostRange[] = [];
+      parts.forEach((part, i) => {
+        const got = answers.get(seqs[i]! + 1);
+        if (got && got.length === part.data.length) {
+          out.set(got, part.at);
+          return;
+        }
+        out.fill(0xff, part.at, part.at + part.data.length);
+        const last = lost[lost.length - 1];
+        if (last && last.offset + last.length === part.at) last.length += part.data.length;
+        else lost.push({ offset: part.at, length: part.data.length });
+        this.counters.lostResponses++;
+      });
+      if (lost.length) throw new SpiResponseLost(out, lost);
       return { done: Promise.resolve(out) };
     });
   }
 
   send(data: Uint8Array): Promise<void> {
     return this.chain.run(async () => {
-      const acks: Promise<void>[] = [];
+      const acks: Promise<unknown>[] = [];
       for (let o = 0; o < data.length; o += this.chunk) {
         acks.push(this.session.sendRaw(this.sendFmt.encode({ oid: this.oid, data: data.subarray(o, o + this.chunk) })));
         this.counters.sends++;

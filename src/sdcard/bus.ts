@@ -19,6 +19,10 @@ import type { SdioErrorCode, SdioWaitType } from './card-interface.js';
  * - Calls are executed in the order they are made, even when the implementation keeps
  *   several messages in flight. A caller may start `send`s without awaiting each one.
  * - Errors (lost MCU, shutdown) reject with a typed `FwcardError`.
+ * - When the data was clocked but part of what came back was lost on the way (a corrupted
+ *   answer on a serial link), `transfer` rejects with `SpiResponseLost` (lost-response.ts):
+ *   the bytes that did arrive, in their places, and the ranges that did not. The card saw
+ *   every byte; the caller decides how to get back in step with it.
  */
 export interface SpiBus {
   transfer(data: Uint8Array): Promise<Uint8Array>;

@@ -98,4 +98,43 @@ describe('send queue (serialqueue.c rules)', () => {
     expect(seen[seen.length - 1]!.block.seq).toBe(6);
     expect(q.stats.retransmits).toBe(1);
   });
+
+  it('gives exclusive commands a block each (others may share it) and resolves with the block number', async () => {
+    const { host, seen, ack } = await scripted();
+    const q = queue(host, 0);
+    await q.sync();
+    const p = [q.send([1], { exclusive: true }), q.send([2]), q.send([3], { exclusive: true }), q.send([4], { exclusive: true }), q.send([5])];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen.map((s) => Array.from(s.block.content))).toEqual([[1, 2], [3], [4, 5]]);
+    ack(8); // all three taken
+    expect((await Promise.all(p)).map((n) => n & 15)).toEqual([5, 5, 6, 7, 7]);
+  });
+
+  it('passes each data block on with its sequence number, past the 4-bit wrap', async () => {
+    const [host, dev] = createMemoryPair();
+    await host.open();
+    await dev.open();
+    const dec = new BlockDecoder();
+    let next = 14;
+    dev.onData((c) => {
+      for (const b of dec.push(c)) {
+        if (b.content.length === 0) {
+          void dev.write(encodeBlock(next & 15));
+          continue;
+        }
+        // Answer, then ack, as the MCU does: both carry the next sequence it expects.
+        next++;
+        void dev.write(encodeBlock(next & 15, [0x42]));
+        void dev.write(encodeBlock(next & 15));
+      }
+    });
+    const got: number[] = [];
+    const q = new SendQueue({ transport: host, onBlock: (_b, seq) => got.push(seq), receiveWindow: 0, timeoutMs: 60000 });
+    queues.push(q);
+    await q.sync();
+    const sent: number[] = [];
+    for (let i = 0; i < 4; i++) sent.push(await q.send([i], { exclusive: true }));
+    expect(sent.map((n) => n & 15)).toEqual([14, 15, 0, 1]);
+    expect(got).toEqual(sent.map((n) => n + 1));
+  });
 });
