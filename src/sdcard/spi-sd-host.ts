@@ -23,7 +23,8 @@ import {
   Token,
 } from './sd-protocol.js';
 import { ones, SpiStream, type WaitBudget } from './spi-stream.js';
-import type { DeviceError } from '../errors.js';
+import { DeviceError } from '../errors.js';
+import { isResponseLost, type SpiResponseLost } from './lost-response.js';
 import { noTrace, type TraceListener } from '../progress.js';
 import { SerialLock } from './serial-lock.js';
 
@@ -44,6 +45,15 @@ export interface SpiSdHostOptions {
   maxBlocksPerCommand?: number;
   /** Attempts per run after a CRC error on the wire. Default 3. */
   retries?: number;
+  /**
+   * Answers the link may lose (SpiResponseLost) in a row without progress (a block read or
+   * written, an initialisation step) before the operation fails. Default 24: at a byte error
+   * rate of 1e-3 about half the attempts at a block lose an answer (a 512-byte block comes
+   * back in ten 64-byte messages), so 24 losses in a row (some twenty failed attempts) come
+   * about once in a million blocks, while a link that loses every answer still fails within
+   * a second. Each operation also has an overall bound (see `lossBudget`).
+   */
+  lossesWithoutProgress?: number;
   /** Milliseconds clock (injectable for tests). Default `performance.now`. */
   now?: () => number;
   /** Debug trace (namespace "sdcard:spi"): init steps, retries, failures. */
@@ -85,6 +95,41 @@ class RetryableError extends Error {
   }
 }
 
+/**
+ * How many lost answers one operation (init, a read or a write call) may meet: `perProgress`
+ * in a row without progress, and `overall` in all, so a bad link fails in bounded time.
+ */
+class LossBudget {
+  private sinceProgress = 0;
+  private total = 0;
+
+  constructor(
+    private readonly perProgress: number,
+    private readonly overall: number,
+  ) {}
+
+  progress(): void {
+    this.sinceProgress = 0;
+  }
+
+  /** Count a loss; throws a typed error once a bound is passed. */
+  lost(e: SpiResponseLost, where: string): void {
+    this.total++;
+    this.sinceProgress++;
+    if (this.sinceProgress <= this.perProgress && this.total <= this.overall) return;
+    throw new DeviceError('link-lossy', `gave up ${where}: ${this.total} answers from the MCU were lost on the serial link, ${this.sinceProgress} of them without progress`, {
+      hint: 'The serial link between this computer and the board loses too much data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
+      details: { lostAnswers: this.total, withoutProgress: this.sinceProgress, limits: { perProgress: this.perProgress, overall: this.overall } },
+      cause: e,
+    });
+  }
+}
+
+/** Progress of a multi-block run, kept when it stops early. */
+interface RunProgress {
+  blocks: number;
+}
+
 export class SpiSdHost implements SdHost {
   private readonly stream: SpiStream;
   private readonly opts: Required<Omit<SpiSdHostOptions, 'now' | 'trace'>>;
@@ -96,6 +141,12 @@ export class SpiSdHost implements SdHost {
   private nacGuess = 8;
   /** Learned busy time after a write, in bytes. */
   private busyGuess: Record<'program' | 'stop', number> = { program: 8, stop: 8 };
+  /**
+   * Blocks clocked per transfer of a multi-block read. After a lost answer the rest of that
+   * transfer is wasted, so it shrinks on a loss and grows back on runs without one.
+   */
+  private readAhead = READ_AHEAD_BLOCKS;
+  private losses: LossBudget;
 
   constructor(
     private readonly bus: SpiBus,
@@ -113,8 +164,51 @@ export class SpiSdHost implements SdHost {
       busyTimeoutMs: options.busyTimeoutMs ?? 1000,
       maxBlocksPerCommand: Math.max(1, options.maxBlocksPerCommand ?? 128),
       retries: Math.max(1, options.retries ?? 3),
+      lossesWithoutProgress: Math.max(1, options.lossesWithoutProgress ?? 24),
     };
     this.stream = new SpiStream(bus, this.now);
+    this.losses = this.lossBudget(0);
+  }
+
+  /**
+   * A fresh loss budget for an operation on `blocks` blocks: the per-progress bound, and in
+   * all twice that plus 4 per block (at 1e-3 a block costs about one loss on average).
+   */
+  private lossBudget(blocks: number): LossBudget {
+    const n = this.opts.lossesWithoutProgress;
+    return new LossBudget(n, 2 * n + 4 * blocks);
+  }
+
+  /** Count a lost answer against the operation's budget (throws when it is spent) and trace it. */
+  private lostAt(e: unknown, where: string): void {
+    if (!isResponseLost(e)) throw e;
+    this.trace(`${where}: answer lost on the link at byte ${e.offset}; recovering`);
+    this.losses.lost(e, where);
+  }
+
+  /**
+   * Run `exchange` (a command and what the driver reads after it) again until none of its
+   * answer is lost. The card did get the command (the MCU ran it); `resync` gets the card and
+   * the stream back in step before the next attempt.
+   */
+  private async retryLost<T>(where: string, exchange: () => Promise<T>, resync: () => Promise<void> = () => this.resync()): Promise<T> {
+    for (;;) {
+      try {
+        return await exchange();
+      } catch (e) {
+        this.lostAt(e, where);
+        await resync();
+      }
+    }
+  }
+
+  /**
+   * After a plain command whose answer was lost: clock until MISO idles high, so the card has
+   * finished its response (R7, OCR, a register block) before the command is repeated.
+   */
+  private async resync(): Promise<void> {
+    this.stream.drop();
+    await this.waitHigh(this.opts.busyTimeoutMs);
   }
 
   get info(): SdCardInfo | undefined {
@@ -169,11 +263,30 @@ export class SpiSdHost implements SdHost {
 
   /** Poll until MISO goes high; `kind` keeps separate guesses for programming and stop busy times. */
   private async waitNotBusy(ms: number, kind: 'program' | 'stop'): Promise<void> {
-    const r = await this.stream.skipWhile((b) => b !== 0xff, this.budget(ms), this.busyGuess[kind]);
-    if (!r) {
-      throw sdError('sd-busy-timeout', `the card stayed busy for more than ${ms} ms`, { timeoutMs: ms });
+    const skipped = await this.waitHigh(ms, this.busyGuess[kind]);
+    if (skipped !== undefined) this.busyGuess[kind] = Math.max(4, Math.min(4096, skipped + 4));
+  }
+
+  /**
+   * Clock until MISO reads 0xFF. Busy only ever ends, and a card that is done idles high, so
+   * a poll whose answer was lost is simply polled again. Resolves with the bytes skipped in
+   * the last poll that came back whole (undefined after a loss).
+   */
+  private async waitHigh(ms: number, guess = 16): Promise<number | undefined> {
+    const start = this.now();
+    let afterLoss = false;
+    for (;;) {
+      try {
+        const left = Math.max(1, ms - (this.now() - start));
+        const r = await this.stream.skipWhile((b) => b !== 0xff, this.budget(left), guess);
+        if (!r) throw sdError('sd-busy-timeout', `the card stayed busy for more than ${ms} ms`, { timeoutMs: ms });
+        return afterLoss ? undefined : r.skipped;
+      } catch (e) {
+        this.lostAt(e, 'waiting for the card to finish');
+        this.stream.drop();
+        afterLoss = true;
+      }
     }
-    this.busyGuess[kind] = Math.max(4, Math.min(4096, r.skipped + 4));
   }
 
   /* ------------------------------------------------------------ initialisation */
@@ -184,18 +297,26 @@ export class SpiSdHost implements SdHost {
 
   private async initNow(): Promise<SdCardInfo> {
     this._info = undefined;
+    this.losses = this.lossBudget(0);
     // ≥74 clocks before the first command (spec 6.4.1); Klipper's bus holds CS low, which cards accept.
     await this.bus.send(ones(10));
     this.stream.drop();
     // A card left busy by an interrupted session holds MISO low; let it finish first.
-    if (!(await this.stream.skipWhile((b) => b === 0x00, this.budget(this.opts.busyTimeoutMs), 16))) {
+    if (!(await this.waitWhileLow())) {
       throw sdError('sd-busy-timeout', 'MISO stays low: the card is stuck busy, or no card is connected and the line has no pull-up', {});
     }
 
     let r1 = 0xff;
     let sawAnswer = false;
     for (let i = 0; i < this.opts.resetTries; i++) {
-      r1 = await this.command(Cmd.GO_IDLE_STATE, 0);
+      try {
+        r1 = await this.command(Cmd.GO_IDLE_STATE, 0);
+      } catch (e) {
+        // CMD0 is what starts over anyway: a lost answer just costs a try.
+        this.lostAt(e, 'CMD0 (GO_IDLE_STATE)');
+        r1 = 0xff;
+        sawAnswer = true;
+      }
       this.trace(`CMD0 try ${i + 1}: R1 ${hex(r1)}`);
       if (r1 === R1.IDLE) break;
       if (r1 !== 0xff) sawAnswer = true;
@@ -206,36 +327,48 @@ export class SpiSdHost implements SdHost {
       if (!sawAnswer) throw sdError('sd-no-card', `no card answered ${cmdName(0)} after ${this.opts.resetTries} tries`, { tries: this.opts.resetTries });
       throw sdError('sd-command-failed', `the card did not go idle on ${cmdName(0)} (R1 ${hex(r1)})`, { r1 });
     }
+    this.losses.progress();
 
     // CMD8 tells v2 cards from v1 ones (which call it illegal) and checks the voltage.
+    const { r1: r8, r7 } = await this.retryLost(cmdName(8), async () => {
+      const r = await this.command(Cmd.SEND_IF_COND, 0x100 | CHECK_PATTERN, NCR_MAX + 5);
+      return { r1: r, r7: r === R1.IDLE ? await this.stream.take(4) : undefined };
+    });
     let specVersion: 1 | 2 = 2;
-    r1 = await this.command(Cmd.SEND_IF_COND, 0x100 | CHECK_PATTERN, NCR_MAX + 5);
-    if (r1 & R1.ILLEGAL_COMMAND) {
+    if (r8 & R1.ILLEGAL_COMMAND) {
       specVersion = 1;
-    } else if (r1 === R1.IDLE) {
-      const r7 = await this.stream.take(4);
+    } else if (r8 === R1.IDLE && r7) {
       if ((r7[2]! & 0xf) !== 1 || r7[3] !== CHECK_PATTERN) {
         throw sdError('sd-voltage', `the card rejected the 2.7-3.6 V range in ${cmdName(8)} (answer ${Array.from(r7, (b) => hex(b)).join(' ')})`, {
           r7: Array.from(r7),
         });
       }
     } else {
-      throw this.commandError(Cmd.SEND_IF_COND, r1);
+      throw this.commandError(Cmd.SEND_IF_COND, r8);
     }
+    this.losses.progress();
 
     this.trace(`CMD8: physical layer version ${specVersion}`);
     let crcEnabled = false;
     if (this.opts.crc) {
-      r1 = await this.command(Cmd.CRC_ON_OFF, 1);
+      r1 = await this.retryLost(cmdName(59), () => this.command(Cmd.CRC_ON_OFF, 1));
       crcEnabled = r1 === R1.IDLE;
       this.trace(`CMD59: CRC ${crcEnabled ? 'on' : `not switched on (R1 ${hex(r1)})`}`);
+      this.losses.progress();
     }
 
     // ACMD41 until the card leaves idle; HCS tells it we can do block addressing.
     const start = this.now();
     let polls = 0;
     for (;;) {
-      r1 = await this.appCommand(Cmd.SD_SEND_OP_COND, specVersion === 2 ? ACMD41_HCS : 0);
+      try {
+        r1 = await this.appCommand(Cmd.SD_SEND_OP_COND, specVersion === 2 ? ACMD41_HCS : 0);
+      } catch (e) {
+        // Asking again is what this loop does; only get back in step first.
+        this.lostAt(e, cmdName(41));
+        await this.resync();
+        r1 = R1.IDLE;
+      }
       polls++;
       if (r1 === 0) break;
       if (r1 !== R1.IDLE) {
@@ -246,22 +379,27 @@ export class SpiSdHost implements SdHost {
         throw sdError('sd-init-timeout', `the card stayed in idle state for ${polls} ACMD41 polls (${Math.round(this.now() - start)} ms)`, { polls });
       }
     }
+    this.losses.progress();
 
     // CMD58: the OCR's CCS bit says whether the card uses block addresses.
-    r1 = await this.command(Cmd.READ_OCR, 0, NCR_MAX + 5);
-    if (r1 !== 0) throw this.commandError(Cmd.READ_OCR, r1);
-    const o = await this.stream.take(4);
+    const o = await this.retryLost(cmdName(58), async () => {
+      const r = await this.command(Cmd.READ_OCR, 0, NCR_MAX + 5);
+      if (r !== 0) throw this.commandError(Cmd.READ_OCR, r);
+      return this.stream.take(4);
+    });
     const ocr = ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
     if ((ocr & Ocr.VDD_27_36) === 0) throw sdError('sd-voltage', `the card's OCR ${hex(ocr, 8)} lists no 2.7-3.6 V range`, { ocr });
     const highCapacity = specVersion === 2 && (ocr & Ocr.BUSY) !== 0 && (ocr & Ocr.CCS) !== 0;
     this.trace(`ACMD41 ready after ${polls} polls; OCR ${hex(ocr, 8)} (${highCapacity ? 'block' : 'byte'} addressing)`);
+    this.losses.progress();
 
     if (!highCapacity) {
-      r1 = await this.command(Cmd.SET_BLOCKLEN, SD_BLOCK);
+      r1 = await this.retryLost(cmdName(16), () => this.command(Cmd.SET_BLOCKLEN, SD_BLOCK));
       if (r1 !== 0) throw this.commandError(Cmd.SET_BLOCKLEN, r1);
     }
 
     const cidRaw = await this.readRegister(Cmd.SEND_CID);
+    this.losses.progress();
     const csdRaw = await this.readRegister(Cmd.SEND_CSD);
     const cid = decodeCid(cidRaw);
     const csd = decodeCsd(csdRaw);
@@ -286,15 +424,30 @@ export class SpiSdHost implements SdHost {
     return this._info;
   }
 
+  /** Before the first command: wait while MISO is held low (by a card still busy), bounded. */
+  private async waitWhileLow(): Promise<boolean> {
+    const start = this.now();
+    for (;;) {
+      try {
+        const left = Math.max(1, this.opts.busyTimeoutMs - (this.now() - start));
+        return (await this.stream.skipWhile((b) => b === 0x00, this.budget(left), 16)) !== undefined;
+      } catch (e) {
+        this.lostAt(e, 'waiting for MISO to go high');
+        this.stream.drop();
+      }
+    }
+  }
+
   /** CID or CSD: a 16-byte data block after R1. */
   private async readRegister(index: number): Promise<Uint8Array> {
     let last: DeviceError | undefined;
     for (let attempt = 0; attempt < this.opts.retries; attempt++) {
       try {
-        const r1 = await this.command(index, 0, NCR_MAX + 1 + 16 + 2 + 8);
-        this.check(index, r1);
-        const block = await this.readDataBlock(16, index);
-        return block;
+        return await this.retryLost(cmdName(index), async () => {
+          const r1 = await this.command(index, 0, NCR_MAX + 1 + 16 + 2 + 8);
+          this.check(index, r1);
+          return this.readDataBlock(16, index);
+        });
       } catch (e) {
         if (!(e instanceof RetryableError)) throw e;
         last = e.error;
@@ -309,8 +462,9 @@ export class SpiSdHost implements SdHost {
 
   private async deinitNow(): Promise<void> {
     this._info = undefined;
-    const r1 = await this.command(Cmd.GO_IDLE_STATE, 0);
-    if (r1 === R1.IDLE) await this.command(Cmd.CRC_ON_OFF, 0);
+    this.losses = this.lossBudget(0);
+    const r1 = await this.retryLost(cmdName(0), () => this.command(Cmd.GO_IDLE_STATE, 0));
+    if (r1 === R1.IDLE) await this.retryLost(cmdName(59), () => this.command(Cmd.CRC_ON_OFF, 0));
   }
 
   /* ------------------------------------------------------------ data */
@@ -372,43 +526,81 @@ export class SpiSdHost implements SdHost {
   private async readBlocksNow(lba: number, count: number): Promise<Uint8Array> {
     const info = this.ready(lba, count);
     const out = new Uint8Array(count * SD_BLOCK);
+    this.losses = this.lossBudget(count);
     let done = 0;
     let failures = 0;
     while (done < count) {
       const n = Math.min(count - done, this.opts.maxBlocksPerCommand);
+      const run: RunProgress = { blocks: 0 };
       try {
-        done += await this.readRun(info, lba + done, n, out, done);
+        await this.readRun(info, lba + done, n, out, done, run);
       } catch (e) {
         if (!(e instanceof RetryableError)) throw e;
-        this.trace(`read at sector ${lba + done}: ${e.message}; retrying`);
+        this.trace(`read at sector ${lba + done + run.blocks}: ${e.message}; retrying`);
         if (++failures >= this.opts.retries) throw e.error;
         this.stream.drop();
+      } finally {
+        done += run.blocks;
       }
     }
     return out;
   }
 
-  /** One CMD17 or CMD18; returns blocks read into `out` (all of them, or throws). */
-  private async readRun(info: SdCardInfo, lba: number, n: number, out: Uint8Array, at: number): Promise<number> {
+  /**
+   * One CMD17 or CMD18 for up to `n` blocks, counting the blocks read into `out` in `run`.
+   * Every block is taken whole and CRC-checked. When an answer is lost on the link, the
+   * blocks before the hole are kept, the card is stopped, and the run ends early: the caller
+   * starts the next one at the first block not read.
+   */
+  private async readRun(info: SdCardInfo, lba: number, n: number, out: Uint8Array, at: number, run: RunProgress): Promise<void> {
     const index = n === 1 ? Cmd.READ_SINGLE_BLOCK : Cmd.READ_MULTIPLE_BLOCK;
     const perBlock = this.nacGuess + 1 + SD_BLOCK + 2;
-    // Read ahead the whole run in one transfer (capped): the bus pipelines it into messages.
-    const r1 = await this.command(index, this.address(info, lba), NCR_MAX + 1 + Math.min(n, READ_AHEAD_BLOCKS) * perBlock);
-    this.check(index, r1);
-    let got = 0;
+    let r1: number;
     try {
-      for (; got < n; got++) {
-        if (this.stream.available < perBlock) await this.stream.want(Math.min(n - got, READ_AHEAD_BLOCKS) * perBlock);
-        out.set(await this.readDataBlock(SD_BLOCK, index), (at + got) * SD_BLOCK);
-      }
-    } finally {
-      if (index === Cmd.READ_MULTIPLE_BLOCK) await this.stopTransmission();
+      // Read ahead in one transfer (capped): the bus pipelines it into messages.
+      r1 = await this.command(index, this.address(info, lba), NCR_MAX + 1 + Math.min(n, this.readAhead) * perBlock);
+    } catch (e) {
+      this.lostAt(e, `${cmdName(index)} at sector ${lba}`);
+      this.readAhead = Math.max(1, this.readAhead >> 1);
+      // The card got the command and may be sending data: stop it (for CMD17 too: a card
+      // parses commands while it sends, which is how CMD12 works), then start again.
+      await this.stopTransmission();
+      return;
     }
-    return got;
+    this.check(index, r1);
+    let lost: SpiResponseLost | undefined;
+    try {
+      for (; run.blocks < n; run.blocks++) {
+        if (this.stream.available < perBlock) await this.stream.want(Math.min(n - run.blocks, this.readAhead) * perBlock);
+        out.set(await this.readDataBlock(SD_BLOCK, index), (at + run.blocks) * SD_BLOCK);
+        this.losses.progress();
+      }
+    } catch (e) {
+      if (!isResponseLost(e)) throw e;
+      lost = e;
+    } finally {
+      if (index === Cmd.READ_MULTIPLE_BLOCK || lost) await this.stopTransmission();
+    }
+    if (lost) {
+      this.lostAt(lost, `reading sector ${lba + run.blocks}`);
+      this.readAhead = Math.max(1, this.readAhead >> 1);
+    } else if (this.readAhead < READ_AHEAD_BLOCKS && n > 1) {
+      this.readAhead = Math.min(READ_AHEAD_BLOCKS, this.readAhead * 2);
+    }
   }
 
+  /** CMD12, then busy while the card stops. */
   private async stopTransmission(): Promise<void> {
-    const r1 = await this.command(Cmd.STOP_TRANSMISSION, 0, NCR_MAX + 2 + this.busyGuess.stop);
+    let r1: number;
+    try {
+      r1 = await this.command(Cmd.STOP_TRANSMISSION, 0, NCR_MAX + 2 + this.busyGuess.stop);
+    } catch (e) {
+      // The card got CMD12 (the MCU clocked it); only its answer is unknown. Wait it out.
+      this.lostAt(e, cmdName(Cmd.STOP_TRANSMISSION));
+      this.stream.drop();
+      await this.waitHigh(this.opts.busyTimeoutMs);
+      return;
+    }
     // Some cards flag the interrupted block's state in R1 here; only silence is fatal.
     if (r1 === 0xff) throw this.commandError(Cmd.STOP_TRANSMISSION, r1);
     await this.waitNotBusy(this.opts.busyTimeoutMs, 'stop');
@@ -430,18 +622,21 @@ export class SpiSdHost implements SdHost {
         temporary: info.csd.temporaryWriteProtect,
       });
     }
+    this.losses = this.lossBudget(count);
     let done = 0;
     let failures = 0;
     while (done < count) {
       const n = Math.min(count - done, this.opts.maxBlocksPerCommand);
+      const run: RunProgress = { blocks: 0 };
       try {
-        await this.writeRun(info, lba + done, data.subarray(done * SD_BLOCK, (done + n) * SD_BLOCK));
-        done += n;
+        await this.writeRun(info, lba + done, data.subarray(done * SD_BLOCK, (done + n) * SD_BLOCK), run);
       } catch (e) {
         if (!(e instanceof RetryableError)) throw e;
-        this.trace(`write at sector ${lba + done}: ${e.message}; retrying`);
+        this.trace(`write at sector ${lba + done + run.blocks}: ${e.message}; retrying`);
         if (++failures >= this.opts.retries) throw e.error;
         this.stream.drop();
+      } finally {
+        done += run.blocks;
       }
     }
   }
@@ -474,45 +669,81 @@ export class SpiSdHost implements SdHost {
       await this.waitNotBusy(this.opts.busyTimeoutMs, 'program').catch(() => undefined);
       throw sdError('sd-write-rejected', `the card rejected sector ${lba} (data response ${hex(r.byte)})`, { lba, token: r.byte });
     }
+    // Accepted: from here a lost poll is only polled again (waitHigh).
     await this.waitNotBusy(this.opts.busyTimeoutMs, 'program');
   }
 
-  private async writeRun(info: SdCardInfo, lba: number, data: Uint8Array): Promise<void> {
+  /**
+   * One CMD25 for the blocks of `data`, counting in `run` the blocks the card confirmed
+   * (data response "accepted", busy over). Every write is a multi-block write, even of one
+   * block: when the answer to the command is lost the card may be waiting for data, and the
+   * stop-tran token ends that wait safely (a card that refused the command ignores it), where
+   * after a CMD24 the only way out would be to send it a block. When a data response is lost,
+   * the card is left to finish, the write is stopped and CMD13 asked for errors the token
+   * would have shown; the run ends early and the caller writes again from the first block
+   * not confirmed (writing a block twice with the same data is harmless).
+   */
+  private async writeRun(info: SdCardInfo, lba: number, data: Uint8Array, run: RunProgress): Promise<void> {
     const n = data.length / SD_BLOCK;
-    const multi = n > 1;
-    const index = multi ? Cmd.WRITE_MULTIPLE_BLOCK : Cmd.WRITE_BLOCK;
-    const r1 = await this.command(index, this.address(info, lba));
-    this.check(index, r1);
-    let i = 0;
+    const index = Cmd.WRITE_MULTIPLE_BLOCK;
+    let r1: number;
     try {
-      for (; i < n; i++) {
-        const block = data.subarray(i * SD_BLOCK, (i + 1) * SD_BLOCK);
+      r1 = await this.command(index, this.address(info, lba));
+    } catch (e) {
+      this.lostAt(e, `${cmdName(index)} at sector ${lba}`);
+      await this.stopMultiWrite();
+      await this.checkStatusAfterWrite(lba);
+      return;
+    }
+    this.check(index, r1);
+    try {
+      for (; run.blocks < n; run.blocks++) {
+        const block = data.subarray(run.blocks * SD_BLOCK, (run.blocks + 1) * SD_BLOCK);
         // One 0xFF of gap before the token (NWR) on the first block.
-        await this.bus.send(this.blockFrame(multi ? Token.START_MULTI_WRITE : Token.START_BLOCK, block, i === 0 ? 1 : 0));
-        await this.dataResponse(lba + i);
+        await this.bus.send(this.blockFrame(Token.START_MULTI_WRITE, block, run.blocks === 0 ? 1 : 0));
+        await this.dataResponse(lba + run.blocks);
+        this.losses.progress();
       }
     } catch (e) {
-      if (multi) await this.stopMultiWrite().catch(() => undefined);
+      if (isResponseLost(e)) {
+        this.lostAt(e, `the data response for sector ${lba + run.blocks}`);
+        this.stream.drop();
+        await this.waitHigh(this.opts.busyTimeoutMs);
+        await this.stopMultiWrite();
+        await this.checkStatusAfterWrite(lba + run.blocks);
+        return;
+      }
+      await this.stopMultiWrite().catch(() => undefined);
       // CMD13 names the cause when it can (write-protect, out of range); else the first error stands.
-      await this.checkStatusAfterWrite(lba + i);
+      await this.checkStatusAfterWrite(lba + run.blocks);
       throw e;
     }
-    if (multi) await this.stopMultiWrite();
+    await this.stopMultiWrite();
     await this.checkStatusAfterWrite(lba + n - 1);
   }
 
   private async stopMultiWrite(): Promise<void> {
     // Stop-tran token, one byte, then busy while the card finishes (spec 7.3.3.2).
-    await this.stream.begin(Uint8Array.of(Token.STOP_TRAN), 2 + this.busyGuess.stop);
-    await this.stream.next();
+    try {
+      await this.stream.begin(Uint8Array.of(Token.STOP_TRAN), 2 + this.busyGuess.stop);
+      await this.stream.next();
+    } catch (e) {
+      // The card got the token; what it answered does not matter, only that it finishes.
+      this.lostAt(e, 'the stop-tran token');
+      this.stream.drop();
+      await this.waitHigh(this.opts.busyTimeoutMs);
+      return;
+    }
     await this.waitNotBusy(this.opts.busyTimeoutMs, 'stop');
   }
 
   /** CMD13: the R2 status tells write-protect violations and errors the data response hides. */
   private async checkStatusAfterWrite(lba: number): Promise<void> {
-    const r1 = await this.command(Cmd.SEND_STATUS, 0, NCR_MAX + 2);
-    if (r1 === 0xff) throw this.commandError(Cmd.SEND_STATUS, r1);
-    const r2 = await this.stream.next();
+    const { r1, r2 } = await this.retryLost(cmdName(Cmd.SEND_STATUS), async () => {
+      const r = await this.command(Cmd.SEND_STATUS, 0, NCR_MAX + 2);
+      if (r === 0xff) throw this.commandError(Cmd.SEND_STATUS, r);
+      return { r1: r, r2: await this.stream.next() };
+    });
     if (r2 & R2.WP_VIOLATION) {
       throw sdError('sd-write-protected', `the card refused to write sector ${lba}: it is write-protected`, { lba, r2 });
     }
