@@ -1,12 +1,16 @@
 import type { SdioBus, SdioCommandReply, SdioDataReply } from '../sdcard/bus.js';
 import type { SdioErrorCode, SdioWaitType } from '../sdcard/card-interface.js';
 import { DeviceError } from '../errors.js';
+import { SdioResponseLost } from '../sdcard/lost-response.js';
 import { maxPayload, OpChain } from './bus-ops.js';
 import type { MessageFormat } from './message-format.js';
 import type { McuSession } from './session.js';
 
 /** The MCU's data buffer between card and host (sdiocmds.c: 4096 bytes). */
 export const SDIO_MCU_BUFFER = 4096;
+
+/** Rounds of buffer re-reads in a row that bring no answer at all before giving up. */
+const READ_BUFFER_BARREN_ROUNDS = 8;
 
 /**
  * SDIO through a Klipper MCU's sdio_* commands (src/sdiocmds.c) on an oid set up with
@@ -16,6 +20,8 @@ export class KlipperSdioBus implements SdioBus {
   private readonly chain = new OpChain();
   private readonly f: Record<'cmd' | 'read' | 'write' | 'readBuf' | 'writeBuf' | 'speed', MessageFormat>;
   private readonly readChunk: number;
+  /** Answers lost on the link, for benchmarks and traces. */
+  readonly counters = { lostResponses: 0 };
 
   constructor(
     private readonly session: McuSession,
@@ -35,50 +41,82 @@ export class KlipperSdioBus implements SdioBus {
     this.readChunk = Math.min(255, maxPayload(respId, [oid]));
   }
 
-  private query(fmt: MessageFormat, params: Record<string, number | Uint8Array>, response: string): Promise<Record<string, unknown>> {
-    return this.chain.run(async () => ({ done: Promise.resolve(await this.session.query(fmt.encode({ oid: this.oid, ...params }), response, this.oid)) }));
+  /**
+   * One command and its answer, matched by block as in KlipperSpiBus.transfer: the command
+   * travels in a block of its own and its answer comes in the block numbered one higher. A
+   * lost answer is not asked for again here: whether repeating a command is safe depends on
+   * it (to the card a repeated ACMD41 is a plain CMD41, and a second CMD2 is illegal), so
+   * the SD driver gets SdioResponseLost and decides.
+   */
+  private exchange(fmt: MessageFormat, params: Record<string, number | Uint8Array>, response: string, what: string): Promise<Record<string, unknown>> {
+    return this.chain.run(async () => {
+      const answers = new Map<number, Record<string, unknown>>();
+      const off = this.session.onMessage(response, (p, _m, seq) => {
+        if (!answers.has(seq)) answers.set(seq, p);
+      }, this.oid);
+      let seq: number;
+      try {
+        seq = await this.session.sendRaw(fmt.encode({ oid: this.oid, ...params }), { exclusive: true });
+      } finally {
+        off();
+      }
+      const got = answers.get(seq + 1);
+      if (!got) {
+        this.counters.lostResponses++;
+        throw new SdioResponseLost(what);
+      }
+      return { done: Promise.resolve(got) };
+    });
   }
 
   async sendCommand(cmd: number, argument: number, wait: SdioWaitType): Promise<SdioCommandReply> {
-    const p = await this.query(this.f.cmd, { cmd, argument: argument >>> 0, wait }, 'sdio_send_command_response');
+    const p = await this.exchange(this.f.cmd, { cmd, argument: argument >>> 0, wait }, 'sdio_send_command_response', `CMD${cmd} (sdio_send_command)`);
     return { error: Number(p.error) as SdioErrorCode, response: p.response as Uint8Array };
   }
 
   async readData(cmd: number, argument: number): Promise<SdioDataReply> {
-    const p = await this.query(this.f.read, { cmd, argument: argument >>> 0 }, 'sdio_read_data_response');
+    const p = await this.exchange(this.f.read, { cmd, argument: argument >>> 0 }, 'sdio_read_data_response', `CMD${cmd} (sdio_read_data)`);
     return { error: Number(p.error) as SdioErrorCode, bytes: Number(p.read) };
   }
 
   async writeData(cmd: number, argument: number): Promise<SdioDataReply> {
-    const p = await this.query(this.f.write, { cmd, argument: argument >>> 0 }, 'sdio_write_data_response');
+    const p = await this.exchange(this.f.write, { cmd, argument: argument >>> 0 }, 'sdio_write_data_response', `CMD${cmd} (sdio_write_data)`);
     return { error: Number(p.error) as SdioErrorCode, bytes: Number(p.write) };
   }
 
   /**
-   * Read the MCU's buffer. The chunk reads are pipelined and their answers taken in arrival
-   * order; reading the buffer changes nothing, so if an answer went missing the whole range is
-   * simply read again one chunk at a time.
+   * Read the MCU's buffer. The chunk reads are pipelined, each in a block of its own, and
+   * their answers matched by block; reading the buffer changes nothing, so the chunks whose
+   * answers were lost are simply asked for again, until a few rounds in a row bring nothing.
    */
   readBuffer(offset: number, length: number): Promise<Uint8Array> {
     checkRange(offset, length);
     return this.chain.run(async () => {
-      const chunks: Array<{ at: number; len: number }> = [];
-      for (let o = 0; o < length; o += this.readChunk) chunks.push({ at: o, len: Math.min(this.readChunk, length - o) });
-      const encode = (c: { at: number; len: number }): number[] => this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len });
-      const got: Uint8Array[] = [];
-      const off = this.session.onMessage('sdio_read_data_buffer_response', (p) => got.push(p.data as Uint8Array), this.oid);
-      try {
-        await Promise.all(chunks.map((c) => this.session.sendRaw(encode(c))));
-      } finally {
-        off();
-      }
+      let todo: Array<{ at: number; len: number }> = [];
+      for (let o = 0; o < length; o += this.readChunk) todo.push({ at: o, len: Math.min(this.readChunk, length - o) });
       const out = new Uint8Array(length);
-      const complete = got.length === chunks.length && chunks.every((c, i) => got[i]!.length === c.len);
-      for (let i = 0; i < chunks.length; i++) {
-        const c = chunks[i]!;
-        const data = complete ? got[i]! : ((await this.session.query(encode(c), 'sdio_read_data_buffer_response', this.oid)).data as Uint8Array);
-        if (data.length !== c.len) throw new DeviceError('sdio-buffer', `the MCU returned ${data.length} of ${c.len} buffer bytes at offset ${offset + c.at}`);
-        out.set(data, c.at);
+      for (let barren = 0; todo.length; ) {
+        const answers = new Map<number, Uint8Array>();
+        const off = this.session.onMessage('sdio_read_data_buffer_response', (p, _m, seq) => {
+          if (!answers.has(seq)) answers.set(seq, p.data as Uint8Array);
+        }, this.oid);
+        let seqs: number[];
+        try {
+          seqs = await Promise.all(todo.map((c) => this.session.sendRaw(this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len }), { exclusive: true })));
+        } finally {
+          off();
+        }
+        const missing = todo.filter((c, i) => {
+          const data = answers.get(seqs[i]! + 1);
+          if (!data) return true;
+          if (data.length !== c.len) throw new DeviceError('sdio-buffer', `the MCU returned ${data.length} of ${c.len} buffer bytes at offset ${offset + c.at}`);
+          out.set(data, c.at);
+          return false;
+        });
+        this.counters.lostResponses += missing.length;
+        barren = missing.length === todo.length ? barren + 1 : 0;
+        if (barren >= READ_BUFFER_BARREN_ROUNDS) throw new SdioResponseLost('sdio_read_data_buffer');
+        todo = missing;
       }
       return { done: Promise.resolve(out) };
     });

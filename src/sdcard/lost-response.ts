@@ -38,3 +38,52 @@ export class SpiResponseLost extends DeviceError {
 export function isResponseLost(e: unknown): e is SpiResponseLost {
   return e instanceof SpiResponseLost;
 }
+
+/**
+ * The answer to one `sdio_*` command was lost on the link. The MCU ran the command (it runs
+ * every block it acknowledges once); whether it may simply be sent again depends on the
+ * command, so the SD driver decides.
+ */
+export class SdioResponseLost extends DeviceError {
+  constructor(readonly command: string) {
+    super('sdio-response-lost', `the MCU's answer to ${command} was lost on the serial link`, {
+      hint: 'The serial link between this computer and the board corrupts data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
+      details: { command },
+    });
+  }
+}
+
+export function isSdioResponseLost(e: unknown): e is SdioResponseLost {
+  return e instanceof SdioResponseLost;
+}
+
+/**
+ * How many lost answers one operation of an SD driver (init, a read or a write call) may
+ * meet: `perProgress` in a row without progress, and `overall` in all, so that a link that
+ * loses everything fails in bounded time with a typed error instead of retrying forever.
+ */
+export class LossBudget {
+  private sinceProgress = 0;
+  private total = 0;
+
+  constructor(
+    private readonly perProgress: number,
+    private readonly overall: number,
+  ) {}
+
+  progress(): void {
+    this.sinceProgress = 0;
+  }
+
+  /** Count a loss; throws a typed error once a bound is passed. */
+  lost(e: DeviceError, where: string): void {
+    this.total++;
+    this.sinceProgress++;
+    if (this.sinceProgress <= this.perProgress && this.total <= this.overall) return;
+    throw new DeviceError('link-lossy', `gave up ${where}: ${this.total} answers from the MCU were lost on the serial link, ${this.sinceProgress} of them without progress`, {
+      hint: 'The serial link between this computer and the board loses too much data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
+      details: { lostAnswers: this.total, withoutProgress: this.sinceProgress, limits: { perProgress: this.perProgress, overall: this.overall } },
+      cause: e,
+    });
+  }
+}

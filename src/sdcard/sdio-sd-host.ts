@@ -13,6 +13,7 @@ import { hex, SDIO_SILENT_HINT, sdError } from './sd-errors.js';
 import { SD_BLOCK, type SdCardInfo, type SdHost } from './sd-host.js';
 import { ACMD41_HCS, CardState, Cmd, Ocr, Status, STATUS_ERROR_MASK, statusState } from './sd-protocol.js';
 import type { DeviceError } from '../errors.js';
+import { isSdioResponseLost, LossBudget } from './lost-response.js';
 import { noTrace, type TraceListener } from '../progress.js';
 import { SerialLock } from './serial-lock.js';
 
@@ -27,6 +28,11 @@ export interface SdioSdHostOptions {
   retries?: number;
   /** Blocks whose messages are queued at once. Default 16. */
   pipelineDepth?: number;
+  /**
+   * Answers the link may lose in a row without progress (a block read or written, the card
+   * identified) before the operation fails with "link-lossy". Default 24.
+   */
+  lossesWithoutProgress?: number;
   /** Milliseconds clock (injectable for tests). Default `performance.now`. */
   now?: () => number;
   /** Debug trace (namespace "sdcard:sdio"): init steps, retries, failures. */
@@ -60,14 +66,6 @@ class Retryable extends Error {
   }
 }
 
-/** Settle every promise (so none rejects unobserved), then throw the first failure. */
-async function all<T>(ps: Promise<T>[]): Promise<T[]> {
-  const rs = await Promise.allSettled(ps);
-  const bad = rs.find((r) => r.status === 'rejected');
-  if (bad) throw (bad as PromiseRejectedResult).reason;
-  return rs.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
-
 export class SdioSdHost implements SdHost {
   private readonly opts: Required<Omit<SdioSdHostOptions, 'now' | 'trace'>>;
   private readonly now: () => number;
@@ -75,6 +73,7 @@ export class SdioSdHost implements SdHost {
   private _info: SdCardInfo | undefined;
   private readonly lock = new SerialLock();
   private rca = 0;
+  private losses: LossBudget;
 
   constructor(
     private readonly bus: SdioBus,
@@ -89,7 +88,33 @@ export class SdioSdHost implements SdHost {
       busyTimeoutMs: options.busyTimeoutMs ?? 1000,
       retries: Math.max(1, options.retries ?? 3),
       pipelineDepth: Math.max(1, options.pipelineDepth ?? 16),
+      lossesWithoutProgress: Math.max(1, options.lossesWithoutProgress ?? 24),
     };
+    this.losses = this.lossBudget(0);
+  }
+
+  /** A fresh loss budget for an operation on `blocks` blocks (see SpiSdHost.lossBudget). */
+  private lossBudget(blocks: number): LossBudget {
+    const n = this.opts.lossesWithoutProgress;
+    return new LossBudget(n, 2 * n + 4 * blocks);
+  }
+
+  /** Count a lost answer (SdioResponseLost) against the budget and trace it; rethrow anything else. */
+  private lostAt(e: unknown, where: string): void {
+    if (!isSdioResponseLost(e)) throw e;
+    this.trace(`${where}: the answer to ${e.command} was lost on the link; recovering`);
+    this.losses.lost(e, where);
+  }
+
+  /** Send again until the answer arrives: for commands the card may be given twice. */
+  private async retryLost<T>(where: string, exchange: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await exchange();
+      } catch (e) {
+        this.lostAt(e, where);
+      }
+    }
   }
 
   get info(): SdCardInfo | undefined {
@@ -133,7 +158,25 @@ export class SdioSdHost implements SdHost {
     return this.lock.run(() => this.initNow());
   }
 
+  /**
+   * Identification moves the card through states (idle, ready, ident, stby, tran) and some
+   * steps cannot be repeated where they left it: a second CMD2 is illegal in ident, an ACMD41
+   * sent again without its CMD55 is a CMD41. So a lost answer starts over from CMD0.
+   */
   private async initNow(): Promise<SdCardInfo> {
+    this.losses = this.lossBudget(0);
+    for (;;) {
+      try {
+        const info = await this.identify();
+        this.losses.progress();
+        return info;
+      } catch (e) {
+        this.lostAt(e, 'identifying the card');
+      }
+    }
+  }
+
+  private async identify(): Promise<SdCardInfo> {
     this._info = undefined;
     this.rca = 0;
     const r0 = await this.bus.sendCommand(Cmd.GO_IDLE_STATE, 0, SdioWait.NO_RESPONSE);
@@ -207,7 +250,8 @@ export class SdioSdHost implements SdHost {
 
   private async deinitNow(): Promise<void> {
     this._info = undefined;
-    await this.bus.sendCommand(Cmd.GO_IDLE_STATE, 0, SdioWait.NO_RESPONSE);
+    this.losses = this.lossBudget(0);
+    await this.retryLost('CMD0 (GO_IDLE_STATE)', () => this.bus.sendCommand(Cmd.GO_IDLE_STATE, 0, SdioWait.NO_RESPONSE));
   }
 
   private ready(lba: number, count: number): SdCardInfo {
@@ -227,9 +271,13 @@ export class SdioSdHost implements SdHost {
     return info.highCapacity ? lba : lba * SD_BLOCK;
   }
 
-  /** CMD13 status, without judging it. */
+  /**
+   * CMD13 status, without judging it. Asked again when the answer is lost; the error bits it
+   * carried are then lost too (the card clears them once reported), but the data commands'
+   * own results still tell a failed transfer.
+   */
   private async status(): Promise<number> {
-    const r = await this.bus.sendCommand(Cmd.SEND_STATUS, this.rca << 16, SdioWait.SHORT);
+    const r = await this.retryLost('CMD13 (SEND_STATUS)', () => this.bus.sendCommand(Cmd.SEND_STATUS, this.rca << 16, SdioWait.SHORT));
     if (r.error === SdioError.CMD_RESPONSE_TIMEOUT || r.error === SdioError.TIMEOUT) throw this.silent('CMD13 (SEND_STATUS)');
     if (r.error !== SdioError.OK || r.response.length !== 4) {
       throw sdError('sd-command-failed', `CMD13 (SEND_STATUS) failed: ${errName(r.error)}`, { error: r.error });
@@ -260,9 +308,11 @@ export class SdioSdHost implements SdHost {
   private async readBlocksNow(lba: number, count: number): Promise<Uint8Array> {
     const info = this.ready(lba, count);
     const out = new Uint8Array(count * SD_BLOCK);
+    this.losses = this.lossBudget(count);
     let todo = Array.from({ length: count }, (_, i) => i);
-    for (let attempt = 1; todo.length > 0; attempt++) {
+    for (let attempt = 1; todo.length > 0; ) {
       const failed: { i: number; error: number }[] = [];
+      const lost: number[] = [];
       for (let k = 0; k < todo.length; k += this.opts.pipelineDepth) {
         const batch = todo.slice(k, k + this.opts.pipelineDepth);
         // Queue every block's two messages at once; the bus keeps them in order.
@@ -271,24 +321,35 @@ export class SdioSdHost implements SdHost {
           ps.push(this.bus.readData(Cmd.READ_SINGLE_BLOCK, this.address(info, lba + i)));
           ps.push(this.bus.readBuffer(0, SD_BLOCK));
         }
-        const rs = await all(ps);
+        const rs = await Promise.allSettled(ps);
         batch.forEach((i, j) => {
-          const rd = rs[2 * j] as { error: number; bytes: number };
-          const data = rs[2 * j + 1] as Uint8Array;
-          if (rd.error !== SdioError.OK || rd.bytes !== SD_BLOCK || data.length !== SD_BLOCK) {
-            failed.push({ i, error: rd.error !== SdioError.OK ? rd.error : SdioError.ERROR });
+          const [rd, buf] = [rs[2 * j]!, rs[2 * j + 1]!];
+          // A lost answer: the block is read again (CMD17 may be repeated), not a card error.
+          const gone = [rd, buf].find((r) => r.status === 'rejected');
+          if (gone) {
+            this.lostAt((gone as PromiseRejectedResult).reason, `reading sector ${lba + i}`);
+            lost.push(i);
+            return;
+          }
+          const r = (rd as PromiseFulfilledResult<{ error: number; bytes: number }>).value;
+          const data = (buf as PromiseFulfilledResult<Uint8Array>).value;
+          if (r.error !== SdioError.OK || r.bytes !== SD_BLOCK || data.length !== SD_BLOCK) {
+            failed.push({ i, error: r.error !== SdioError.OK ? r.error : SdioError.ERROR });
           } else {
             out.set(data, i * SD_BLOCK);
+            this.losses.progress();
           }
         });
       }
-      if (failed.length === 0) break;
-      const first = failed[0]!;
-      const why = await this.explain('read', lba + first.i, first.error);
-      this.trace(`read: ${failed.length} block(s) failed (${errName(first.error)}); attempt ${attempt}`);
-      if (!(why instanceof Retryable)) throw why;
-      if (attempt >= this.opts.retries) throw why.error;
-      todo = failed.map((f) => f.i);
+      if (failed.length > 0) {
+        const first = failed[0]!;
+        const why = await this.explain('read', lba + first.i, first.error);
+        this.trace(`read: ${failed.length} block(s) failed (${errName(first.error)}); attempt ${attempt}`);
+        if (!(why instanceof Retryable)) throw why;
+        if (attempt >= this.opts.retries) throw why.error;
+        attempt++;
+      }
+      todo = [...failed.map((f) => f.i), ...lost].sort((a, b) => a - b);
     }
     return out;
   }
@@ -309,24 +370,37 @@ export class SdioSdHost implements SdHost {
         temporary: info.csd.temporaryWriteProtect,
       });
     }
+    this.losses = this.lossBudget(count);
     for (let i = 0; i < count; i++) {
       const block = data.subarray(i * SD_BLOCK, (i + 1) * SD_BLOCK);
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; ; ) {
         // Buffer, write and the first status poll travel together: one round trip per block.
-        const [, wr, st] = await all<unknown>([
+        const [buf, wr, st] = await Promise.allSettled([
           this.bus.writeBuffer(0, block),
           this.bus.writeData(Cmd.WRITE_BLOCK, this.address(info, lba + i)),
           this.bus.sendCommand(Cmd.SEND_STATUS, this.rca << 16, SdioWait.SHORT),
         ]);
-        const w = wr as { error: number; bytes: number };
+        if (buf.status === 'rejected') throw buf.reason;
+        const first = st.status === 'fulfilled' ? st.value : undefined;
+        if (st.status === 'rejected') this.lostAt(st.reason, `status after writing sector ${lba + i}`);
+        if (wr.status === 'rejected') {
+          // Whether the card took the block is unknown: let it finish, then write it again
+          // (the MCU buffer still holds it, and the same data twice is harmless).
+          this.lostAt(wr.reason, `writing sector ${lba + i}`);
+          await this.waitTran(lba + i);
+          continue;
+        }
+        const w = wr.value;
         if (w.error === SdioError.OK && w.bytes === SD_BLOCK) {
-          await this.waitProgrammed(lba + i, st as SdioCommandReply);
+          await this.waitProgrammed(lba + i, first);
+          this.losses.progress();
           break;
         }
-        const why = await this.explain('write', lba + i, w.error === SdioError.OK ? SdioError.ERROR : w.error, st as SdioCommandReply);
+        const why = await this.explain('write', lba + i, w.error === SdioError.OK ? SdioError.ERROR : w.error, first);
         this.trace(`write of sector ${lba + i} failed (${errName(w.error)}); attempt ${attempt}`);
         if (!(why instanceof Retryable)) throw why;
         if (attempt >= this.opts.retries) throw why.error;
+        attempt++;
         await this.waitTran(lba + i);
       }
     }

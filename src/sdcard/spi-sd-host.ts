@@ -23,8 +23,8 @@ import {
   Token,
 } from './sd-protocol.js';
 import { ones, SpiStream, type WaitBudget } from './spi-stream.js';
-import { DeviceError } from '../errors.js';
-import { isResponseLost, type SpiResponseLost } from './lost-response.js';
+import type { DeviceError } from '../errors.js';
+import { isResponseLost, LossBudget, type SpiResponseLost } from './lost-response.js';
 import { noTrace, type TraceListener } from '../progress.js';
 import { SerialLock } from './serial-lock.js';
 
@@ -92,36 +92,6 @@ const CHECK_PATTERN = 0xaa;
 class RetryableError extends Error {
   constructor(readonly error: DeviceError) {
     super(error.message);
-  }
-}
-
-/**
- * How many lost answers one operation (init, a read or a write call) may meet: `perProgress`
- * in a row without progress, and `overall` in all, so a bad link fails in bounded time.
- */
-class LossBudget {
-  private sinceProgress = 0;
-  private total = 0;
-
-  constructor(
-    private readonly perProgress: number,
-    private readonly overall: number,
-  ) {}
-
-  progress(): void {
-    this.sinceProgress = 0;
-  }
-
-  /** Count a loss; throws a typed error once a bound is passed. */
-  lost(e: SpiResponseLost, where: string): void {
-    this.total++;
-    this.sinceProgress++;
-    if (this.sinceProgress <= this.perProgress && this.total <= this.overall) return;
-    throw new DeviceError('link-lossy', `gave up ${where}: ${this.total} answers from the MCU were lost on the serial link, ${this.sinceProgress} of them without progress`, {
-      hint: 'The serial link between this computer and the board loses too much data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
-      details: { lostAnswers: this.total, withoutProgress: this.sinceProgress, limits: { perProgress: this.perProgress, overall: this.overall } },
-      cause: e,
-    });
   }
 }
 

@@ -7,11 +7,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/klipper/dictionary.js';
 import { BlockDecoder } from '../../src/klipper/frame.js';
-import { configureSpi } from '../../src/klipper/mcu-config.js';
+import { configureSdio, configureSpi } from '../../src/klipper/mcu-config.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { KlipperSpiBus } from '../../src/klipper/spi-bus.js';
 import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
 import { SpiResponseLost } from '../../src/sdcard/lost-response.js';
+import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { startSimulator, type SimLinkSpec } from '../../src/sim/simulator.js';
 import { MemDevice, pattern } from '../sim/mem-device.js';
@@ -38,11 +39,18 @@ interface Rig {
   dropResponse: ((response: Uint8Array) => boolean) | undefined;
   /** Called with the data of every spi_transfer the host sends (retransmissions included). */
   onTransfer: ((data: Uint8Array) => void) | undefined;
+  /** Drop the MCU's block when this returns true for any message in it. */
+  dropMessage: ((m: Message) => boolean) | undefined;
+  /** Called with every command the host sends (retransmissions included). */
+  onCommand: ((m: Message) => void) | undefined;
   dropped: number;
 }
 
-/** An LPC1768 with an SDHC card on ssp1 over a scripted link; nothing is dropped until told. */
-async function rig(link: SimLinkSpec = { kind: 'usb' }): Promise<Rig> {
+/**
+ * An LPC1768 with an SDHC card on ssp1 (or an STM32F446 with it on SDIO) over a scripted
+ * link; nothing is dropped until told.
+ */
+async function rig(link: SimLinkSpec = { kind: 'usb' }, sdio = false): Promise<Rig> {
   const dev = new RecordingDevice(16 * 2048);
   dev.writeSync(40, pattern(32 * 512, 21));
   dev.writes.length = 0;
@@ -52,23 +60,26 @@ async function rig(link: SimLinkSpec = { kind: 'usb' }): Promise<Rig> {
   const toMcu = new BlockDecoder();
   const sim = startSimulator({
     bootloader: false,
-    mcu: 'lpc1768',
+    mcu: sdio ? 'stm32f446xx' : 'lpc1768',
     card,
-    wiring: { kind: 'spi', bus: 'ssp1', csPin: 'P0.6' },
+    wiring: sdio ? { kind: 'sdio', bus: 'sdio' } : { kind: 'spi', bus: 'ssp1', csPin: 'P0.6' },
     link,
     latencyMs: 0.1,
     statsIntervalMs: 0,
     faults: {
       // The MCU hands the link one block at a time.
       mcuToHost: (b) => {
-        const hit = messages(b).some((m) => m.name === 'spi_transfer_response' && r.dropResponse?.(m.params.response as Uint8Array));
+        const hit = messages(b).some((m) => (m.name === 'spi_transfer_response' && r.dropResponse?.(m.params.response as Uint8Array)) || r.dropMessage?.(m));
         if (!hit) return b;
         r.dropped++;
         return new Uint8Array(0);
       },
       hostToMcu: (b) => {
         for (const block of toMcu.push(b)) {
-          for (const m of messages(block.bytes)) if (m.name === 'spi_transfer') r.onTransfer?.(m.params.data as Uint8Array);
+          for (const m of messages(block.bytes)) {
+            r.onCommand?.(m);
+            if (m.name === 'spi_transfer') r.onTransfer?.(m.params.data as Uint8Array);
+          }
         }
         return b;
       },
@@ -246,5 +257,82 @@ describe('SPI SD driver: a link that loses every answer', () => {
     const data = pattern(4 * 512, 2);
     await host.writeBlocks(200, data);
     expect(Buffer.from(await host.readBlocks(200, 4)).equals(Buffer.from(data))).toBe(true);
+  }, 30000);
+});
+
+describe('SDIO SD driver: answers lost on the link', () => {
+  async function sdioHost(r: Rig, trace: string[]): Promise<SdioSdHost> {
+    const cfg = await configureSdio(r.session, { bus: 'sdio' });
+    const host = new SdioSdHost(cfg.bus, { trace: (_ns, m) => trace.push(m) });
+    await host.init();
+    return host;
+  }
+
+  /** Drop the answer to the next `name` command (with `cmd`, when given) the host sends, once. */
+  function dropAnswerTo(r: Rig, name: string, cmd?: number): void {
+    let armed = false;
+    let done = false;
+    r.onCommand = (m) => {
+      if (!done && m.name === name && (cmd === undefined || m.params.cmd === cmd)) armed = true;
+    };
+    r.dropMessage = (m) => {
+      if (!armed || done || m.name !== `${name}_response`) return false;
+      done = true;
+      return true;
+    };
+  }
+
+  for (const cmd of [41, 2, 7]) {
+    it(`during identification (CMD${cmd}): starts over from CMD0 rather than repeat a step the card cannot take twice`, async () => {
+      const r = await rig({ kind: 'usb' }, true);
+      const trace: string[] = [];
+      dropAnswerTo(r, 'sdio_send_command', cmd);
+      const host = await sdioHost(r, trace);
+      expect(r.dropped).toBe(1);
+      expect(host.info?.highCapacity).toBe(true);
+      expect(trace.filter((l) => /was lost/.test(l))).toEqual([expect.stringMatching(new RegExp(`^identifying the card: the answer to CMD${cmd} `))]);
+      expect(Buffer.from(await host.readBlocks(40, 2)).equals(Buffer.from(pattern(2 * 512, 21)))).toBe(true);
+    }, 30000);
+  }
+
+  it('of sdio_write_data: waits for the card, writes that block again, nothing else', async () => {
+    const r = await rig({ kind: 'usb' }, true);
+    const trace: string[] = [];
+    const host = await sdioHost(r, trace);
+    let n = 0;
+    r.onCommand = (m) => {
+      if (m.name === 'sdio_write_data') n++;
+    };
+    r.dropMessage = (m) => m.name === 'sdio_write_data_response' && n === 2 && r.dropped === 0;
+    const data = pattern(3 * 512, 25);
+    await host.writeBlocks(10, data);
+    expect(r.dropped).toBe(1);
+    expect(Buffer.from(r.dev.readSync(10, 3)).equals(Buffer.from(data))).toBe(true);
+    expect(r.dev.writes).toEqual([10, 11, 11, 12]);
+  }, 30000);
+
+  it('of sdio_read_data and of a buffer chunk: the data stays exact', async () => {
+    const r = await rig({ kind: 'usb' }, true);
+    const trace: string[] = [];
+    const host = await sdioHost(r, trace);
+    dropAnswerTo(r, 'sdio_read_data');
+    expect(Buffer.from(await host.readBlocks(40, 4)).equals(Buffer.from(pattern(4 * 512, 21)))).toBe(true);
+    expect(r.dropped).toBe(1);
+    let k = 0;
+    r.onCommand = undefined;
+    r.dropMessage = (m) => m.name === 'sdio_read_data_buffer_response' && ++k === 5;
+    expect(Buffer.from(await host.readBlocks(44, 4)).equals(Buffer.from(pattern(8 * 512, 21).subarray(4 * 512)))).toBe(true);
+    expect(r.dropped).toBe(2);
+    expect(r.dev.writes).toEqual([]);
+  }, 30000);
+
+  it('a link that loses every answer fails with a typed, hinted error and writes nothing', async () => {
+    const r = await rig({ kind: 'usb' }, true);
+    const host = await sdioHost(r, []);
+    r.dropMessage = (m) => m.name.startsWith('sdio_');
+    const t0 = performance.now();
+    await expect(host.writeBlocks(10, pattern(2 * 512, 1))).rejects.toMatchObject({ code: 'link-lossy', hint: expect.stringMatching(/cable/) });
+    await expect(host.readBlocks(40, 2)).rejects.toMatchObject({ code: 'link-lossy' });
+    expect(performance.now() - t0).toBeLessThan(10000);
   }, 30000);
 });

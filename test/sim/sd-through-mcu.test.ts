@@ -193,7 +193,7 @@ describe('SD traffic over a lossy link', () => {
 });
 
 describe('SDIO buffer reads', () => {
-  it('are pipelined and stay exact when answers get lost (re-read one chunk at a time)', async () => {
+  it('are pipelined and stay exact when answers get lost (the missing chunks are asked again)', async () => {
     const dev = new MemDevice(16 * 2048);
     const want = pattern(8 * 512, 31);
     dev.writeSync(8, want);
