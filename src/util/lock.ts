@@ -6,7 +6,10 @@ import { SafetyError } from '../errors.js';
 
 /**
  * One fwcard at a time per card, image or serial port: a lock file created with O_EXCL holding
- * the owner's pid. A lock whose owner is gone (killed, crashed) is taken over.
+ * the owner's pid and, on Linux, its start time. A lock whose owner is gone (killed, crashed) is
+ * taken over — also when its pid now belongs to another process: pids wrap (at 32768 on a Pi),
+ * and a killed fwcard's pid reused by anything else would make every later run "busy-locked",
+ * with a hint to kill that unrelated process.
  */
 export interface Lock {
   release(): void;
@@ -31,6 +34,27 @@ function canonical(path: string): string {
   }
 }
 
+/**
+ * When `pid` started, in clock ticks since boot (/proc/<pid>/stat field 22), or null where there
+ * is no /proc. The command name (field 2) may hold spaces and ")", so fields are counted after
+ * its last ")".
+ */
+function startTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Is the process that wrote a lock (pid, start time if recorded) still running? */
+function ownerAlive(pid: number, started: string | null): boolean {
+  if (!alive(pid)) return false;
+  const now = started ? startTime(pid) : null;
+  return now === null || now === started;
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -51,7 +75,7 @@ export function acquireLock(target: string, what: string): Lock {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      writeSync(fd, `${process.pid}\n${key}\n`);
+      writeSync(fd, `${process.pid}\n${key}\n${startTime(process.pid) ?? ''}\n`);
       closeSync(fd);
       let released = false;
       return {
@@ -68,18 +92,21 @@ export function acquireLock(target: string, what: string): Lock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let owner = NaN;
+      let started: string | null = null;
       try {
-        owner = Number(readFileSync(file, 'utf8').split('\n')[0]);
+        const lines = readFileSync(file, 'utf8').split('\n');
+        owner = Number(lines[0]);
+        started = lines[2] || null;
       } catch {
         /* vanished meanwhile */
       }
-      if (Number.isInteger(owner) && owner > 0 && alive(owner) && owner !== process.pid) {
+      if (Number.isInteger(owner) && owner > 0 && ownerAlive(owner, started) && owner !== process.pid) {
         throw new SafetyError('busy-locked', `another fwcard (pid ${owner}) is using ${key}`, {
           hint: `Wait for it to finish, or stop it (kill ${owner}) if it is stuck. Two writers on one ${what} would corrupt it.`,
           details: { target: key, pid: owner },
         });
       }
-      // Stale lock from a process that no longer exists.
+      // Stale lock from a process that no longer exists (or whose pid another process now has).
       try {
         unlinkSync(file);
       } catch {

@@ -1,6 +1,6 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { spawn } from 'node:child_process';
-import { writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lockFileFor } from '../../src/util/lock.js';
 import { fingerprint, removeDir, runCli, tempDir } from '../helpers/judges.js';
@@ -29,5 +29,27 @@ describe('one fwcard per card', () => {
     const ok = runCli(['prepare', img, '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
     expect(ok.status, ok.stderr).toBe(0);
     expect(existsSync(file)).toBe(false);
+  });
+
+  it('takes over a lock whose pid now belongs to another process (pids wrap), by its start time', async () => {
+    const img = join(dir, 'reused.img');
+    expect(runCli(['prepare', img, '--size', '64M', '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes']).status).toBe(0);
+    const other = spawn('sleep', ['60']);
+    try {
+      const stat = readFileSync(`/proc/${other.pid}/stat`, 'utf8');
+      const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+      const { file } = lockFileFor(img);
+      // Written by that very process: it holds the card.
+      writeFileSync(file, `${other.pid}\n${img}\n${started}\n`);
+      const busy = runCli(['prepare', img, '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
+      expect(JSON.parse(busy.stdout).error?.code).toBe('busy-locked');
+      // Written by an fwcard that had the same pid and another start time: a stale lock.
+      writeFileSync(file, `${other.pid}\n${img}\n${Number(started) - 1}\n`);
+      const ok = runCli(['prepare', img, '--board', 'btt-octopus-f446-v1', '--firmware', FIRMWARE, '--yes', '--json']);
+      expect(ok.status, ok.stdout).toBe(0);
+      expect(existsSync(file)).toBe(false);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 });
