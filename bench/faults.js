@@ -520,6 +520,10 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
   const tty = join(scratch, 'kill-tty');
   const baseline = await makeBystanderCard(img, scratch);
   const flashArgs = ['flash-sdcard', '-f', build.bin, '-d', build.dict, '--json', tty, BOARD];
+  // A private lock directory: in the machine-wide one a re-run was refused busy-locked by a live
+  // pid that was not the killed fwcard (another fwcard on this shared machine, or a reused pid).
+  const lockDir = process.env.FWCARD_LOCK_DIR;
+  process.env.FWCARD_LOCK_DIR = join(scratch, 'kill-locks');
   let sim = await startSimulateProcess(img, tty);
   try {
     // Calibration: one whole run gives the span the kill points are drawn from.
@@ -570,6 +574,8 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
     }
   } finally {
     await stopProcess(sim);
+    if (lockDir === undefined) delete process.env.FWCARD_LOCK_DIR;
+    else process.env.FWCARD_LOCK_DIR = lockDir;
   }
 }
 
