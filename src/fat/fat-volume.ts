@@ -3,6 +3,7 @@ import type { SyncBlockDevice } from '../disk/block-device.js';
 import { IoError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { fatError } from './fresult.js';
+import { MetadataBuffer, type CommitOrder, type FatRegions } from './metadata-buffer.js';
 
 /**
  * ChaN's FatFs (through js-fatfs, compiled to WASM) behind a small typed interface. Nothing
@@ -13,6 +14,12 @@ import { fatError } from './fresult.js';
  * The js-fatfs build exports no f_setlabel/f_getlabel/f_chmod/f_expand (declared in its
  * typings, absent from the WASM): the formatter writes the label, and attribute repairs are
  * done on raw directory entries.
+ *
+ * Every call that changes the volume is one update: FatFs's metadata writes are held (see
+ * MetadataBuffer) until FatFs syncs at the end of the call, then written FATs-first when it
+ * allocates and entries-first when it deletes. A call that fails before that sync leaves the
+ * card's metadata untouched: the held sectors are dropped and FatFs mounts afresh before the next
+ * call. A sync that fails half-way is finished before the next call or at unmount.
  */
 export interface FatEntry {
   /** Name as stored (long name if there is one). */
@@ -42,30 +49,73 @@ const CHUNK = 16 * 1024;
 export class FatVolume {
   private ff: F.FatFs | null;
   private readonly fatfsPtr: number;
-  private lastDiskError: unknown;
+  /** FatFs's window may hold an abandoned update: mount afresh before the next call. */
+  private stale = false;
 
-  private constructor(ff: F.FatFs, fatfsPtr: number, private readonly dev: SyncBlockDevice, private readonly errorBox: { error: unknown }) {
+  private constructor(ff: F.FatFs, fatfsPtr: number, private readonly dev: SyncBlockDevice, private readonly errorBox: { error: unknown }, private readonly meta: MetadataBuffer) {
     this.ff = ff;
     this.fatfsPtr = fatfsPtr;
-    this.lastDiskError = undefined;
+    meta.setRegions(regionsOf(ff, fatfsPtr));
   }
 
   /** Mount the FAT volume that starts at sector 0 of `dev` (pass a PartitionView for a partition). */
   static async mount(dev: SyncBlockDevice): Promise<FatVolume> {
     const box: { error: unknown } = { error: undefined };
-    const ff = await F.create({ diskio: diskIo(dev, box) });
+    const meta = new MetadataBuffer(dev);
+    // FatFs's window (FAT, directory and FSInfo sectors) lives inside its FATFS object; file
+    // data goes through the caller's buffers or the FIL's own sector buffer (FF_FS_TINY 0).
+    const window = { start: 0, end: 0 };
+    const ff = await F.create({ diskio: diskIo(dev, box, meta, (ptr) => ptr >= window.start && ptr < window.end) });
     const fs = ff.malloc(F.sizeof_FATFS);
-    const r = ff.f_mount(fs, '', 1);
+    window.start = fs;
+    window.end = fs + F.sizeof_FATFS;
+    const r = mountChecked(ff, fs, box);
     if (r !== F.FR_OK) {
       ff.free(fs);
       throw fatError(r, 'mount', dev.name, box.error);
     }
-    return new FatVolume(ff, fs, dev, box);
+    return new FatVolume(ff, fs, dev, box, meta);
   }
 
   private api(): F.FatFs {
     if (!this.ff) throw new IoError('fat-unmounted', `${this.dev.name}: volume is already unmounted`);
+    if (this.meta.unfinished) {
+      // A sync that stopped half-way: finish it before anything else reads or writes.
+      try {
+        this.meta.commit();
+      } catch (e) {
+        throw fatError(F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, e);
+      }
+    }
+    if (this.stale) {
+      const r = mountChecked(this.ff, this.fatfsPtr, this.errorBox);
+      if (r !== F.FR_OK) {
+        const cause = this.errorBox.error;
+        this.errorBox.error = undefined;
+        throw fatError(r, 'mount', this.dev.name, cause);
+      }
+      this.stale = false;
+    }
     return this.ff;
+  }
+
+  /**
+   * One change to the volume, its metadata committed in `order` when FatFs syncs. When `body`
+   * fails before a commit started, nothing of it reached the card's metadata (file data may have
+   * gone to clusters that are still free): drop what was held and let FatFs forget it too.
+   */
+  private update<T>(order: CommitOrder, body: (ff: F.FatFs) => T): T {
+    const ff = this.api();
+    this.meta.begin(order);
+    try {
+      return body(ff);
+    } catch (e) {
+      if (!this.meta.unfinished) {
+        this.meta.discard();
+        this.stale = true;
+      }
+      throw e;
+    }
   }
 
   private check(r: number, action: string, path: string): void {
@@ -76,48 +126,48 @@ export class FatVolume {
     }
   }
 
-  /** Write `data` to `path` (created or truncated) in one pass, then close it. */
+  /**
+   * Write `data` to `path` (created, or replaced) in one pass, then close it. The card's FAT and
+   * directory change only at the close, chain first, so a failure before it leaves no trace but
+   * data in free clusters, and a failure inside it at worst leaves the new chain unowned.
+   */
   writeFile(path: string, data: Uint8Array, onProgress?: ProgressListener): void {
-    const ff = this.api();
-    const fil = ff.malloc(F.sizeof_FIL);
-    const buf = ff.malloc(CHUNK);
-    const bw = ff.malloc(4);
-    try {
-      this.check(ff.f_open(fil, path, F.FA_WRITE | F.FA_CREATE_ALWAYS), 'create', path);
-      // Allocate the whole chain before any data goes out, so that the close after a failed
-      // write records the full size over the full chain (a partial size over a longer chain is
-      // what fsck.fat complained of). No sync here: until the close, the FAT changes stay in
-      // FatFs's window, so a process killed mid-write leaves the FAT untouched rather than a
-      // chain no directory entry owns (callers write under a temporary name, so a half-written
-      // file is never one a bootloader flashes).
-      if (data.byteLength) {
-        this.check(ff.f_lseek(fil, data.byteLength), 'allocate', path);
-        this.check(ff.f_lseek(fil, 0), 'allocate', path);
-      }
-      let done = 0;
+    // Deleting the old file is an update of its own, entries first; the new file's update then
+    // only allocates. (A folder by that name is left to f_open to refuse.)
+    const old = this.tryStat(path);
+    if (old && !old.isDir) this.unlink(path);
+    this.update('fat-first', (ff) => {
+      const fil = ff.malloc(F.sizeof_FIL);
+      const buf = ff.malloc(CHUNK);
+      const bw = ff.malloc(4);
       try {
+        this.check(ff.f_open(fil, path, F.FA_WRITE | F.FA_CREATE_ALWAYS), 'create', path);
+        // Allocate the whole chain before the data, so a full card is known before any data
+        // goes out and the data runs straight over the allocated clusters.
+        if (data.byteLength) {
+          this.check(ff.f_lseek(fil, data.byteLength), 'allocate', path);
+          if (ff.f_tell(fil) < data.byteLength) throw cardFull(path, 0, data.byteLength);
+          this.check(ff.f_lseek(fil, 0), 'allocate', path);
+        }
+        let done = 0;
         while (done < data.byteLength) {
           const n = Math.min(CHUNK, data.byteLength - done);
           ff.HEAPU8.set(data.subarray(done, done + n), buf);
           this.check(ff.f_write(fil, buf, n, bw), 'write', path);
           const written = ff.getValue(bw, 'i32');
-          if (written !== n) {
-            throw new IoError('card-full', `the card is full: wrote ${done + written} of ${data.byteLength} bytes of ${path}`, {
-              hint: 'Delete files from the card or re-create it with `fwcard prepare`.',
-            });
-          }
+          if (written !== n) throw cardFull(path, done + written, data.byteLength);
           done += n;
           onProgress?.({ phase: 'write', label: `writing ${path}`, bytes: done, total: data.byteLength });
         }
+        // The commit: FatFs writes the last partial sector, then syncs the held FAT and entry.
+        // (After a failed write the file is left open, never closed: closing would commit it.)
+        this.check(ff.f_close(fil), 'close', path);
       } finally {
-        const rc = ff.f_close(fil);
-        if (rc !== F.FR_OK && done === data.byteLength) this.check(rc, 'close', path);
+        ff.free(bw);
+        ff.free(buf);
+        ff.free(fil);
       }
-    } finally {
-      ff.free(bw);
-      ff.free(buf);
-      ff.free(fil);
-    }
+    });
   }
 
   readFile(path: string, onProgress?: ProgressListener): Uint8Array {
@@ -196,17 +246,19 @@ export class FatVolume {
   }
 
   mkdir(path: string): void {
-    const r = this.api().f_mkdir(path);
-    if (r === F.FR_EXIST) return;
-    this.check(r, 'create directory', path);
+    this.update('fat-first', (ff) => {
+      const r = ff.f_mkdir(path);
+      if (r !== F.FR_EXIST) this.check(r, 'create directory', path);
+    });
   }
 
+  /** Renaming changes directory entries only (one sector when both names share it). */
   rename(from: string, to: string): void {
-    this.check(this.api().f_rename(from, to), `rename to ${to}`, from);
+    this.update('entries-first', (ff) => this.check(ff.f_rename(from, to), `rename to ${to}`, from));
   }
 
   unlink(path: string): void {
-    this.check(this.api().f_unlink(path), 'delete', path);
+    this.update('entries-first', (ff) => this.check(ff.f_unlink(path), 'delete', path));
   }
 
   info(): FatInfo {
@@ -216,11 +268,8 @@ export class FatVolume {
     try {
       this.check(ff.f_getfree('', ncl, pfs), 'read free space of', this.dev.name);
       const free = ff.getValue(ncl, 'i32') >>> 0;
-      // FATFS object: fs_type is its first byte; csize (sectors per cluster) follows the
-      // documented layout of FatFs R0.15 (BYTE fs_type, pdrv, ldrv, n_fats, wflag, fsi_flag;
-      // WORD id, n_rootdir, csize).
-      const fsTypeCode = ff.HEAPU8[this.fatfsPtr]!;
-      const csize = ff.HEAPU8[this.fatfsPtr + 10]! | (ff.HEAPU8[this.fatfsPtr + 11]! << 8);
+      const fsTypeCode = ff.HEAPU8[this.fatfsPtr + FATFS_FS_TYPE]!;
+      const csize = ff.getValue(this.fatfsPtr + FATFS_CSIZE, 'i16') & 0xffff;
       const fsType = fsTypeCode === F.FS_FAT32 ? 'FAT32' : fsTypeCode === F.FS_FAT16 ? 'FAT16' : fsTypeCode === F.FS_FAT12 ? 'FAT12' : 'exFAT';
       return { fsType, freeBytes: free * csize * this.dev.sectorSize, clusterBytes: csize * this.dev.sectorSize };
     } finally {
@@ -229,15 +278,74 @@ export class FatVolume {
     }
   }
 
-  /** Flush FatFs state (FSInfo, dirty FAT sectors) and release it; the device stays open. */
+  /**
+   * Release FatFs; the device stays open. Every change was committed by its own call, except a
+   * commit that stopped half-way: that one gets one more try here.
+   */
   unmount(): void {
     if (!this.ff) return;
     const ff = this.ff;
     this.ff = null;
+    let unfinished: unknown;
+    if (this.meta.unfinished) {
+      try {
+        this.meta.commit();
+      } catch (e) {
+        unfinished = e;
+      }
+    }
     const r = ff.f_unmount('');
     ff.free(this.fatfsPtr);
+    if (unfinished) throw fatError(F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, unfinished);
     if (r !== F.FR_OK) throw fatError(r, 'unmount', this.dev.name, this.errorBox.error);
   }
+}
+
+/**
+ * f_mount, where a read that failed counts even when FatFs carries on: it does when the FAT32
+ * FSInfo sector cannot be read, and then never updates FSInfo, so its free count goes stale
+ * (fsck.fat: "Free cluster summary wrong"). One more try, then the read error is the answer.
+ */
+function mountChecked(ff: F.FatFs, fs: number, box: { error: unknown }): number {
+  for (let attempt = 1; ; attempt++) {
+    box.error = undefined;
+    const r = ff.f_mount(fs, '', 1);
+    if (r !== F.FR_OK || box.error === undefined) return r;
+    if (attempt === 2) return F.FR_DISK_ERR;
+  }
+}
+
+function cardFull(path: string, written: number, total: number): IoError {
+  return new IoError('card-full', `the card is full: wrote ${written} of ${total} bytes of ${path}`, {
+    hint: 'Delete files from the card or re-create it with `fwcard prepare`.',
+  });
+}
+
+// The FATFS object of FatFs R0.15 as js-fatfs builds it (ffconf: LFN on, FF_MAX_SS 4096 != FF_MIN_SS,
+// 32-bit LBA, no exFAT, no relative paths): BYTE fs_type, pdrv, ldrv, n_fats, wflag, fsi_flag;
+// WORD id, n_rootdir, csize, ssize; WCHAR* lfnbuf; DWORD last_clst, free_clst, n_fatent, fsize;
+// LBA_t volbase, fatbase, dirbase, database, winsect; BYTE win[FF_MAX_SS].
+const FATFS_FS_TYPE = 0;
+const FATFS_N_FATS = 3;
+const FATFS_CSIZE = 10;
+const FATFS_FSIZE = 32;
+const FATFS_VOLBASE = 36;
+const FATFS_FATBASE = 40;
+const FATFS_WIN = 56;
+
+/** Where the mounted volume keeps its FATs and FSInfo, read from FatFs's own FATFS object. */
+function regionsOf(ff: F.FatFs, fs: number): FatRegions {
+  if (F.sizeof_FATFS !== FATFS_WIN + F.FF_MAX_SS) {
+    throw new Error(`internal: js-fatfs's FATFS is ${F.sizeof_FATFS} bytes, not the layout this code reads (${FATFS_WIN} + ${F.FF_MAX_SS})`);
+  }
+  const u32 = (off: number) => ff.getValue(fs + off, 'i32') >>> 0;
+  return {
+    fatStart: u32(FATFS_FATBASE),
+    sectorsPerFat: u32(FATFS_FSIZE),
+    fats: ff.HEAPU8[fs + FATFS_N_FATS]!,
+    // FatFs writes FSInfo next to the boot sector (sync_fs), FAT32 only.
+    fsInfo: ff.HEAPU8[fs + FATFS_FS_TYPE] === F.FS_FAT32 ? u32(FATFS_VOLBASE) + 1 : -1,
+  };
 }
 
 function entryOf(ff: F.FatFs, fno: number): FatEntry {
@@ -258,15 +366,18 @@ function entryOf(ff: F.FatFs, fno: number): FatEntry {
   };
 }
 
-/** FatFs disk callbacks over a synchronous block device. Errors are kept for the typed report. */
-function diskIo(dev: SyncBlockDevice, box: { error: unknown }): F.DiskIO {
+/**
+ * FatFs disk callbacks over a synchronous block device, with FatFs's window writes held in
+ * `meta` until FatFs syncs (CTRL_SYNC). Errors are kept for the typed report.
+ */
+function diskIo(dev: SyncBlockDevice, box: { error: unknown }, meta: MetadataBuffer, isWindow: (ptr: number) => boolean): F.DiskIO {
   return {
     initialize: () => 0,
     status: () => (dev.readOnly ? F.STA_PROTECT : 0),
     read: (ff, _pdrv, buff, sector, count) => {
       try {
         // FatFs passes LBA as a 32-bit value: undo JavaScript's signed view above 2^31.
-        const data = dev.readSync(sector >>> 0, count);
+        const data = meta.read(sector >>> 0, count);
         ff.HEAPU8.set(data, buff);
         return F.RES_OK;
       } catch (e) {
@@ -277,7 +388,9 @@ function diskIo(dev: SyncBlockDevice, box: { error: unknown }): F.DiskIO {
     write: (ff, _pdrv, buff, sector, count) => {
       if (dev.readOnly) return F.RES_WRPRT;
       try {
-        dev.writeSync(sector >>> 0, ff.HEAPU8.slice(buff, buff + count * dev.sectorSize));
+        const data = ff.HEAPU8.slice(buff, buff + count * dev.sectorSize);
+        if (isWindow(buff)) meta.hold(sector >>> 0, data);
+        else meta.writeThrough(sector >>> 0, data);
         return F.RES_OK;
       } catch (e) {
         box.error = e;
@@ -288,6 +401,7 @@ function diskIo(dev: SyncBlockDevice, box: { error: unknown }): F.DiskIO {
       switch (cmd) {
         case F.CTRL_SYNC:
           try {
+            meta.commit();
             dev.flushSync();
             return F.RES_OK;
           } catch (e) {
