@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain-JS campaign script (bench/faults.js) over the built dist/
 import { cardFaults, mcuFaults } from '../../bench/faults.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
-import { expectClean, expectCleanButKnownLostClusters, type CampaignCounts } from './campaign-expect.js';
+import { expectClean, type CampaignCounts } from './campaign-expect.js';
 
 // Campaigns 3 and 4 of `npm run faults`, one run of every fault kind.
 const scratch = tempDir('fwcard-rel-dev-');
@@ -12,7 +12,7 @@ afterAll(() => removeDir(scratch));
 describe('card faults (campaign 3, subset)', () => {
   it('rejected writes, read CRC errors, a card stuck busy, removed, write-protected, lying about its size', async () => {
     const c: CampaignCounts & Judged = await cardFaults({ runs: 1, seed: 301, budgetMs: 200_000, scratch });
-    expectCleanButKnownLostClusters(c, 7);
+    expectClean(c, 7);
     // The user's files on the card and the -f/-d files: judged after every run and re-run.
     expect(c.judged.cards).toBeGreaterThanOrEqual(c.runs);
     expect(c.judged.hosts).toBeGreaterThanOrEqual(c.runs);

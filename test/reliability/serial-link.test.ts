@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain-JS campaign script (bench/faults.js) over the built dist/
 import { serialLink } from '../../bench/faults.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
-import { expectCleanButKnownLostClusters, type CampaignCounts } from './campaign-expect.js';
+import { expectClean, type CampaignCounts } from './campaign-expect.js';
 
 // A small fixed-seed slice of campaign 1 of `npm run faults`: uploads through the simulated
 // link with drops, flips, duplicates, bursts and stalls; each one verified or a clean failure
@@ -21,13 +21,13 @@ afterAll(() => removeDir(scratch));
 describe('serial link faults (campaign 1, subset)', () => {
   it('USB link at byte error rates 1e-4 and 1e-3', async () => {
     const c: CampaignCounts & Judged = await serialLink({ runs: 2, rates: [1e-4, 1e-3], links: ['usb'], seed: 101, budgetMs: 100_000, scratch });
-    expectCleanButKnownLostClusters(c, 2);
+    expectClean(c, 2);
     expectHostJudged(c);
   }, 180_000);
 
   it('UART link (250000 baud) at 1e-5 and 1e-3', async () => {
     const c: CampaignCounts & Judged = await serialLink({ runs: 1, rates: [1e-5, 1e-3], links: ['uart'], seed: 102, budgetMs: 100_000, scratch });
-    expectCleanButKnownLostClusters(c, 2);
+    expectClean(c, 2);
     expectHostJudged(c);
   }, 180_000);
 });
