@@ -287,6 +287,9 @@ export function judgeFix({ before, after, bytesBefore, bytesAfter, doc }) {
         if (ov === nv) continue;
         const c = (rel * 512 + i) / fatBytes;
         if ((freed.has(c) && nv === 0) || newDirClusters.has(c)) continue;
+        // A directory that grew (new long-name entries of a renamed file): its old last cluster
+        // now links to the new one.
+        if (dirsBefore.has(c) && newDirClusters.has(fatBytes === 4 ? nv & 0x0fffffff : nv)) continue;
         sectorProblems.push(`FAT entry ${c}${owner.has(c) ? ` (${owner.get(c)})` : ''} changed from 0x${ov.toString(16)} to 0x${nv.toString(16)} without a reported fix`);
       }
     } else {
