@@ -27,6 +27,7 @@ import { createHash } from 'node:crypto';
 import { seedBystanders, hostState, compareHost } from './faults/bystanders.js';
 import { baseOf, compareKept, dirOf, readTree } from './faults/card-tree.js';
 import { FIX_BOARDS, fsckComplaints, judgeFix, plantDefects } from './faults/check-fix.js';
+import { prng } from '../dist/util/prng.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where bin/ and dist/ are taken from: the tree, or (npm run faults) a private copy made at the
@@ -50,16 +51,9 @@ const PART_START = 2048;
 
 /* ------------------------------------------------------------------ small tools */
 
-/** Mulberry32, as src/sim/link.ts: every random choice of a campaign comes from its seed. */
+/** Every random choice of a campaign comes from its seed: the project's Mulberry32 (src/util/prng.ts). */
 export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return prng(seed);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
