@@ -71,6 +71,14 @@ export class LossBudget {
     private readonly overall: number,
   ) {}
 
+  /**
+   * The budget of one operation on `blocks` blocks, for both SD drivers: `perProgress` losses in
+   * a row, and in all twice that plus 4 per block (at 1e-3 a block costs about one loss).
+   */
+  static forBlocks(perProgress: number, blocks: number): LossBudget {
+    return new LossBudget(perProgress, 2 * perProgress + 4 * blocks);
+  }
+
   progress(): void {
     this.sinceProgress = 0;
   }

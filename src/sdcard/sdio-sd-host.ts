@@ -93,10 +93,9 @@ export class SdioSdHost implements SdHost {
     this.losses = this.lossBudget(0);
   }
 
-  /** A fresh loss budget for an operation on `blocks` blocks (see SpiSdHost.lossBudget). */
+  /** A fresh loss budget for an operation on `blocks` blocks. */
   private lossBudget(blocks: number): LossBudget {
-    const n = this.opts.lossesWithoutProgress;
-    return new LossBudget(n, 2 * n + 4 * blocks);
+    return LossBudget.forBlocks(this.opts.lossesWithoutProgress, blocks);
   }
 
   /** Count a lost answer (SdioResponseLost) against the budget and trace it; rethrow anything else. */

@@ -140,13 +140,9 @@ export class SpiSdHost implements SdHost {
     this.losses = this.lossBudget(0);
   }
 
-  /**
-   * A fresh loss budget for an operation on `blocks` blocks: the per-progress bound, and in
-   * all twice that plus 4 per block (at 1e-3 a block costs about one loss on average).
-   */
+  /** A fresh loss budget for an operation on `blocks` blocks. */
   private lossBudget(blocks: number): LossBudget {
-    const n = this.opts.lossesWithoutProgress;
-    return new LossBudget(n, 2 * n + 4 * blocks);
+    return LossBudget.forBlocks(this.opts.lossesWithoutProgress, blocks);
   }
 
   /** Count a lost answer against the operation's budget (throws when it is spent) and trace it. */
