@@ -4,6 +4,7 @@ import { IoError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { fatError } from './fresult.js';
 import { MetadataBuffer, type CommitOrder, type FatRegions } from './metadata-buffer.js';
+import type { UpdateLog } from './update-log.js';
 
 /**
  * ChaN's FatFs (through js-fatfs, compiled to WASM) behind a small typed interface. Nothing
@@ -58,10 +59,14 @@ export class FatVolume {
     meta.setRegions(regionsOf(ff, fatfsPtr));
   }
 
-  /** Mount the FAT volume that starts at sector 0 of `dev` (pass a PartitionView for a partition). */
-  static async mount(dev: SyncBlockDevice): Promise<FatVolume> {
+  /**
+   * Mount the FAT volume that starts at sector 0 of `dev` (pass a PartitionView for a partition).
+   * With `updateLog`, each update's metadata is recorded before it is written, so that a run
+   * that dies half-way can be undone by the next one (see update-log.ts).
+   */
+  static async mount(dev: SyncBlockDevice, o: { updateLog?: UpdateLog } = {}): Promise<FatVolume> {
     const box: { error: unknown } = { error: undefined };
-    const meta = new MetadataBuffer(dev);
+    const meta = new MetadataBuffer(dev, o.updateLog);
     // FatFs's window (FAT, directory and FSInfo sectors) lives inside its FATFS object; file
     // data goes through the caller's buffers or the FIL's own sector buffer (FF_FS_TINY 0).
     const window = { start: 0, end: 0 };
@@ -254,7 +259,7 @@ export class FatVolume {
 
   /** Renaming changes directory entries only (one sector when both names share it). */
   rename(from: string, to: string): void {
-    this.update('entries-first', (ff) => this.check(ff.f_rename(from, to), `rename to ${to}`, from));
+    this.update('rename', (ff) => this.check(ff.f_rename(from, to), `rename to ${to}`, from));
   }
 
   unlink(path: string): void {
@@ -377,7 +382,7 @@ function diskIo(dev: SyncBlockDevice, box: { error: unknown }, meta: MetadataBuf
     read: (ff, _pdrv, buff, sector, count) => {
       try {
         // FatFs passes LBA as a 32-bit value: undo JavaScript's signed view above 2^31.
-        const data = meta.read(sector >>> 0, count);
+        const data = meta.read(sector >>> 0, count, isWindow(buff));
         ff.HEAPU8.set(data, buff);
         return F.RES_OK;
       } catch (e) {

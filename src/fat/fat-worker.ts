@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import { IoError, isFwcardError } from '../errors.js';
 import { FatVolume } from './fat-volume.js';
+import { UpdateLogFile } from './update-log.js';
 import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, OP_WRITE, type CallMessage, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -63,7 +64,8 @@ port.on('message', async (m: CallMessage) => {
     let value: unknown;
     const progress = (event: unknown) => post({ kind: 'progress', id: m.id, event });
     if (m.method === 'mount') {
-      vol = await FatVolume.mount(proxy);
+      const log = init.updateLog;
+      vol = await FatVolume.mount(proxy, log ? { updateLog: new UpdateLogFile(log.path, { card: log.card, partitionStart: log.partitionStart }) } : {});
       value = true;
     } else {
       if (!vol) throw new IoError('fat-unmounted', `${init.name}: not mounted`);

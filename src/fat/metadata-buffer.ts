@@ -1,4 +1,5 @@
 import type { SyncBlockDevice } from '../disk/block-device.js';
+import type { LoggedSector, SectorRole, UpdateLog } from './update-log.js';
 
 /**
  * Which half of one FatFs update reaches the card first. A FAT update (a chain allocated or
@@ -11,7 +12,15 @@ export type CommitOrder =
   /** Allocating: the FATs, then the entries that own the new chain. */
   | 'fat-first'
   /** Deleting: the entries, then the FATs that free the chain. */
-  | 'entries-first';
+  | 'entries-first'
+  /**
+   * Renaming: the FATs (a directory that grew by a cluster), then the entries, the sector FatFs
+   * wrote last (the old entry, deleted) first. A rename
+   * cut off between an old and a new entry in different sectors then leaves no name on the chain
+   * for a moment (lost clusters) rather than two (the bootloader flashing and renaming one while
+   * the other still owns the chain).
+   */
+  | 'rename';
 
 /** Where FatFs keeps what, in sectors of the device FatFs runs on. */
 export interface FatRegions {
@@ -37,6 +46,12 @@ export interface FatRegions {
  */
 export class MetadataBuffer {
   private readonly held = new Map<number, Uint8Array>();
+  /**
+   * What the card holds in the window sectors FatFs read (and the held sectors once written): the
+   * "before" of an update's record without reading the card again. Bounded; a sector that fell
+   * out is read again when an update needs it.
+   */
+  private readonly onCard = new Map<number, Uint8Array>();
   private regions: FatRegions | null = null;
   private order: CommitOrder = 'fat-first';
   private started = false;
@@ -44,7 +59,11 @@ export class MetadataBuffer {
   /** Tries of one group before a commit gives up (the SD driver retries inside each). */
   static readonly ATTEMPTS = 3;
 
-  constructor(private readonly dev: SyncBlockDevice) {}
+  /** How many window sectors `onCard` keeps (2 MiB of 512-byte sectors). */
+  static readonly KNOWN_SECTORS = 4096;
+
+  /** With `log`, every commit is recorded before its first write (see UpdateLog). */
+  constructor(private readonly dev: SyncBlockDevice, private readonly log?: UpdateLog) {}
 
   /** Set once the volume is mounted: without it everything counts as directory sectors. */
   setRegions(r: FatRegions): void {
@@ -61,7 +80,8 @@ export class MetadataBuffer {
     return this.started;
   }
 
-  read(lba: number, count: number): Uint8Array {
+  /** `window`: FatFs reads into its window (a metadata sector), not into file data buffers. */
+  read(lba: number, count: number, window = false): Uint8Array {
     const ss = this.dev.sectorSize;
     let all = true;
     for (let i = 0; i < count && all; i++) all = this.held.has(lba + i);
@@ -69,8 +89,15 @@ export class MetadataBuffer {
     for (let i = 0; i < count; i++) {
       const h = this.held.get(lba + i);
       if (h) out.set(h, i * ss);
+      else if (window && this.log) this.known(lba + i, out.slice(i * ss, (i + 1) * ss));
     }
     return out;
+  }
+
+  private known(lba: number, data: Uint8Array): void {
+    this.onCard.delete(lba);
+    if (this.onCard.size >= MetadataBuffer.KNOWN_SECTORS) this.onCard.delete(this.onCard.keys().next().value!);
+    this.onCard.set(lba, data);
   }
 
   /** A sector FatFs wrote from its window: kept until the next commit. */
@@ -87,7 +114,10 @@ export class MetadataBuffer {
   writeThrough(lba: number, data: Uint8Array): void {
     this.dev.writeSync(lba, data);
     const n = data.byteLength / this.dev.sectorSize;
-    for (let i = 0; i < n; i++) this.held.delete(lba + i);
+    for (let i = 0; i < n; i++) {
+      this.held.delete(lba + i);
+      this.onCard.delete(lba + i);
+    }
   }
 
   /**
@@ -104,17 +134,50 @@ export class MetadataBuffer {
    * starts, so a failure belongs to its group, which is written again. When a group keeps
    * failing this throws, keeping it and the rest, and `unfinished` tells the caller that a later
    * `commit()` must finish the job (a write that failed may still have reached the card, so
-   * there is no going back).
+   * there is no going back in this run; with a log, the next run can undo it).
+   *
+   * With a log, the commit's record (every held sector, before and after) is made durable after
+   * the file data is flushed and before the first held sector is written, and removed after the
+   * last: a run that dies in between leaves the record for the next one.
    */
   commit(): void {
     if (!this.held.size) return;
-    if (!this.started) this.dev.flushSync();
+    const plan = this.plan();
+    if (!this.started) {
+      this.dev.flushSync();
+      if (this.log) this.log.begin(this.record(), this.cardSector(0));
+    }
     this.started = true;
-    for (const group of this.plan()) {
+    for (const group of plan) {
       this.writeGroup(group);
-      for (const [lba, data] of group) if (this.held.get(lba) === data) this.held.delete(lba);
+      for (const [lba, data] of group) {
+        if (this.held.get(lba) === data) this.held.delete(lba);
+        if (this.log) this.known(lba, data);
+      }
     }
     this.started = false;
+    this.log?.end();
+  }
+
+  /** The held sectors, before (as on the card) and after, in the order they go out. */
+  private record(): LoggedSector[] {
+    const r = this.regions;
+    return [...this.plan().flat().reduce((m, [lba]) => m.set(lba, this.held.get(lba)!), new Map<number, Uint8Array>())].map(([lba, after]) => {
+      const role: SectorRole = r && lba === r.fsInfo ? 'fsinfo' : r && lba >= r.fatStart && lba < r.fatStart + r.fats * r.sectorsPerFat ? 'fat' : 'other';
+      let before = this.onCard.get(lba);
+      // FatFs writes a FAT sector's mirror from the same window without reading it: the mirror
+      // held what the first FAT held (an undo that finds otherwise refuses).
+      if (!before && role === 'fat' && r) before = this.onCard.get(r.fatStart + ((lba - r.fatStart) % r.sectorsPerFat));
+      return { lba, role, before: before ?? this.cardSector(lba), after };
+    });
+  }
+
+  private cardSector(lba: number): Uint8Array {
+    const known = this.onCard.get(lba);
+    if (known) return known;
+    const data = this.dev.readSync(lba, 1);
+    this.known(lba, data);
+    return data;
   }
 
   private writeGroup(group: [number, Uint8Array][]): void {
@@ -148,7 +211,8 @@ export class MetadataBuffer {
       else entries.push(lba);
     }
     const fats = fat.filter((s) => s?.length).map((s) => s.sort((a, b) => a - b));
-    const main = this.order === 'fat-first' ? [...fats, entries] : [entries, ...fats];
+    if (this.order === 'rename') entries.reverse();
+    const main = this.order === 'entries-first' ? [entries, ...fats] : [...fats, entries];
     const groups = main.filter((g) => g.length).map((g) => g.map((lba): [number, Uint8Array] => [lba, this.held.get(lba)!]));
     if (fsInfo === null) return groups;
     const info = this.held.get(fsInfo)!;

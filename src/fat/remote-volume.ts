@@ -6,7 +6,8 @@ import type { BlockDevice } from '../disk/block-device.js';
 import { DeviceError, FormatError, FwcardError, IoError, UsageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { FatEntry, FatInfo } from './fat-volume.js';
-import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, CTRL_INTS, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, type Method, type SerializedError, type WorkerMessage } from './worker-protocol.js';
+import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, CTRL_INTS, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, type Method, type SerializedError, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
+import type { VolumeIdentity } from './update-log.js';
 
 function workerPath(): string {
   const here = fileURLToPath(import.meta.url);
@@ -40,11 +41,11 @@ export class RemoteFatVolume {
     worker.on('error', (e) => this.failAll(e));
   }
 
-  static async mount(dev: BlockDevice): Promise<RemoteFatVolume> {
+  /** With `updateLog`, every update is recorded in that file first (see update-log.ts). */
+  static async mount(dev: BlockDevice, o: { updateLog?: { path: string } & VolumeIdentity } = {}): Promise<RemoteFatVolume> {
     const shared = new SharedArrayBuffer(DATA_OFFSET + DATA_BYTES);
-    const worker = new Worker(workerPath(), {
-      workerData: { shared, name: dev.name, sectorSize: dev.sectorSize, sectorCount: dev.sectorCount, readOnly: dev.readOnly },
-    });
+    const init: WorkerInit = { shared, name: dev.name, sectorSize: dev.sectorSize, sectorCount: dev.sectorCount, readOnly: dev.readOnly, ...(o.updateLog ? { updateLog: o.updateLog } : {}) };
+    const worker = new Worker(workerPath(), { workerData: init });
     const v = new RemoteFatVolume(worker, shared, dev);
     try {
       await v.call('mount', []);

@@ -27,6 +27,8 @@ export interface WorkerInit {
   sectorSize: number;
   sectorCount: number;
   readOnly: boolean;
+  /** Record each update in this file before writing it (see update-log.ts). */
+  updateLog?: { path: string; card: string; partitionStart: number };
 }
 
 export type Method = 'mount' | 'writeFile' | 'readFile' | 'tryStat' | 'list' | 'mkdir' | 'rename' | 'unlink' | 'info' | 'unmount';
