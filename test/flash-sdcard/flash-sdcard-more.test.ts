@@ -1,5 +1,5 @@
 import { describe, expect, it, afterAll } from 'vitest';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { fsckFat, mcopyOut, mdir, removeDir, tempDir } from '../helpers/judges.js';
@@ -95,5 +95,50 @@ describe('flash-sdcard: SDIO, interruptions, corruption', () => {
     const listing = mdir(img, OFF);
     expect(listing).not.toMatch(/firmware\s+bin/i);
     expect(fsckFat(img, OFF).status).toBe(0);
+  });
+
+  // FAT has no journal: a run cut off between the writes of one update (here: the new file's chain
+  // is in the first FAT, its mirror and its directory entry are not) leaves lost clusters and FATs
+  // that differ. flash-sdcard records each update on the host first; the next run undoes it.
+  it('a run cut off inside a FAT update: the next run undoes it from the host record, fsck.fat finds nothing', async () => {
+    const img = join(dir, 'half-update.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const boot = readFileSync(img).subarray(OFF, OFF + 512);
+    const fatStart = START + boot.readUInt16LE(14);
+    const fatEnd = fatStart + boot.readUInt16LE(22);
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-half', { size: 20_000 });
+    const rig = startRig('btt-skr-v1.3', img, { capacityType: 'SDSC' });
+    const records = join(process.env.FWCARD_STATE_DIR!, 'updates');
+    try {
+      // The first write to the first FAT is the new chain of FWCARD.TMP: the card is pulled out
+      // right after it.
+      const write = rig.image.writeSync.bind(rig.image);
+      let cut = false;
+      rig.image.writeSync = (lba: number, data: Uint8Array) => {
+        write(lba, data);
+        if (!cut && lba >= fatStart && lba < fatEnd) {
+          cut = true;
+          rig.card.faults.removeAfterBlocks = 1;
+        }
+      };
+      const e = await flashWith(rig, { board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict }).catch((x) => x);
+      expect(cut).toBe(true);
+      expect(e.code, String(e.stack)).toMatch(/sd-|card|fat-disk-error|remote-io/);
+      expect(readdirSync(records).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+      const half = fsckFat(img, OFF);
+      expect(half.status, half.output).not.toBe(0);
+      expect(half.output).toMatch(/unused clusters|FATs differ/);
+
+      rig.card.insert();
+      const r = await flashWith(rig, { board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict });
+      expect(r.verification).toBe('dictionary');
+      expect(r.interruptedUpdate).toMatchObject({ status: 'undone' });
+      expect(r.interruptedUpdate.status === 'undone' && r.interruptedUpdate.written).toBeGreaterThanOrEqual(1);
+      expect(readdirSync(records).filter((f) => f.endsWith('.json'))).toEqual([]);
+    } finally {
+      await rig.close();
+    }
+    const after = fsckFat(img, OFF);
+    expect(after.status, after.output).toBe(0);
   });
 });

@@ -32,6 +32,12 @@ function human(out: Output, r: FlashSdcardResult): void {
   if (r.uploaded) out.line(`  upload + read-back: ${formatBytes(r.firmwareSize)} in ${(r.uploadMs / 1000).toFixed(2)}s (${formatBytes(r.bytesPerSecond)}/s)`);
   for (const p of r.removed) out.line(`  removed old ${p}`);
   if (r.leftoverDeleted) out.line('  deleted the firmware file the bootloader left on the card (it would flash at every power-up)');
+  const u = r.interruptedUpdate;
+  if (u.status === 'undone' && u.written) out.line(`  undid a card update an earlier fwcard run left half-written (started ${u.started}; ${u.written} of its ${u.sectors} sectors put back)`);
+  if (u.status === 'stale') {
+    out.line(`${out.color(33, '!')} found a record of a card update an earlier run left unfinished, but could not undo it: ${u.reason}`);
+    out.line(`  It may have left lost clusters (space only). On a PC, \`fsck.fat -a\` on the card's partition reclaims them. Record kept at ${u.keptAt}.`);
+  }
 }
 
 export function register(program: Command): void {

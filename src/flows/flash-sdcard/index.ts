@@ -8,6 +8,7 @@ import { extractKlipperDictionary } from '../../firmware/index.js';
 import type { McuSession } from '../../klipper/session.js';
 import { noProgress, type ProgressListener } from '../../progress.js';
 import type { SdCardFacts } from '../../sdcard/card-facts.js';
+import type { UndoOutcome } from '../../fat/update-log.js';
 import { acquireLock } from '../../util/lock.js';
 import { cardFileName, cardPath } from '../card-name.js';
 import { checkFirmwareForBoard, type Finding } from '../firmware-check.js';
@@ -68,6 +69,11 @@ export interface FlashSdcardResult {
   next: string | null;
   /** Serial traffic of the upload + read-back (for benchmarks and bug reports). */
   link: UploadLinkStats | null;
+  /**
+   * An update of the card's FAT that an earlier run left half-written (killed, host powered off,
+   * board unplugged), found in the host's record: undone, or set aside when the card had changed.
+   */
+  interruptedUpdate: UndoOutcome;
 }
 
 export interface UploadLinkStats {
@@ -185,6 +191,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
     }
 
     card = await openRemoteCard(session, board, { fastSpi: !!opts.fastSpi, needWrite: !opts.checkOnly, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}) });
+    let interruptedUpdate = card.interrupted;
     const folder = board.folder.value.replace(/^\/+|\/+$/g, '');
     const dirPath = folder ? `/${folder}` : '/';
     const existing = dirPath === '/' || (await card.volume.tryStat(dirPath)) ? (await card.volume.list(dirPath)).filter((e) => !e.isDir).map((e) => e.name) : [];
@@ -223,7 +230,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
       return {
         board: board.name, device: opts.device, mcu, firmwarePath: seen.curPath ?? cardPath(board, k.currentFirmwarePath), sha256: digest, firmwareSize: data.byteLength,
         uploaded: false, verification, previousVersion, version, card: null, removed: [],
-        leftoverDeleted, findings: check.findings, uploadMs: 0, bytesPerSecond: 0, durationMs: Date.now() - started, next: null, link: null,
+        leftoverDeleted, findings: check.findings, uploadMs: 0, bytesPerSecond: 0, durationMs: Date.now() - started, next: null, link: null, interruptedUpdate,
       };
     }
 
@@ -283,7 +290,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
       await session.close();
       session = null;
       return {
-        ...base, verification: 'deferred', version: null, leftoverDeleted: false, durationMs: Date.now() - started,
+        ...base, verification: 'deferred', version: null, leftoverDeleted: false, durationMs: Date.now() - started, interruptedUpdate,
         next: `This board's bootloader reads the card over SDIO, and the card stays in SPI mode until its power is cut: turn the printer fully off and on again (a reset is not enough), then run: fwcard flash-sdcard -c ${opts.device} ${board.name}`,
       };
     }
@@ -303,6 +310,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
       session = await connect();
     }
     card = await openRemoteCard(session, board, { fastSpi: !!opts.fastSpi, needWrite: true, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}) });
+    if (interruptedUpdate.status === 'none') interruptedUpdate = card.interrupted;
     const after = (await card.volume.list(dirPath)).filter((e) => !e.isDir).map((e) => e.name);
     const cardCheck = await inspectCard(card, board, digest, after, finalPath);
     let leftoverDeleted = false;
@@ -334,7 +342,7 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
         hint: 'The bootloader did not take the file. Check the board name and the firmware offset (`fwcard inspect`), or power-cycle the board and run with -c.',
       });
     }
-    return { ...base, verification, version, leftoverDeleted, durationMs: Date.now() - started, next: null };
+    return { ...base, verification, version, leftoverDeleted, durationMs: Date.now() - started, next: null, interruptedUpdate };
   } finally {
     if (card) await card.close().catch(() => undefined);
     if (session) await session.close().catch(() => undefined);

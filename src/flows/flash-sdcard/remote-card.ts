@@ -3,6 +3,7 @@ import { CombiningDevice } from '../../disk/combining-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
 import { DeviceError, FormatError } from '../../errors.js';
 import { RemoteFatVolume } from '../../fat/remote-volume.js';
+import { undoInterruptedUpdate, updateLogPath, type UndoOutcome } from '../../fat/update-log.js';
 import { configureSdio, configureSpi, FAST_SD_SPI_SPEED, SD_SPI_SPEED } from '../../klipper/mcu-config.js';
 import type { McuSession } from '../../klipper/session.js';
 import { probeCard, type CardProbe } from '../../partition/probe.js';
@@ -22,6 +23,8 @@ export interface RemoteCard {
   partitionStart: number;
   /** Messages on the SD bus so far (round trips are the transfers that wait for an answer). */
   busCounters(): Record<string, number>;
+  /** What became of an update an earlier run left half-written on this card (see update-log.ts). */
+  interrupted: UndoOutcome;
   /** The next volume call reads a file of about `bytes` bytes: fetch its clusters in long runs. */
   readAhead(bytes: number): void;
   close(): Promise<void>;
@@ -78,12 +81,23 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
   // FatFs moves file data a cluster at a time; over the MCU every request is a multi-block
   // command with its own round trips, so consecutive clusters travel as one run.
   const combined = new CombiningDevice(device);
-  const volume = await RemoteFatVolume.mount(new PartitionView(combined, start, sectors));
+  const view = new PartitionView(combined, start, sectors);
+  // Each update of the card's FAT is recorded on the host first; one left half-written by a run
+  // that died (killed, host powered off, board unplugged) is undone before anything else.
+  const identity = { card: Buffer.from(device.info.cidRaw).toString('hex'), partitionStart: start };
+  const logPath = updateLogPath(identity.card);
+  let interrupted: UndoOutcome = { status: 'none' };
+  if (!facts.writeProtected) {
+    interrupted = await undoInterruptedUpdate(view, logPath, identity);
+    if (interrupted.status !== 'none') o.trace?.(`update record ${logPath}: ${JSON.stringify(interrupted)}`);
+  }
+  const volume = await RemoteFatVolume.mount(view, facts.writeProtected ? {} : { updateLog: { path: logPath, ...identity } });
   return {
     facts,
     probe,
     device,
     volume,
+    interrupted,
     partitionStart: start,
     busCounters: () => ({ ...counters }),
     readAhead: (bytes) => combined.readAhead(Math.ceil(bytes / device.sectorSize)),
