@@ -61,7 +61,9 @@ const sha = (b) => createHash('sha256').update(b).digest('hex');
 
 export function counts(name) {
   // judged: how many times the host-loses-nothing judges ran (cards read, host directories compared).
-  return { name, runs: 0, verified: 0, failedClean: 0, silentCorruption: 0, invariantViolations: 0, fsckFailures: 0, hangs: 0, parts: {}, problems: [], judged: { cards: 0, hosts: 0 } };
+  // undo: interruptions after which fsck.fat found an update half-written, and how many of those
+  // the re-run undid from the host's record (src/fat/update-log.ts).
+  return { name, runs: 0, verified: 0, failedClean: 0, silentCorruption: 0, invariantViolations: 0, fsckFailures: 0, hangs: 0, parts: {}, problems: [], judged: { cards: 0, hosts: 0 }, undo: { halfWritten: 0, undone: 0 } };
 }
 
 function partOf(c, part) {
@@ -335,14 +337,15 @@ async function judgeFailure(c, part, img, scratch, before, build, out, rerun, ho
     clean = false;
   }
   if (host && !(await host.guard.check(c, part, img, host.baseline, `after ${out.e?.code}`))) clean = false;
-  const fsck = fsckImage(img, scratch);
-  if (!fsck.ok) note(c, part, 'fsckFailures', `after ${out.e?.code}: ${fsck.output.split('\n').slice(1, 6).join(' / ')}`);
+  const left = halfWritten(img, scratch);
   const again = await rerun();
   if (again.hang) {
     note(c, part, 'hangs', 're-run hung');
     clean = false;
   } else if (!again.ok || again.r.verification !== 'dictionary') {
     note(c, part, 'invariantViolations', `re-run after ${out.e?.code} failed: ${again.e?.code} ${again.e?.message}`);
+    clean = false;
+  } else if (!judgeRecovery(c, part, img, scratch, left, again.r.interruptedUpdate, `after ${out.e?.code}`)) {
     clean = false;
   } else if (!(await verifiedOnCard(img, build))) {
     note(c, part, 'silentCorruption', `re-run after ${out.e?.code} reported success with wrong data`);
@@ -352,6 +355,40 @@ async function judgeFailure(c, part, img, scratch, before, build, out, rerun, ho
   }
   if (clean) note(c, part, 'failedClean');
   return clean;
+}
+
+/**
+ * fsck.fat right after an interruption. FAT has no journal: a run cut off between the writes of
+ * one update (the FAT, its mirror, the entry) leaves lost clusters or FATs that differ, whatever
+ * the tool. That is allowed here only when the next run undoes it (judgeRecovery): returns what
+ * fsck.fat said, or null when it found nothing.
+ */
+function halfWritten(img, scratch) {
+  const f = fsckImage(img, scratch);
+  return f.ok ? null : f.output.split('\n').slice(1, 8).join(' / ');
+}
+
+/**
+ * After the re-run: an update the interruption left half-written (`left`, fsck.fat's words) must
+ * have been undone by it from the host's record (`undo`: the re-run's interruptedUpdate), and
+ * fsck.fat must find nothing at all now. Either failing counts as an fsck failure.
+ */
+function judgeRecovery(c, part, img, scratch, left, undo, what) {
+  let ok = true;
+  if (left) {
+    c.undo.halfWritten++;
+    if (undo?.status === 'undone' && undo.written > 0) c.undo.undone++;
+    else {
+      note(c, part, 'fsckFailures', `${what}: fsck.fat found ${left}, and the re-run did not undo it (${JSON.stringify(undo ?? null)})`);
+      ok = false;
+    }
+  }
+  const after = fsckImage(img, scratch);
+  if (!after.ok) {
+    note(c, part, 'fsckFailures', `${what}, after the re-run: ${after.output.split('\n').slice(1, 8).join(' / ')}`);
+    ok = false;
+  }
+  return ok;
 }
 
 /** After a reported success: the card holds the firmware, fsck.fat is clean, the host lost nothing. */
@@ -542,8 +579,7 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
         note(c, part, 'invariantViolations', `killed at ${at} ms: bootloader would flash ${describeView(view)}`);
         ok = false;
       }
-      const fsck = fsckImage(img, scratch);
-      if (!fsck.ok) note(c, part, 'fsckFailures', `killed at ${at} ms: ${fsck.output.split('\n').slice(1, 8).join(' / ')}`);
+      const left = halfWritten(img, scratch);
       ok = (await guard.check(c, part, img, baseline, `killed at ${at} ms`)) && ok;
       ok = checkVerdict(c, part, img) && ok;
       let again = cliSync(flashArgs);
@@ -558,6 +594,8 @@ async function killFlash(c, { runs, rand, deadline, scratch }) {
         // A wedged simulator would poison the next runs: start a fresh one.
         await stopProcess(sim);
         sim = await startSimulateProcess(img, tty);
+      } else if (!judgeRecovery(c, part, img, scratch, left, again.doc.interruptedUpdate, `killed at ${at} ms`)) {
+        ok = false;
       } else if (!(await verifiedOnCard(img, build))) {
         note(c, part, 'silentCorruption', `re-run after a kill at ${at} ms reported success with wrong data`);
         ok = false;
@@ -1264,6 +1302,9 @@ function table(results, meta) {
   lines.push(head.map((h, i) => (i ? h.padStart(w[i]) : h.padEnd(w[i]))).join(' | '));
   lines.push(w.map((n) => '-'.repeat(n)).join('-|-'));
   for (const row of rows) lines.push(row.map((x, i) => (i ? x.padStart(w[i]) : x.padEnd(w[i]))).join(' | '));
+  for (const r of results) {
+    if (r.undo?.halfWritten) lines.push(`* ${r.name}: ${r.undo.halfWritten} interruptions left an update half-written (fsck.fat right after them: lost clusters or FATs that differ); the re-run undid ${r.undo.undone} of them from the host's record`);
+  }
   for (const r of results) for (const p of r.problems) lines.push(`! ${r.name}: ${p}`);
   return lines.join('\n');
 }
@@ -1277,6 +1318,9 @@ async function main() {
   const only = opt('--only')?.split(',');
   const runsArg = opt('--runs') ? Number(opt('--runs')) : undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'fwcard-faults-'));
+  // flash-sdcard's records of card updates in progress (one per card CID; simulated cards share
+  // one): this run's own, never the user's.
+  process.env.FWCARD_STATE_DIR = join(scratch, 'state');
   // The permission-denied case runs fwcard as `nobody`: it must reach the copy of fwcard.
   chmodSync(scratch, 0o755);
   if (!args.includes('--no-snapshot')) snapshotApp(scratch);
