@@ -160,6 +160,18 @@ function deletesFirmwareName(s: LoggedSector, pieces: number[]): boolean {
   return bin;
 }
 
+/** What planUndo decided: the sectors to write back, in the update's order. */
+export interface UndoPlan {
+  ok: true;
+  writes: { lba: number; data: Uint8Array }[];
+  /**
+   * The last write that landed deleted a firmware file's entries (first clusters listed): ours,
+   * or a bootloader's that renamed the file. Undo it only when no live entry in its directory
+   * owns those clusters (see undoUpdate).
+   */
+  unproven: { lba: number; firstClusters: number[] } | null;
+}
+
 /**
  * Which sectors to put back, given what the card holds now (`current[i]` for `sectors[i]`), or
  * why not. An update's sectors reach the card in the recorded order, each write after the one
@@ -179,17 +191,6 @@ function deletesFirmwareName(s: LoggedSector, pieces: number[]): boolean {
  * count and next-free hint are set to unknown (0xFFFFFFFF, recounted by FatFs, accepted by
  * fsck.fat), the rest of it kept.
  */
-export interface UndoPlan {
-  ok: true;
-  writes: { lba: number; data: Uint8Array }[];
-  /**
-   * The last write that landed deleted a firmware file's entries (first clusters listed): ours,
-   * or a bootloader's that renamed the file. Undo it only when no live entry in its directory
-   * owns those clusters (see undoUpdate).
-   */
-  unproven: { lba: number; firstClusters: number[] } | null;
-}
-
 export function planUndo(sectors: LoggedSector[], current: Uint8Array[]): UndoPlan | { ok: false; sector: LoggedSector } {
   const hints: { lba: number; data: Uint8Array }[] = [];
   const landed: { lba: number; data: Uint8Array; deletesFirmware: boolean }[] = [];
