@@ -145,7 +145,7 @@ export class MetadataBuffer {
     const plan = this.plan();
     if (!this.started) {
       this.dev.flushSync();
-      if (this.log) this.log.begin(this.record(), this.cardSector(0));
+      if (this.log) this.log.begin(this.record(plan), this.cardSector(0));
     }
     this.started = true;
     for (const group of plan) {
@@ -160,9 +160,9 @@ export class MetadataBuffer {
   }
 
   /** The held sectors, before (as on the card) and after, in the order they go out. */
-  private record(): LoggedSector[] {
+  private record(plan: [number, Uint8Array][][]): LoggedSector[] {
     const r = this.regions;
-    return [...this.plan().flat().reduce((m, [lba]) => m.set(lba, this.held.get(lba)!), new Map<number, Uint8Array>())].map(([lba, after]) => {
+    return [...plan.flat().reduce((m, [lba]) => m.set(lba, this.held.get(lba)!), new Map<number, Uint8Array>())].map(([lba, after]) => {
       const role: SectorRole = r && lba === r.fsInfo ? 'fsinfo' : r && lba >= r.fatStart && lba < r.fatStart + r.fats * r.sectorsPerFat ? 'fat' : 'other';
       let before = this.onCard.get(lba);
       // FatFs writes a FAT sector's mirror from the same window without reading it: the mirror
