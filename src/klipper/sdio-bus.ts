@@ -50,17 +50,7 @@ export class KlipperSdioBus implements SdioBus {
    */
   private exchange(fmt: MessageFormat, params: Record<string, number | Uint8Array>, response: string, what: string): Promise<Record<string, unknown>> {
     return this.chain.run(async () => {
-      const answers = new Map<number, Record<string, unknown>>();
-      const off = this.session.onMessage(response, (p, _m, seq) => {
-        if (!answers.has(seq)) answers.set(seq, p);
-      }, this.oid);
-      let seq: number;
-      try {
-        seq = await this.session.sendRaw(fmt.encode({ oid: this.oid, ...params }), { exclusive: true });
-      } finally {
-        off();
-      }
-      const got = answers.get(seq + 1);
+      const [got] = await this.session.sendEach([fmt.encode({ oid: this.oid, ...params })], response, this.oid);
       if (!got) {
         this.counters.lostResponses++;
         throw new SdioResponseLost(what);
@@ -96,18 +86,9 @@ export class KlipperSdioBus implements SdioBus {
       for (let o = 0; o < length; o += this.readChunk) todo.push({ at: o, len: Math.min(this.readChunk, length - o) });
       const out = new Uint8Array(length);
       for (let barren = 0; todo.length; ) {
-        const answers = new Map<number, Uint8Array>();
-        const off = this.session.onMessage('sdio_read_data_buffer_response', (p, _m, seq) => {
-          if (!answers.has(seq)) answers.set(seq, p.data as Uint8Array);
-        }, this.oid);
-        let seqs: number[];
-        try {
-          seqs = await Promise.all(todo.map((c) => this.session.sendRaw(this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len }), { exclusive: true })));
-        } finally {
-          off();
-        }
+        const answers = await this.session.sendEach(todo.map((c) => this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len })), 'sdio_read_data_buffer_response', this.oid);
         const missing = todo.filter((c, i) => {
-          const data = answers.get(seqs[i]! + 1);
+          const data = answers[i]?.data as Uint8Array | undefined;
           if (!data) return true;
           if (data.length !== c.len) throw new DeviceError('sdio-buffer', `the MCU returned ${data.length} of ${c.len} buffer bytes at offset ${offset + c.at}`);
           out.set(data, c.at);

@@ -219,6 +219,25 @@ export class McuSession {
   }
 
   /**
+   * Send each of `messages` in a block of its own (`exclusive`) and return, for each, the
+   * parameters of its `responseName` answer, or undefined where that answer was lost. The MCU
+   * answers the commands of block N in block N + 1, so the sequence numbers pair them up.
+   */
+  async sendEach(messages: number[][], responseName: string, oid?: number): Promise<(Params | undefined)[]> {
+    const answers = new Map<number, Params>();
+    const off = this.onMessage(responseName, (p, _m, seq) => {
+      if (!answers.has(seq)) answers.set(seq, p);
+    }, oid);
+    let seqs: number[];
+    try {
+      seqs = await Promise.all(messages.map((m) => this.sendRaw(m, { exclusive: true })));
+    } finally {
+      off();
+    }
+    return seqs.map((seq) => answers.get(seq + 1));
+  }
+
+  /**
    * Send a query and return the parameters of its response (`responseName`, optionally for
    * one oid). Queries with the same response key run one at a time so answers cannot be
    * swapped; when the response went missing the command is sent again (Klipper's

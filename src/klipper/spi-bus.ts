@@ -44,22 +44,13 @@ export class KlipperSpiBus implements SpiBus {
       const parts: Array<{ at: number; data: Uint8Array }> = [];
       for (let o = 0; o < data.length; o += this.chunk) parts.push({ at: o, data: data.subarray(o, o + this.chunk) });
       if (!parts.length) parts.push({ at: 0, data });
-      const answers = new Map<number, Uint8Array>();
-      const off = this.session.onMessage('spi_transfer_response', (p, _m, seq) => {
-        if (!answers.has(seq)) answers.set(seq, p.response as Uint8Array);
-      }, this.oid);
-      let seqs: number[];
-      try {
-        seqs = await Promise.all(parts.map((part) => this.session.sendRaw(this.xferFmt.encode({ oid: this.oid, data: part.data }), { exclusive: true })));
-      } finally {
-        off();
-      }
+      const answers = await this.session.sendEach(parts.map((part) => this.xferFmt.encode({ oid: this.oid, data: part.data })), 'spi_transfer_response', this.oid);
       this.counters.transfers += parts.length;
       this.counters.bytes += data.length;
       const out = new Uint8Array(data.length);
       const lost: LostRange[] = [];
       parts.forEach((part, i) => {
-        const got = answers.get(seqs[i]! + 1);
+        const got = answers[i]?.response as Uint8Array | undefined;
         if (got && got.length === part.data.length) {
           out.set(got, part.at);
           return;
