@@ -11,6 +11,11 @@ export interface FwcardErrorOptions {
   cause?: unknown;
   /** Process exit code the CLI should use. 2 = could not do the job (default), 1 = problems found. */
   exitCode?: number;
+  /**
+   * The same operation may succeed if tried again (a lost answer, a CRC error on the link, a
+   * card still busy). Retry logic reads this flag, never the code string.
+   */
+  transient?: boolean;
 }
 
 export class FwcardError extends Error {
@@ -18,6 +23,7 @@ export class FwcardError extends Error {
   readonly hint: string | undefined;
   readonly details: ErrorDetails;
   readonly exitCode: number;
+  readonly transient: boolean;
 
   constructor(code: string, message: string, opts: FwcardErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -26,6 +32,7 @@ export class FwcardError extends Error {
     this.hint = opts.hint;
     this.details = opts.details ?? {};
     this.exitCode = opts.exitCode ?? 2;
+    this.transient = opts.transient ?? false;
   }
 
   toJSON(): Record<string, unknown> {
