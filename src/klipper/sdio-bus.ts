@@ -1,5 +1,5 @@
 import type { SdioBus, SdioCommandReply, SdioDataReply } from '../sdcard/bus.js';
-import type { SdioErrorCode, SdioWaitType } from '../sdcard/card-interface.js';
+import type { SdioErrorCode, SdioWaitType } from '../sdcard/sdio-codes.js';
 import { DeviceError } from '../errors.js';
 import { SdioResponseLost } from '../sdcard/lost-response.js';
 import { maxPayload, OpChain } from './bus-ops.js';

@@ -6,7 +6,7 @@
  * driver queues many blocks' messages at once and lets the bus pipeline them.
  */
 import type { SdioBus, SdioCommandReply } from './bus.js';
-import { SdioError, SdioWait } from './card-interface.js';
+import { SdioError, SdioWait } from './sdio-codes.js';
 import { decodeCid } from './cid.js';
 import { decodeCsd } from './csd.js';
 import { hex, SDIO_SILENT_HINT, sdError } from './sd-errors.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSdioBus, DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSdioBus, DirectSpiBus } from '../helpers/direct-bus.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SdBlockDevice } from '../../src/sdcard/sd-block-device.js';

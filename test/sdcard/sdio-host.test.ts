@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSdioBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSdioBus } from '../helpers/direct-bus.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
-import { SdioError, SdioWait } from '../../src/sdcard/card-interface.js';
+import { SdioError, SdioWait } from '../../src/sdcard/sdio-codes.js';
 import { decodeCid } from '../../src/sdcard/cid.js';
 import { makeCard, randomBytes, type CardFixture } from './helpers.js';
 

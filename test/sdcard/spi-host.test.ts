@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSpiBus } from '../helpers/direct-bus.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { DeviceError } from '../../src/errors.js';
 import { makeCard, randomBytes, type CardFixture } from './helpers.js';

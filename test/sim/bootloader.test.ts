@@ -5,7 +5,7 @@ import { planLayout } from '../../src/fat/layout.js';
 import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
 import { configureSpi } from '../../src/klipper/mcu-config.js';
 import { McuSession } from '../../src/klipper/session.js';
-import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
+import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { fatVolumeDevice } from '../../src/sim/bootloader.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';

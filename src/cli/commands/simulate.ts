@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadCatalog } from '../../boards/catalog.js';
 import { openImageFile } from '../../disk/image-file.js';
 import { UsageError } from '../../errors.js';
-import { EmulatedSdCard } from '../../sdcard/emulated-card.js';
+import { EmulatedSdCard } from '../../sim/sd-card/emulated-card.js';
 import { servePty } from '../../sim/pty.js';
 import { startSimulator, type SimLinkSpec } from '../../sim/simulator.js';
 import type { LinkFaults } from '../../sim/link.js';
