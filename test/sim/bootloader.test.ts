@@ -3,7 +3,7 @@ import { FatVolume } from '../../src/fat/fat-volume.js';
 import { writeFatVolume } from '../../src/fat/format.js';
 import { planLayout } from '../../src/fat/layout.js';
 import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
-import { configureSpi } from '../../src/klipper/mcu-config.js';
+import { configureSpi } from '../../src/adapters/configure-bus.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
