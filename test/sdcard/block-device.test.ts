@@ -5,7 +5,7 @@ import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SdBlockDevice } from '../../src/sdcard/sd-block-device.js';
 import { FwcardError } from '../../src/errors.js';
 import { cardFacts } from '../../src/sdcard/card-facts.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -4,7 +4,7 @@ import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import type { SdHost } from '../../src/sdcard/sd-host.js';
 import { DeviceError } from '../../src/errors.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

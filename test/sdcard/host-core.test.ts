@@ -14,7 +14,7 @@ import type { SdHost } from '../../src/sdcard/sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { setBits } from '../../src/sdcard/register-bits.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

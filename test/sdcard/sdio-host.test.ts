@@ -3,7 +3,7 @@ import { DirectSdioBus } from '../helpers/direct-bus.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SdioError, SdioWait } from '../../src/sdcard/sdio-codes.js';
 import { decodeCid } from '../../src/sdcard/cid.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -1,3 +1,4 @@
+/** An emulated SD card on a fresh image file, for the SD driver and emulated-card tests. */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
