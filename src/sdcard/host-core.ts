@@ -2,7 +2,7 @@
  * What the SPI and SDIO host drivers share: one card conversation at a time, the card's facts
  * after identification, a budget of lost answers per operation, the range check and the write
  * guard before anything is sent. A driver supplies only what its bus does differently:
- * `identify`, `goIdle`, `readRange` and `writeRange`.
+ * `identify`, `goIdle` and its `BlockTransfers`.
  */
 import { noTrace, type TraceListener } from '../progress.js';
 import { LossAccount } from './loss-account.js';
@@ -30,6 +30,12 @@ export interface SdHostCoreSetup {
   describeLoss: (e: unknown) => string | undefined;
 }
 
+/** How a bus moves blocks; `address` turns a block number into what a data command takes. */
+export interface BlockTransfers {
+  read(lba: number, count: number, address: (lba: number) => number): Promise<Uint8Array>;
+  write(lba: number, data: Uint8Array, address: (lba: number) => number): Promise<void>;
+}
+
 export abstract class SdHostCore implements SdHost {
   protected readonly now: () => number;
   protected readonly trace: (message: string) => void;
@@ -52,10 +58,8 @@ export abstract class SdHostCore implements SdHost {
   protected abstract identify(): Promise<SdCardInfo>;
   /** Put the card back to idle, as Klipper's host does when done. */
   protected abstract goIdle(): Promise<void>;
-  /** Read `count` blocks from `lba`, already checked against the card. */
-  protected abstract readRange(info: SdCardInfo, lba: number, count: number): Promise<Uint8Array>;
-  /** Write whole blocks at `lba`, already checked against the card and its write-protect. */
-  protected abstract writeRange(info: SdCardInfo, lba: number, data: Uint8Array): Promise<void>;
+  /** Reads and writes of block ranges already checked against the card (and its write-protect). */
+  protected abstract readonly transfers: BlockTransfers;
 
   get info(): SdCardInfo | undefined {
     return this._info;
@@ -82,7 +86,7 @@ export abstract class SdHostCore implements SdHost {
     return this.lock.run(async () => {
       const info = this.ready(lba, count);
       this.losses.start(count);
-      return this.readRange(info, lba, count);
+      return this.transfers.read(lba, count, (at) => blockAddress(info, at));
     });
   }
 
@@ -100,7 +104,7 @@ export abstract class SdHostCore implements SdHost {
         });
       }
       this.losses.start(count);
-      await this.writeRange(info, lba, data);
+      await this.transfers.write(lba, data, (at) => blockAddress(info, at));
     });
   }
 
@@ -120,6 +124,6 @@ export abstract class SdHostCore implements SdHost {
 }
 
 /** The address a data command takes: block numbers on SDHC/SDXC, bytes on SDSC. */
-export function blockAddress(info: SdCardInfo, lba: number): number {
+function blockAddress(info: SdCardInfo, lba: number): number {
   return info.highCapacity ? lba : lba * SD_BLOCK;
 }

@@ -5,6 +5,7 @@
  * the block is moved again; a transient card error (a CRC failure) is retried a few times.
  */
 import type { SdioCommandReply } from './bus.js';
+import type { BlockTransfers } from './host-core.js';
 import type { LossAccount } from './loss-account.js';
 import { hex, sdError } from './sd-errors.js';
 import { SD_BLOCK } from './sd-host.js';
@@ -23,7 +24,7 @@ export interface SdioTransferLimits {
   pipelineDepth: number;
 }
 
-export class SdioBlockTransfers {
+export class SdioBlockTransfers implements BlockTransfers {
   constructor(
     private readonly card: SdioCardChannel,
     private readonly limits: SdioTransferLimits,

@@ -1,8 +1,9 @@
-/**
+/*
  * The codes of Klipper's `sdio_*` commands, shared by the host driver (through the bus) and the
  * simulated MCU and card: the `error` field of the `sdio_*_response` messages and the `wait`
  * argument of `sdio_send_command`.
  */
+
 /**
  * Error codes exactly as Klipper's `sdio_send_command_response`, `sdio_read_data_response`
  * and `sdio_write_data_response` report them (`enum` in `src/stm32/sdio.c`).

@@ -7,7 +7,7 @@
 import type { SdioBus } from './bus.js';
 import { cardInfo } from './card-info.js';
 import { cmdName } from './command-names.js';
-import { blockAddress, SdHostCore, type SdHostCommonOptions } from './host-core.js';
+import { SdHostCore, type SdHostCommonOptions } from './host-core.js';
 import { isSdioResponseLost } from './lost-response.js';
 import { hex, sdError } from './sd-errors.js';
 import { SD_BLOCK, type SdCardInfo } from './sd-host.js';
@@ -31,7 +31,7 @@ export interface SdioSdHostOptions extends SdHostCommonOptions {
 
 export class SdioSdHost extends SdHostCore {
   private readonly card: SdioCardChannel;
-  private readonly transfers: SdioBlockTransfers;
+  protected readonly transfers: SdioBlockTransfers;
   private readonly speedHz: number;
   private readonly initTimeoutMs: number;
 
@@ -50,14 +50,6 @@ export class SdioSdHost extends SdHostCore {
       pipelineDepth: Math.max(1, options.pipelineDepth ?? 16),
     };
     this.transfers = new SdioBlockTransfers(this.card, limits, this.losses, this.trace, this.now);
-  }
-
-  protected readRange(info: SdCardInfo, lba: number, count: number): Promise<Uint8Array> {
-    return this.transfers.read(lba, count, (at) => blockAddress(info, at));
-  }
-
-  protected writeRange(info: SdCardInfo, lba: number, data: Uint8Array): Promise<void> {
-    return this.transfers.write(lba, data, (at) => blockAddress(info, at));
   }
 
   protected async goIdle(): Promise<void> {

@@ -5,6 +5,7 @@
  * error (a CRC error on the wire) is tried again a few times.
  */
 import { cmdName } from './command-names.js';
+import type { BlockTransfers } from './host-core.js';
 import { crc16 } from './crc16.js';
 import type { LossAccount } from './loss-account.js';
 import { isResponseLost, type SpiResponseLost } from './lost-response.js';
@@ -30,7 +31,7 @@ interface Run {
   blocks: number;
 }
 
-export class SpiBlockTransfers {
+export class SpiBlockTransfers implements BlockTransfers {
   /**
    * Blocks clocked per transfer of a multi-block read. After a lost answer the rest of that
    * transfer is wasted, so it shrinks on a loss and grows back on runs without one.

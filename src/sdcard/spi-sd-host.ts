@@ -8,7 +8,7 @@
 import type { SpiBus } from './bus.js';
 import { cardInfo } from './card-info.js';
 import { cmdName } from './command-names.js';
-import { blockAddress, SdHostCore, type SdHostCommonOptions } from './host-core.js';
+import { SdHostCore, type SdHostCommonOptions } from './host-core.js';
 import { isResponseLost } from './lost-response.js';
 import { hex, isTransient, sdError } from './sd-errors.js';
 import { SD_BLOCK, type SdCardInfo } from './sd-host.js';
@@ -48,7 +48,7 @@ const CHECK_PATTERN = 0xaa;
 
 export class SpiSdHost extends SdHostCore {
   private readonly card: SpiCardChannel;
-  private readonly transfers: SpiBlockTransfers;
+  protected readonly transfers: SpiBlockTransfers;
   private readonly crc: boolean;
   private readonly resetTries: number;
   private readonly initTimeoutMs: number;
@@ -67,14 +67,6 @@ export class SpiSdHost extends SdHostCore {
     this.card = new SpiCardChannel(bus, timing, this.losses, this.now);
     const limits = { maxBlocksPerCommand: Math.max(1, options.maxBlocksPerCommand ?? 128), retries: this.retries };
     this.transfers = new SpiBlockTransfers(this.card, limits, this.losses, this.trace);
-  }
-
-  protected readRange(info: SdCardInfo, lba: number, count: number): Promise<Uint8Array> {
-    return this.transfers.read(lba, count, (at) => blockAddress(info, at));
-  }
-
-  protected writeRange(info: SdCardInfo, lba: number, data: Uint8Array): Promise<void> {
-    return this.transfers.write(lba, data, (at) => blockAddress(info, at));
   }
 
   protected async goIdle(): Promise<void> {
