@@ -8,7 +8,8 @@ import { MessageFormat } from '../klipper/message-format.js';
 import type { Params } from '../klipper/param-types.js';
 import { decodeVlq } from '../klipper/vlq.js';
 import { pinTable, type ResolvedWiring } from './card-wiring.js';
-import { compressDictionary, type McuProfile } from './mcu-profile.js';
+import { compressDictionary } from './dictionary-builder.js';
+import type { McuProfile } from './mcu-profile.js';
 
 /** Commands Klipper lets run while shut down (HF_IN_SHUTDOWN). */
 const IN_SHUTDOWN = new Set(['identify', 'get_config', 'get_clock', 'get_uptime', 'emergency_stop', 'clear_shutdown', 'reset', 'config_reset']);

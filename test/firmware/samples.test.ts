@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
-import { syntheticSamples } from '../../src/firmware/synth-samples.js';
+import { syntheticSamples } from '../../fixtures/synth/samples.js';
 import { catalog, errors } from './helpers.js';
 
 const path = (name: string) => new URL(`../../fixtures/firmware/${name}`, import.meta.url);

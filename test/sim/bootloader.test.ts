@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FatVolume } from '../../src/fat/fat-volume.js';
 import { writeFatVolume } from '../../src/fat/format.js';
 import { planLayout } from '../../src/fat/layout.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { configureSpi } from '../../src/klipper/mcu-config.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
