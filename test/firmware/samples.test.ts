@@ -18,6 +18,14 @@ describe('committed synthetic samples', () => {
     }
   });
 
+  it('are what fixtures/generate.mjs and bench/faults.js get too (fixtures/load-synth.mjs compiles the same generator)', async () => {
+    // @ts-expect-error a plain-JS module without type declarations
+    const { loadSynth } = await import('../../fixtures/load-synth.mjs');
+    const compiled = (await loadSynth()).syntheticSamples() as typeof samples;
+    expect(compiled.map((s) => s.name)).toEqual(samples.map((s) => s.name));
+    compiled.forEach((c, i) => expect(Buffer.compare(Buffer.from(c.bytes), Buffer.from(samples[i]!.bytes)), c.name).toBe(0));
+  });
+
   it('inspect as their descriptions say', () => {
     const insp = (name: string, board: string) => inspectFirmware(new Uint8Array(readFileSync(path(name))), { board: catalog.get(board), fileName: name });
     expect(errors(insp('klipper-stm32f446-32k.bin', 'btt-octopus-f446-v1'))).toEqual([]);
