@@ -28,6 +28,7 @@ import { seedBystanders, hostState, compareHost } from './faults/bystanders.js';
 import { baseOf, compareKept, dirOf, readTree } from './faults/card-tree.js';
 import { FIX_BOARDS, fsckComplaints, judgeFix, plantDefects } from './faults/check-fix.js';
 import { prng } from '../dist/util/prng.js';
+import { loadSynth } from '../fixtures/load-synth.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Where bin/ and dist/ are taken from: the tree, or (npm run faults) a private copy made at the
@@ -130,10 +131,11 @@ let mods;
 async function load() {
   mods ??= {
     errors: await dist('errors.js'),
-    firmware: await dist('firmware/index.js'),
+    // Inspection from the build under test; the synthetic firmware generator from fixtures/synth/.
+    firmware: { ...(await dist('firmware/index.js')), ...(await loadSynth()) },
     sim: await dist('sim/simulator.js'),
     boot: await dist('sim/bootloader.js'),
-    profile: await dist('sim/mcu-profile.js'),
+    profile: { ...(await dist('sim/mcu-profile.js')), ...(await dist('sim/sim-dictionary.js')) },
     card: await dist('sim/sd-card/emulated-card.js'),
     image: await dist('disk/image-file.js'),
     fat: await dist('fat/fat-volume.js'),

@@ -52,8 +52,6 @@ export class VerifyError extends FwcardError {}
 export class FormatError extends FwcardError {}
 /** A peer (MCU, SD card) misbehaved or stopped answering. */
 export class DeviceError extends FwcardError {}
-/** The firmware file does not fit the board. */
-export class FirmwareError extends FwcardError {}
 
 export function isFwcardError(e: unknown): e is FwcardError {
   return e instanceof FwcardError;

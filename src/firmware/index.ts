@@ -4,7 +4,5 @@ export { convertForBoard, boardConversion, type Conversion } from './convert.js'
 export { extractKlipperDictionary, findKlipperDictionary, klipperInterface, type FoundDictionary } from './klipper-dictionary.js';
 export { mksRobinXor, isMksScrambled } from './mks-robin.js';
 export { chituEncode, chituDecode, isChituCbd } from './chitu.js';
-export { makeSyntheticFirmware, type SyntheticFirmwareOptions, type SyntheticFirmware } from './synth.js';
-export { makeKlipperDictionary, dictionaryText, type KlipperDictionary } from './synth-dictionary.js';
 export { mcuMemory, MCU_MEMORY, describeAppStart, type McuMemory, type McuFamily } from './mcu-memory.js';
 export type { FirmwareReport, Finding, FirmwareKind, KlipperInfo, KlipperInterface, MarlinInfo, Severity } from './report.js';

@@ -1,10 +1,14 @@
 import { DeviceError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import { BlockDecoder, encodeBlock, MESSAGE_MAX, MESSAGE_MIN, MESSAGE_PAYLOAD_MAX, MESSAGE_SEQ_MASK, MESSAGE_SYNC, type Block } from './frame.js';
+import { BlockDecoder, encodeBlock, MESSAGE_MIN, MESSAGE_PAYLOAD_MAX, MESSAGE_SEQ_MASK, type Block } from './frame.js';
+import { AckWaiters } from './ack-waiters.js';
+import { notKlipper, nothingAnswered, stoppedAnswering } from './link-errors.js';
+import { ReadyCommands } from './ready-commands.js';
+import { RtoEstimator } from './rto.js';
+import { SequenceProbe } from './sequence-probe.js';
+import { SentBlocks } from './sent-blocks.js';
 
-/** Klipper's host limits (klippy/chelper/serialqueue.c). */
-export const MIN_RTO = 0.025;
-export const MAX_RTO = 5.0;
+/** Blocks in flight at most (klippy/chelper/serialqueue.c). */
 export const MAX_PENDING_BLOCKS = 12;
 
 export interface SendQueueOptions {
@@ -24,26 +28,6 @@ export interface SendQueueOptions {
   /** Monotonic seconds (injectable for tests). */
   now?: () => number;
   trace?: (line: string) => void;
-}
-
-interface SentBlock {
-  seq: number;
-  bytes: Uint8Array;
-  /** When the block should have finished leaving the host (Klipper's receive_time estimate). */
-  doneTime: number;
-}
-
-interface PendingCommand {
-  bytes: number[];
-  exclusive: boolean;
-  resolve: (seq: number) => void;
-  reject: (e: Error) => void;
-}
-
-interface Notify {
-  seq: number;
-  resolve: (seq: number) => void;
-  reject: (e: Error) => void;
 }
 
 export interface SendOptions {
@@ -78,31 +62,29 @@ export interface SendQueueStats {
  *
  * Before the first command the queue learns the MCU's expected sequence number with an
  * empty block: the MCU answers it with an ack or a NAK, both carrying that number.
+ *
+ * Its parts: ReadyCommands packs queued commands into blocks, SentBlocks keeps the
+ * unacknowledged ones within the receive window, RtoEstimator times retransmits,
+ * AckWaiters resolves `send` callers, SequenceProbe does the first sync. This class holds
+ * the sequence numbers and the rules that tie them together.
  */
 export class SendQueue {
   private readonly decoder = new BlockDecoder();
   private readonly now: () => number;
-  private readonly ready: PendingCommand[] = [];
-  private readonly sent: SentBlock[] = [];
-  private readonly notify: Notify[] = [];
-  private synced = false;
-  private syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private readonly ready = new ReadyCommands();
+  private readonly sent = new SentBlocks();
+  private readonly rtt = new RtoEstimator();
+  private readonly waiters = new AckWaiters();
+  private readonly probe: SequenceProbe;
   private sendSeq = 1;
   private receiveSeq = 1;
   private lastAckSeq = 0;
   private ignoreNakSeq = 0;
   private retransmitSeq = 0;
   private rttSampleSeq = 0;
-  private lastReceiveSentTime = 0;
-  private needAckBytes = 0;
-  private lastAckBytes = 0;
   private idleTime = 0;
-  private srtt = 0;
-  private rttvar = 0;
-  private rto = MIN_RTO;
   private badAcks = 0;
   private retransmitTimer: NodeJS.Timeout | undefined;
-  private lostAckTimer: NodeJS.Timeout | undefined;
   private pumpScheduled = false;
   private lastValidRx = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -124,6 +106,14 @@ export class SendQueue {
         this.fail(cause ?? new DeviceError('closed', `${opts.transport.name}: connection closed`)),
       ),
     );
+    this.probe = new SequenceProbe({
+      now: this.now,
+      write: (bytes) => void this.rawWrite(bytes),
+      timeoutError: () => {
+        const garbage = this.decoder.invalidBytes;
+        return garbage > 0 ? notKlipper(opts.transport.name, garbage) : nothingAnswered(opts.transport.name);
+      },
+    });
     this.lastValidRx = this.now();
     this.watchdog = setInterval(() => this.checkAlive(), 100);
     this.watchdog.unref?.();
@@ -135,9 +125,9 @@ export class SendQueue {
       bytesInvalid: this.decoder.invalidBytes,
       sendSeq: this.sendSeq,
       receiveSeq: this.receiveSeq,
-      srtt: this.srtt,
-      rttvar: this.rttvar,
-      rto: this.rto,
+      srtt: this.rtt.srtt,
+      rttvar: this.rtt.rttvar,
+      rto: this.rtt.rto,
     };
   }
 
@@ -155,39 +145,7 @@ export class SendQueue {
    */
   async sync(timeoutMs = this.timeoutMs): Promise<void> {
     if (this.failed) throw this.failed;
-    if (this.synced) return;
-    const done = new Promise<void>((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
-    const start = this.now();
-    let interval = 0.05;
-    let timer: NodeJS.Timeout | undefined;
-    const probe = (): void => {
-      if (this.synced || this.failed) return;
-      if ((this.now() - start) * 1000 >= timeoutMs) {
-        const garbage = this.decoder.invalidBytes;
-        const err =
-          garbage > 0
-            ? new DeviceError('not-klipper', `${this.opts.transport.name}: the device answers, but not in Klipper's protocol (${garbage} bytes of unframed data)`, {
-                hint: 'Check the baud rate (-b, Klipper defaults to 250000) and that the board runs Klipper firmware, not Marlin or a bootloader.',
-                details: { invalidBytes: garbage },
-              })
-            : new DeviceError('no-response', `${this.opts.transport.name}: nothing answered`, {
-                hint: 'Is the board powered and running Klipper? For a UART connection check the baud rate (-b). A board that was just reset may need a few seconds.',
-              });
-        for (const w of this.syncWaiters) w.reject(err);
-        this.syncWaiters = [];
-        return;
-      }
-      // Empty block: accepted or NAKed, the MCU replies with its next expected sequence.
-      void this.rawWrite(concat([MESSAGE_SYNC], encodeBlock(0)));
-      timer = setTimeout(probe, interval * 1000);
-      interval = Math.min(interval * 2, 0.5);
-    };
-    probe();
-    try {
-      await done;
-    } finally {
-      if (timer) clearTimeout(timer);
-    }
+    await this.probe.run(timeoutMs, () => this.failed !== undefined);
   }
 
   /**
@@ -223,37 +181,21 @@ export class SendQueue {
 
   /** Send as many blocks as the window allows. */
   private pump(): void {
-    if (!this.synced || this.failed) return;
+    if (!this.probe.answered || this.failed) return;
     while (this.ready.length) {
       if (this.sendSeq - this.receiveSeq >= MAX_PENDING_BLOCKS) return;
-      if (this.sendSeq > this.receiveSeq && this.receiveWindow) {
-        let need = this.needAckBytes + MESSAGE_MAX;
-        // A response arrived for the last block but its ack not yet: the MCU may still hold it.
-        if (this.lastAckSeq < this.receiveSeq) need += this.lastAckBytes;
-        if (need > this.receiveWindow) return;
-      }
-      const content: number[] = [];
-      const cmds: PendingCommand[] = [];
-      let exclusive = false;
-      while (this.ready.length && content.length + this.ready[0]!.bytes.length <= MESSAGE_PAYLOAD_MAX) {
-        if (exclusive && this.ready[0]!.exclusive) break;
-        const c = this.ready.shift()!;
-        exclusive ||= c.exclusive;
-        content.push(...c.bytes);
-        cmds.push(c);
-      }
+      if (this.sendSeq > this.receiveSeq && this.receiveWindow && !this.sent.fits(this.receiveWindow, this.lastAckSeq < this.receiveSeq)) return;
+      const { content, commands } = this.ready.takeBlock();
       const seq = this.sendSeq;
       const bytes = encodeBlock(seq, content);
       const now = this.now();
       const start = Math.max(now, this.idleTime);
       this.idleTime = start + this.byteTime * bytes.length;
-      const blk: SentBlock = { seq, bytes, doneTime: this.idleTime };
-      if (!this.sent.length) this.armRetransmit(this.idleTime + this.rto - now);
+      if (!this.sent.length) this.armRetransmit(this.idleTime + this.rtt.rto - now);
       if (!this.rttSampleSeq) this.rttSampleSeq = seq;
       this.sendSeq++;
-      this.needAckBytes += bytes.length;
-      this.sent.push(blk);
-      for (const c of cmds) this.notify.push({ seq, resolve: c.resolve, reject: c.reject });
+      this.sent.push({ seq, bytes, doneTime: this.idleTime });
+      for (const c of commands) this.waiters.add({ seq, resolve: c.resolve, reject: c.reject });
       this.opts.trace?.(`tx seq=${seq & MESSAGE_SEQ_MASK} len=${bytes.length}`);
       void this.rawWrite(bytes);
     }
@@ -276,14 +218,12 @@ export class SendQueue {
   private onBlock(block: Block): void {
     const now = this.now();
     const len = block.bytes.length;
-    if (!this.synced) {
+    if (!this.probe.answered) {
       // Only an ack/NAK answers the probe; stale responses from an earlier session do not.
       if (len !== MESSAGE_MIN) return;
       this.resync(block.seq);
       this.lastValidRx = now;
-      this.synced = true;
-      for (const w of this.syncWaiters) w.resolve();
-      this.syncWaiters = [];
+      this.probe.answer();
       this.schedulePump();
       return;
     }
@@ -321,39 +261,18 @@ export class SendQueue {
     // Commands of block N are done once a block past N (for responses: past N+1) arrives,
     // so a query's response, sent before the MCU's ack, is always seen first.
     const wakeSeq = rseq - 1 - (len > MESSAGE_MIN ? 1 : 0);
-    while (this.notify.length && this.notify[0]!.seq <= wakeSeq) this.wake(this.notify.shift()!);
-    if (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.armLostAck();
+    this.waiters.wakeThrough(wakeSeq);
+    if (this.waiters.anyBelow(this.receiveSeq)) this.waiters.armLostAck(Math.max(10, this.rtt.rto * 1000), () => this.receiveSeq);
     this.schedulePump();
-  }
-
-  /**
-   * A response came but the ack after it was lost, and nothing else is in flight to carry a
-   * later sequence number. The MCU sends all of a block's responses before its ack, so after
-   * a short wait the block is done either way (Klipper's host relies on its periodic
-   * get_clock traffic for this).
-   */
-  private armLostAck(): void {
-    if (this.lostAckTimer) clearTimeout(this.lostAckTimer);
-    this.lostAckTimer = setTimeout(() => {
-      this.lostAckTimer = undefined;
-      while (this.notify.length && this.notify[0]!.seq < this.receiveSeq) this.wake(this.notify.shift()!);
-    }, Math.max(10, this.rto * 1000));
-  }
-
-  private wake(n: Notify): void {
-    n.resolve(n.seq);
   }
 
   private resync(wireSeq: number): void {
     // Renumber outstanding blocks from the MCU's expected number, above everything used so far.
     let base = this.sendSeq + 16;
     base += (wireSeq - base) & MESSAGE_SEQ_MASK;
-    const shift = base - (this.sent[0]?.seq ?? this.sendSeq);
-    for (const s of this.sent) {
-      s.seq += shift;
-      s.bytes = encodeBlock(s.seq, s.bytes.subarray(2, s.bytes.length - 3));
-    }
-    for (const n of this.notify) n.seq += shift;
+    const shift = base - (this.sent.first?.seq ?? this.sendSeq);
+    this.sent.renumber(shift);
+    this.waiters.renumber(shift);
     this.sendSeq += shift;
     this.receiveSeq = base;
     this.lastAckSeq = base;
@@ -364,30 +283,14 @@ export class SendQueue {
   }
 
   private updateReceiveSeq(now: number, rseq: number): void {
-    while (this.sent.length && this.sent[0]!.seq < rseq) {
-      const s = this.sent.shift()!;
-      this.needAckBytes -= s.bytes.length;
-      if (s.seq === rseq - 1) {
-        this.lastReceiveSentTime = s.doneTime;
-        this.lastAckBytes = s.bytes.length;
-      }
-    }
+    this.sent.acknowledge(rseq);
     this.receiveSeq = rseq;
-    if (this.rttSampleSeq && rseq > this.rttSampleSeq && this.lastReceiveSentTime) {
-      // RFC 6298, with Klipper's high first estimate.
-      const delta = Math.max(0, now - this.lastReceiveSentTime);
-      if (!this.srtt) {
-        this.rttvar = delta / 2;
-        this.srtt = delta * 10;
-      } else {
-        this.rttvar = (3 * this.rttvar + Math.abs(this.srtt - delta)) / 4;
-        this.srtt = (7 * this.srtt + delta) / 8;
-      }
-      this.rto = Math.min(MAX_RTO, Math.max(MIN_RTO, this.srtt + Math.max(this.rttvar * 4, 0.001)));
+    if (this.rttSampleSeq && rseq > this.rttSampleSeq && this.sent.lastReceiveSentTime) {
+      this.rtt.sample(Math.max(0, now - this.sent.lastReceiveSentTime));
       this.rttSampleSeq = 0;
     }
-    if (!this.sent.length) this.clearRetransmit();
-    else this.armRetransmit(this.rto + this.byteTime * this.sent[0]!.bytes.length);
+    if (!this.sent.first) this.clearRetransmit();
+    else this.armRetransmit(this.rtt.rto + this.byteTime * this.sent.first.bytes.length);
   }
 
   private armRetransmit(delaySec: number): void {
@@ -401,17 +304,17 @@ export class SendQueue {
   }
 
   private retransmit(now: number, dueToNak: boolean): void {
-    if (this.failed || !this.sent.length) return;
-    const parts: Uint8Array[] = [Uint8Array.of(MESSAGE_SYNC), ...this.sent.map((s) => s.bytes)];
-    const buf = concat(...parts);
+    const first = this.sent.first;
+    if (this.failed || !first) return;
+    const buf = this.sent.wireBytes();
     this.stats_.bytesRetransmitted += buf.length;
     this.stats_.retransmits++;
-    this.opts.trace?.(`retransmit ${this.sent.length} block(s) from seq ${this.sent[0]!.seq & MESSAGE_SEQ_MASK} (${dueToNak ? 'nak' : 'timeout'}), rto=${this.rto.toFixed(3)}`);
+    this.opts.trace?.(`retransmit ${this.sent.length} block(s) from seq ${first.seq & MESSAGE_SEQ_MASK} (${dueToNak ? 'nak' : 'timeout'}), rto=${this.rtt.rto.toFixed(3)}`);
     if (dueToNak) {
       this.ignoreNakSeq = this.receiveSeq;
       if (this.receiveSeq < this.retransmitSeq) this.ignoreNakSeq = this.retransmitSeq; // no third NAK retransmit
     } else {
-      this.rto = Math.min(MAX_RTO, this.rto * 2);
+      this.rtt.backoff();
       // Klipper ignores every NAK until the whole retransmitted window is acknowledged
       // (ignore_nak_seq = send_seq), so a second loss inside it waits out the doubled RTO.
       // NAKs for the current position can still be echoes of the old stream and are ignored;
@@ -423,22 +326,17 @@ export class SendQueue {
     this.rttSampleSeq = 0;
     this.idleTime = now + this.byteTime * buf.length;
     void this.rawWrite(buf);
-    this.armRetransmit(this.rto + this.byteTime * (this.sent[0]!.bytes.length + 1));
+    this.armRetransmit(this.rtt.rto + this.byteTime * (first.bytes.length + 1));
   }
 
   private checkAlive(): void {
-    if (this.failed || !this.synced) return;
-    if (!this.sent.length && !this.notify.length) {
+    if (this.failed || !this.probe.answered) return;
+    if (!this.sent.length && !this.waiters.length) {
       this.lastValidRx = this.now();
       return;
     }
     if ((this.now() - this.lastValidRx) * 1000 > this.timeoutMs) {
-      this.fail(
-        new DeviceError('no-response', `${this.opts.transport.name}: the MCU stopped answering`, {
-          hint: 'The board may have reset, shut down its USB port or lost power. Check the connection and try again.',
-          details: { unacknowledgedBlocks: this.sent.length },
-        }),
-      );
+      this.fail(stoppedAnswering(this.opts.transport.name, this.sent.length));
     }
   }
 
@@ -446,26 +344,14 @@ export class SendQueue {
     if (this.failed) return;
     this.failed = err;
     this.clearRetransmit();
-    if (this.lostAckTimer) clearTimeout(this.lostAckTimer);
     if (this.watchdog) clearInterval(this.watchdog);
     for (const u of this.unsubscribe) u();
-    for (const c of this.ready.splice(0)) c.reject(err);
-    for (const n of this.notify.splice(0)) n.reject(err);
-    for (const w of this.syncWaiters.splice(0)) w.reject(err);
+    this.ready.rejectAll(err);
+    this.waiters.rejectAll(err);
+    this.probe.fail(err);
   }
 
   get error(): Error | undefined {
     return this.failed;
   }
-}
-
-function concat(...parts: Array<ArrayLike<number>>): Uint8Array {
-  const n = parts.reduce((a, p) => a + p.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(Array.from(p), o);
-    o += p.length;
-  }
-  return out;
 }

@@ -1,18 +1,20 @@
 import { inflateSync } from 'node:zlib';
 import type { SimulatedSdCard } from './sd-card/card-interface.js';
-import { SdioError, type SdioWaitType } from '../sdcard/sdio-codes.js';
-import { crc16Ccitt } from '../klipper/crc16.js';
 import type { RawDictionary } from '../klipper/dictionary.js';
-import { encodeBlock, MESSAGE_DEST, MESSAGE_MAX, MESSAGE_MIN, MESSAGE_SEQ_MASK, MESSAGE_SYNC } from '../klipper/frame.js';
+import { encodeBlock, MESSAGE_MAX, MESSAGE_MIN, MESSAGE_SYNC } from '../klipper/frame.js';
 import { MessageFormat } from '../klipper/message-format.js';
 import type { Params } from '../klipper/param-types.js';
 import { decodeVlq } from '../klipper/vlq.js';
+import { BlockReader } from './block-reader.js';
 import { pinTable, type ResolvedWiring } from './card-wiring.js';
-import { compressDictionary, type McuProfile } from './mcu-profile.js';
+import { compressDictionary } from './dictionary-builder.js';
+import type { McuProfile } from './mcu-profile.js';
+import { OidTable } from './oid-table.js';
+import { SdBusCommands, type BusDevice } from './sd-bus-commands.js';
+import { Shutdown } from './shutdown.js';
 
 /** Commands Klipper lets run while shut down (HF_IN_SHUTDOWN). */
 const IN_SHUTDOWN = new Set(['identify', 'get_config', 'get_clock', 'get_uptime', 'emergency_stop', 'clear_shutdown', 'reset', 'config_reset']);
-const SDIO_BUFFER = 4096;
 
 /** The firmware's image of itself: what identify serves and which commands exist. */
 export interface SimFirmware {
@@ -39,30 +41,6 @@ export interface SimMcuOptions {
   trace?: (line: string) => void;
 }
 
-class Shutdown extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-  }
-}
-
-interface SpiDev {
-  kind: 'spi';
-  cs?: number;
-  csActiveHigh: boolean;
-  hw?: { bus: number; mode: number; rate: number };
-  sw?: { miso: number; mosi: number; sclk: number; mode: number; pulseTicks: number };
-}
-
-interface SdioDev {
-  kind: 'sdio';
-  blocksize: number;
-  speed: number;
-  bus?: number;
-  buffer: Uint8Array;
-}
-
-type OidObj = SpiDev | SdioDev;
-
 export interface SimMcuStats {
   blocksReceived: number;
   naksSent: number;
@@ -77,26 +55,23 @@ export interface SimMcuStats {
  * oids, config CRC, shutdown with static-string reasons, and SPI/SDIO reaching the card.
  * Commands are looked up through the running firmware's dictionary, so a "flashed" firmware
  * with a different dictionary changes what the MCU understands.
+ *
+ * Its parts: BlockReader finds blocks (command_find_block), OidTable keeps the config,
+ * SdBusCommands runs the SPI and SDIO commands against the emulated card.
  */
 export class SimMcu {
   private rx: number[] = [];
-  private nextSeq = MESSAGE_DEST;
-  private needSync = false;
-  private needValid = false;
+  private readonly blocks = new BlockReader();
   private running = false;
   private alive = true;
   private debtMicros = 0;
   private readonly bootTime = performance.now();
-  private lastCardTime = performance.now();
   private readonly commandsById = new Map<number, MessageFormat>();
   private readonly responses = new Map<string, MessageFormat>();
   private readonly staticIds = new Map<string, number>();
   private readonly identifyData: Uint8Array;
-  private readonly pins: Map<string, number>;
-  private readonly validPins: Set<number>;
-  private oids: Array<OidObj | undefined> | undefined;
-  private finalized = false;
-  private configCrc = 0;
+  private readonly oids = new OidTable<BusDevice>();
+  private readonly buses: SdBusCommands;
   private shutdownStatus = 0;
   private shutdownReason = 0;
   private pendingOut: Uint8Array[] = [];
@@ -114,8 +89,15 @@ export class SimMcu {
       this.responses.set(mf.name, mf);
     }
     for (const [s, id] of Object.entries(d.enumerations?.static_string_id ?? {})) if (typeof id === 'number') this.staticIds.set(s, id);
-    this.pins = pinTable(opts.profile);
-    this.validPins = new Set(this.pins.values());
+    this.buses = new SdBusCommands({
+      profile: opts.profile,
+      card: opts.card,
+      wiring: opts.wiring,
+      oids: this.oids,
+      validPins: new Set(pinTable(opts.profile).values()),
+      sendf: (name, params) => this.sendf(name, params),
+      spend: (micros) => (this.debtMicros += micros),
+    });
     this.mcuName = String(d.config?.MCU ?? opts.profile.mcu);
     this.version = d.version ?? '';
     const every = opts.statsIntervalMs ?? 5000;
@@ -145,7 +127,7 @@ export class SimMcu {
   }
 
   get isConfigured(): boolean {
-    return this.finalized;
+    return this.oids.finalized;
   }
 
   /** MCU clock ticks since boot (64-bit as a JS number). */
@@ -186,59 +168,20 @@ export class SimMcu {
   /** console_task: find a block, dispatch it, pop it, ack it; repeat while data is buffered. */
   private async task(): Promise<void> {
     while (this.alive && this.rx.length) {
-      const { ret, pop } = this.findBlock();
+      const { ret, pop, nak } = this.blocks.find(this.rx);
+      if (nak) {
+        this.stats.naksSent++;
+        this.queueOut(encodeBlock(this.blocks.nextSeq, []));
+      }
       if (ret === 0) break;
       if (ret > 0) {
         this.stats.blocksReceived++;
         this.dispatch(Uint8Array.from(this.rx.slice(0, pop)));
       }
       this.rx.splice(0, pop);
-      if (ret > 0) this.queueOut(encodeBlock(this.nextSeq, []));
+      if (ret > 0) this.queueOut(encodeBlock(this.blocks.nextSeq, []));
       await this.flushOut();
     }
-  }
-
-  /** command_find_block, state for state. */
-  private findBlock(): { ret: number; pop: number } {
-    const buf = this.rx;
-    const len = buf.length;
-    if (!(len && this.needSync)) {
-      if (len < MESSAGE_MIN) return { ret: 0, pop: 0 };
-      const msglen = buf[0]!;
-      const msgseq = buf[1]!;
-      let bad = msglen < MESSAGE_MIN || msglen > MESSAGE_MAX || (msgseq & ~MESSAGE_SEQ_MASK) !== MESSAGE_DEST;
-      if (!bad) {
-        if (len < msglen) return { ret: 0, pop: 0 };
-        const crc = (buf[msglen - 3]! << 8) | buf[msglen - 2]!;
-        bad = buf[msglen - 1] !== MESSAGE_SYNC || crc !== crc16Ccitt(buf, 0, msglen - 3);
-      }
-      if (!bad) {
-        this.needValid = false;
-        if (msgseq !== this.nextSeq) {
-          this.nak();
-          return { ret: -1, pop: msglen };
-        }
-        this.nextSeq = ((msgseq + 1) & MESSAGE_SEQ_MASK) | MESSAGE_DEST;
-        return { ret: 1, pop: msglen };
-      }
-      if (buf[0] === MESSAGE_SYNC) return { ret: -1, pop: 1 }; // leading sync bytes are not errors
-      this.needSync = true;
-    }
-    const sync = buf.indexOf(MESSAGE_SYNC);
-    let pop = len;
-    if (sync >= 0) {
-      this.needSync = false;
-      pop = sync + 1;
-    }
-    if (this.needValid) return { ret: -1, pop };
-    this.needValid = true;
-    this.nak();
-    return { ret: -1, pop };
-  }
-
-  private nak(): void {
-    this.stats.naksSent++;
-    this.queueOut(encodeBlock(this.nextSeq, []));
   }
 
   private queueOut(b: Uint8Array): void {
@@ -262,7 +205,7 @@ export class SimMcu {
     if (!mf) return; // firmware without this response: nothing is sent, like a missing sendf
     const content = mf.encode(params);
     if (content.length > MESSAGE_MAX - MESSAGE_MIN) return;
-    this.queueOut(encodeBlock(this.nextSeq, content));
+    this.queueOut(encodeBlock(this.blocks.nextSeq, content));
   }
 
   private staticId(reason: string): number {
@@ -307,13 +250,9 @@ export class SimMcu {
     this.sendf('shutdown', { clock: this.ticks() % 2 ** 32, static_string_id: this.shutdownReason });
   }
 
-  private num(p: Params, k: string, dflt = 0): number {
-    const v = p[k];
-    return typeof v === 'number' ? v : dflt;
-  }
-
+  /** The commands of src/basecmd.c and command.c; the SPI and SDIO ones go to `buses`. */
   private run(name: string, p: Params): void {
-    const n = (k: string, d = 0): number => this.num(p, k, d);
+    const n = (k: string): number => (typeof p[k] === 'number' ? p[k] : 0);
     switch (name) {
       case 'identify': {
         const offset = n('offset');
@@ -334,20 +273,17 @@ export class SimMcu {
         return;
       case 'get_config':
         this.sendf('config', {
-          is_config: this.finalized ? 1 : 0,
-          crc: this.configCrc,
+          is_config: this.oids.finalized ? 1 : 0,
+          crc: this.oids.crc,
           is_shutdown: this.shutdownStatus ? 1 : 0,
-          move_count: this.finalized ? 1024 : 0,
+          move_count: this.oids.finalized ? 1024 : 0,
         });
         return;
       case 'allocate_oids':
-        if (this.oids) throw new Shutdown('oids already allocated');
-        this.oids = new Array<OidObj | undefined>(n('count')).fill(undefined);
+        this.oids.allocate(n('count'));
         return;
       case 'finalize_config':
-        if (this.finalized) throw new Shutdown('Already finalized');
-        this.finalized = true;
-        this.configCrc = n('crc');
+        this.oids.finalize(n('crc'));
         return;
       case 'emergency_stop':
         throw new Shutdown('Command request');
@@ -359,195 +295,11 @@ export class SimMcu {
         this.alive = false;
         this.opts.onReset?.();
         return;
-      case 'config_spi':
-        this.allocOid(n('oid'), { kind: 'spi', cs: this.outputPin(n('pin')), csActiveHigh: n('cs_active_high') !== 0 });
-        return;
-      case 'config_spi_without_cs':
-        this.allocOid(n('oid'), { kind: 'spi', csActiveHigh: false });
-        return;
-      case 'spi_set_bus': {
-        const dev = this.spiDev(n('oid'));
-        const mode = n('mode');
-        if (mode > 3 || dev.hw || dev.sw) throw new Shutdown('Invalid spi config');
-        const bus = n('spi_bus');
-        if (!Object.values(this.opts.profile.spiBuses).includes(bus)) throw new Shutdown(this.opts.profile.reasons.badSpiBus);
-        dev.hw = { bus, mode, rate: n('rate') };
-        return;
-      }
-      case 'spi_set_sw_bus':
-      case 'spi_set_software_bus': {
-        const mode = n('mode');
-        if (mode > 3) throw new Shutdown('Invalid spi config');
-        const dev = this.spiDev(n('oid'));
-        const miso = this.inputPin(n('miso_pin'));
-        const mosi = this.outputPin(n('mosi_pin'));
-        const sclk = this.outputPin(n('sclk_pin'));
-        if (dev.hw || dev.sw) throw new Shutdown('Invalid spi config');
-        // The old command took a rate; the new one takes ticks per SCLK period.
-        const pulseTicks = name === 'spi_set_sw_bus' ? n('pulse_ticks') : Math.floor(this.opts.profile.clockFreq / Math.max(1, n('rate')));
-        dev.sw = { miso, mosi, sclk, mode, pulseTicks };
-        return;
-      }
-      case 'spi_transfer': {
-        const data = p.data as Uint8Array;
-        const out = this.spiTransfer(this.spiDev(n('oid')), data, true);
-        this.sendf('spi_transfer_response', { oid: n('oid'), response: out });
-        return;
-      }
-      case 'spi_send':
-        this.spiTransfer(this.spiDev(n('oid')), p.data as Uint8Array, false);
-        return;
-      case 'config_sdio':
-        this.allocOid(n('oid'), { kind: 'sdio', blocksize: n('blocksize'), speed: 400_000, buffer: new Uint8Array(SDIO_BUFFER) });
-        return;
-      case 'sdio_set_bus': {
-        const dev = this.sdioDev(n('oid'));
-        const bus = n('sdio_bus');
-        if (!Object.values(this.opts.profile.sdioBuses).includes(bus)) throw new Shutdown('Invalid sdio bus');
-        dev.bus = bus;
-        dev.speed = 400_000;
-        this.sdioCard(dev)?.sdioSetSpeed(dev.speed);
-        return;
-      }
-      case 'sdio_set_speed': {
-        const dev = this.sdioDev(n('oid'));
-        dev.speed = n('speed');
-        this.sdioCard(dev)?.sdioSetSpeed(dev.speed);
-        return;
-      }
-      case 'sdio_send_command': {
-        const oid = n('oid');
-        const dev = this.sdioDev(oid);
-        const card = this.sdioCard(dev);
-        this.cardTime();
-        const r = card ? card.sdioSendCommand(n('cmd'), n('argument') >>> 0, n('wait') as SdioWaitType) : { error: SdioError.CMD_RESPONSE_TIMEOUT, response: new Uint8Array(0) };
-        this.debtMicros += (48 * 2 * 1e6) / Math.max(dev.speed, 1);
-        this.sendf('sdio_send_command_response', { oid, error: r.error, response: r.response });
-        return;
-      }
-      case 'sdio_read_data': {
-        const oid = n('oid');
-        const dev = this.sdioDev(oid);
-        const card = this.sdioCard(dev);
-        this.cardTime();
-        let error: number = SdioError.CMD_RESPONSE_TIMEOUT;
-        let read = 0;
-        if (dev.blocksize > SDIO_BUFFER) error = SdioError.OK;
-        else if (card) {
-          const r = card.sdioReadData(n('cmd'), n('argument') >>> 0, dev.blocksize, 1);
-          error = r.error;
-          if (r.error === SdioError.OK) {
-            dev.buffer.set(r.data.subarray(0, dev.blocksize));
-            read = dev.blocksize;
-          }
-          this.debtMicros += ((dev.blocksize + 8) * 8 * 1e6) / Math.max(dev.speed, 1);
-        }
-        this.sendf('sdio_read_data_response', { oid, error, read });
-        return;
-      }
-      case 'sdio_write_data': {
-        const oid = n('oid');
-        const dev = this.sdioDev(oid);
-        const card = this.sdioCard(dev);
-        this.cardTime();
-        let error: number = SdioError.CMD_RESPONSE_TIMEOUT;
-        let write = 0;
-        if (dev.blocksize > SDIO_BUFFER) error = SdioError.OK;
-        else if (card) {
-          const r = card.sdioWriteData(n('cmd'), n('argument') >>> 0, dev.buffer.slice(0, dev.blocksize), dev.blocksize);
-          error = r.error;
-          if (r.error === SdioError.OK) write = dev.blocksize;
-          this.debtMicros += ((dev.blocksize + 8) * 8 * 1e6) / Math.max(dev.speed, 1);
-        }
-        this.sendf('sdio_write_data_response', { oid, error, write });
-        return;
-      }
-      case 'sdio_read_data_buffer': {
-        const oid = n('oid');
-        const dev = this.sdioDev(oid);
-        const offset = n('offset');
-        let len = n('len');
-        if (offset + len > SDIO_BUFFER) len = 0;
-        this.sendf('sdio_read_data_buffer_response', { oid, data: dev.buffer.slice(offset, offset + len) });
-        return;
-      }
-      case 'sdio_write_data_buffer': {
-        const dev = this.sdioDev(n('oid'));
-        const offset = n('offset');
-        const data = p.data as Uint8Array;
-        if (offset + data.length <= SDIO_BUFFER) dev.buffer.set(data, offset);
-        return;
-      }
       default:
-        // Declared in the dictionary but not emulated: accept it silently.
+        // The SPI and SDIO commands; anything else declared in the dictionary but not
+        // emulated is accepted silently.
+        this.buses.run(name, p);
         return;
     }
-  }
-
-  private allocOid(oid: number, obj: OidObj): void {
-    if (!this.oids || oid >= this.oids.length || this.oids[oid] || this.finalized) throw new Shutdown("Can't assign oid");
-    this.oids[oid] = obj;
-  }
-
-  private lookup(oid: number, kind: OidObj['kind']): OidObj {
-    const o = this.oids?.[oid];
-    if (!o || o.kind !== kind) throw new Shutdown('Invalid oid type');
-    return o;
-  }
-
-  private spiDev(oid: number): SpiDev {
-    return this.lookup(oid, 'spi') as SpiDev;
-  }
-
-  private sdioDev(oid: number): SdioDev {
-    return this.lookup(oid, 'sdio') as SdioDev;
-  }
-
-  private outputPin(pin: number): number {
-    if (!this.validPins.has(pin)) throw new Shutdown(this.opts.profile.reasons.badOutputPin);
-    return pin;
-  }
-
-  private inputPin(pin: number): number {
-    if (!this.validPins.has(pin)) throw new Shutdown(this.opts.profile.reasons.badInputPin);
-    return pin;
-  }
-
-  /** Let the card see the real time that passed since it was last touched. */
-  private cardTime(): void {
-    const now = performance.now();
-    const card = this.opts.card;
-    if (card) card.elapse(Math.max(0, (now - this.lastCardTime) * 1000));
-    this.lastCardTime = now;
-  }
-
-  private spiCardFor(dev: SpiDev): SimulatedSdCard | undefined {
-    const w = this.opts.wiring;
-    const card = this.opts.card;
-    if (!w || !card || dev.cs === undefined || dev.csActiveHigh || w.kind === 'sdio') return undefined;
-    if (w.kind === 'spi') return dev.hw && dev.hw.bus === w.bus && dev.cs === w.cs ? card : undefined;
-    return dev.sw && dev.sw.miso === w.miso && dev.sw.mosi === w.mosi && dev.sw.sclk === w.sclk && dev.cs === w.cs ? card : undefined;
-  }
-
-  private sdioCard(dev: SdioDev): SimulatedSdCard | undefined {
-    const w = this.opts.wiring;
-    return w?.kind === 'sdio' && dev.bus === w.bus ? this.opts.card : undefined;
-  }
-
-  /** spidev_transfer: an unconfigured bus leaves the data as it was (the firmware returns early). */
-  private spiTransfer(dev: SpiDev, data: Uint8Array, receive: boolean): Uint8Array {
-    if (!dev.hw && !dev.sw) return data;
-    const hz = dev.hw
-      ? Math.min(dev.hw.rate, this.opts.profile.maxSpiHz)
-      : this.opts.profile.clockFreq / Math.max(dev.sw!.pulseTicks, 1) / (1 + 0.5); // bit-banging overhead
-    this.debtMicros += (data.length * 8 * 1e6) / Math.max(hz, 1);
-    const card = this.spiCardFor(dev);
-    if (!card) return receive ? new Uint8Array(data.length).fill(0xff) : data;
-    this.cardTime();
-    card.setSpiClock(hz);
-    card.spiSelect(true);
-    const out = card.spiTransfer(data);
-    card.spiSelect(false);
-    return receive ? out : data;
   }
 }

@@ -8,7 +8,8 @@ import { runBootloader, type BootloaderSpec, type BootOutcome } from './bootload
 import { resolveWiring, type CardWiring, type ResolvedWiring } from './card-wiring.js';
 import { LinkModel, type LinkFaults } from './link.js';
 import { SimMcu, type SimFirmware } from './mcu.js';
-import { buildSimDictionary, mcuProfile, type McuProfile } from './mcu-profile.js';
+import { mcuProfile, type McuProfile } from './mcu-profile.js';
+import { buildSimDictionary } from './sim-dictionary.js';
 
 /** The hint the real serial transport gives when the port goes away (src/transport/serial-port.ts). */
 const GONE_HINT = 'The board went away (reset, USB cable, power). Wait for it to come back and try again.';

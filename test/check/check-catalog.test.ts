@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { check } from '../../src/flows/check.js';
 import { prepare } from '../../src/flows/prepare.js';
-import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
 
 let dir: string;

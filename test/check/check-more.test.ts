@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { truncateSync as truncateTo, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, type CheckResult } from '../../src/flows/check.js';
-import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { lfnChecksum } from '../../src/fat/inspect/index.js';
 import { removeDir, tempDir } from '../helpers/judges.js';
 import { FIRMWARE, GiB, MiB, blank, fatCard, findBytes, fsck, listing, mcopy, mkfsFat, patch, readAt, run, sfdisk } from './cards.js';

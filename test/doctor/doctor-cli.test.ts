@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/boards/catalog.js';
-import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { makeCard } from '../flash-sdcard/helpers.js';
 import { removeDir, runCli, sfdiskJson, tempDir } from '../helpers/judges.js';
 

@@ -4,7 +4,7 @@ import { chituDecode, chituEncode, isChituCbd } from '../../src/firmware/chitu.j
 import { convertForBoard } from '../../src/firmware/convert.js';
 import { inspectFirmware, isMksScrambled } from '../../src/firmware/inspect.js';
 import { mksRobinXor } from '../../src/firmware/mks-robin.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { catalog, errors, ids } from './helpers.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

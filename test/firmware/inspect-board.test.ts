@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { catalog, errors, ids } from './helpers.js';
 
 const octopus = catalog.get('btt-octopus-f446-v1');
@@ -116,10 +116,11 @@ describe('Marlin builds', () => {
 describe('Klipper builds for MCUs fwcard has no memory map for', () => {
   it('names the MCU instead of calling the file junk', async () => {
     const { deflateSync } = await import('node:zlib');
-    const { makeKlipperDictionary, dictionaryText } = await import('../../src/firmware/synth-dictionary.js');
+    const { makeKlipperDictionary } = await import('../../fixtures/synth/dictionary.js');
+    const { dictionaryJson } = await import('../../src/sim/dictionary-builder.js');
     const dict = { ...makeKlipperDictionary({ mcu: 'stm32f446xx' }), config: { MCU: 'rp2040', CLOCK_FREQ: 12000000 } };
     const img = new Uint8Array(20000).fill(0xff);
-    img.set(deflateSync(Buffer.from(dictionaryText(dict)), { level: 9 }), 4096); // boot2 first: no vector table at 0
+    img.set(deflateSync(Buffer.from(dictionaryJson(dict)), { level: 9 }), 4096); // boot2 first: no vector table at 0
     const r = inspectFirmware(img);
     expect(r.format).toBe('Klipper firmware for rp2040');
     expect(ids(r, 'warning')).toEqual(['unsupported-mcu']);

@@ -4,8 +4,8 @@ import { chituEncode } from '../../src/firmware/chitu.js';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
 import { mksRobinXor } from '../../src/firmware/mks-robin.js';
 import { extractKlipperDictionary, findKlipperDictionary } from '../../src/firmware/klipper-dictionary.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
-import { encodedToMsgId } from '../../src/firmware/synth-dictionary.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
+import { encodedToMsgId } from '../../src/sim/dictionary-builder.js';
 import { catalog, errors } from './helpers.js';
 
 const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../fixtures/firmware/${name}`, import.meta.url)));

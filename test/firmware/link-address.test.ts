@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
 import { MCU_MEMORY, mcuMemory } from '../../src/firmware/mcu-memory.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { catalog, errors } from './helpers.js';
 
 // Every "Bootloader offset" entry of Klipper's STM32 and LPC176x menus (K-KC, K-KCL), and

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
-import { syntheticSamples } from '../../src/firmware/synth-samples.js';
+import { syntheticSamples } from '../../fixtures/synth/samples.js';
 import { catalog, errors } from './helpers.js';
 
 const path = (name: string) => new URL(`../../fixtures/firmware/${name}`, import.meta.url);
@@ -16,6 +16,14 @@ describe('committed synthetic samples', () => {
       expect(Buffer.compare(Buffer.from(committed), Buffer.from(s.bytes)), `${s.name} differs: run node fixtures/generate.mjs`).toBe(0);
       expect(statSync(path(s.name)).size).toBeLessThan(100 * 1024);
     }
+  });
+
+  it('are what fixtures/generate.mjs and bench/faults.js get too (fixtures/load-synth.mjs compiles the same generator)', async () => {
+    // @ts-expect-error a plain-JS module without type declarations
+    const { loadSynth } = await import('../../fixtures/load-synth.mjs');
+    const compiled = (await loadSynth()).syntheticSamples() as typeof samples;
+    expect(compiled.map((s) => s.name)).toEqual(samples.map((s) => s.name));
+    compiled.forEach((c, i) => expect(Buffer.compare(Buffer.from(c.bytes), Buffer.from(samples[i]!.bytes)), c.name).toBe(0));
   });
 
   it('inspect as their descriptions say', () => {

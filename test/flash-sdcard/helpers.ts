@@ -3,7 +3,7 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { openImageFile, type ImageDevice } from '../../src/disk/image-file.js';
-import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { flashSdcard, type FlashSdcardOptions } from '../../src/flows/flash-sdcard/index.js';
 import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';

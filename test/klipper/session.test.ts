@@ -170,7 +170,8 @@ describe('unsolicited traffic', () => {
 
 describe('receive window from the dictionary', () => {
   it('uses RECEIVE_WINDOW when declared, 192 for a UART build without it, none for a USB build', async () => {
-    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { buildSimDictionary } = await import('../../src/sim/sim-dictionary.js');
     const profile = mcuProfile('lpc1768');
     const uart = buildSimDictionary({ profile, link: 'uart', receiveWindow: 256 });
     const a = await connect(sim({ mcu: 'lpc1768', firmware: { dictionary: uart } }));

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { makeSyntheticFirmware } from '../../src/firmware/index.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { fingerprint, fsckFat, mcopyOut, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
 
 const FIRMWARE = join(process.cwd(), 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FatVolume } from '../../src/fat/fat-volume.js';
 import { writeFatVolume } from '../../src/fat/format.js';
 import { planLayout } from '../../src/fat/layout.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { configureSpi } from '../../src/adapters/configure-bus.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
@@ -116,23 +116,23 @@ describe('simulated bootloader', () => {
 });
 
 describe('reconnecting after a reset', () => {
-  it('connectWithRetry waits for a USB board to re-enumerate and identify', async () => {
-    const { connectWithRetry } = await import('../../src/klipper/reconnect.js');
+  it('connectMcu waits for a USB board to re-enumerate and identify', async () => {
+    const { connectMcu } = await import('../../src/flows/flash-sdcard/connect.js');
     const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' }, bootloader: false, bootMs: 400 });
     const first = await connect(s);
     await first.reset();
     const t0 = performance.now();
-    const again = await connectWithRetry(() => s.connect(), { intervalMs: 50, totalTimeoutMs: 5000 });
+    const again = await connectMcu({ device: 'sim', baud: 250000, transport: () => s.connect(), timeoutMs: 5000 });
     cleanup.push(() => again.close());
     expect(performance.now() - t0).toBeGreaterThan(300);
     expect(again.dictionary.constant('MCU')).toBe('lpc1768');
   });
 
   it('gives up with a typed error when the board never returns', async () => {
-    const { connectWithRetry } = await import('../../src/klipper/reconnect.js');
+    const { connectMcu } = await import('../../src/flows/flash-sdcard/connect.js');
     const s = sim({ mcu: 'lpc1768', link: { kind: 'usb' }, bootloader: false, bootMs: 60_000 });
     const first = await connect(s);
     await first.reset();
-    await expect(connectWithRetry(() => s.connect(), { intervalMs: 50, totalTimeoutMs: 400 })).rejects.toMatchObject({ code: 'mcu-did-not-return' });
+    await expect(connectMcu({ device: 'sim', baud: 250000, transport: () => s.connect(), timeoutMs: 400 })).rejects.toMatchObject({ code: 'unable-to-connect' });
   });
 });

@@ -7,7 +7,7 @@ import { openImageFile } from '../../src/disk/image-file.js';
 import { FatVolume } from '../../src/fat/fat-volume.js';
 import { writeFatVolume } from '../../src/fat/format.js';
 import { planLayout } from '../../src/fat/layout.js';
-import { makeSyntheticFirmware } from '../../src/firmware/synth.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { fatVolumeDevice } from '../../src/sim/bootloader.js';
 import { SerialTransport } from '../../src/transport/serial-port.js';

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { BlockDecoder, encodeBlock, MESSAGE_SYNC } from '../../src/klipper/frame.js';
 import { DataDictionary } from '../../src/klipper/dictionary.js';
 import { SimMcu } from '../../src/sim/mcu.js';
-import { buildSimDictionary, mcuProfile } from '../../src/sim/mcu-profile.js';
+import { mcuProfile } from '../../src/sim/mcu-profile.js';
+import { buildSimDictionary } from '../../src/sim/sim-dictionary.js';
 
 /** Drive the device side directly, byte for byte, as a host would. */
 function harness(rxBufferSize?: number) {

@@ -95,7 +95,8 @@ describe('SD card through the simulated Klipper MCU', () => {
 
 describe('older firmware shapes (the fallbacks spi_flash.py carries)', () => {
   it('configures an old build: config_spi without cs_active_high, spi_set_software_bus with rate, old config field order', async () => {
-    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { buildSimDictionary } = await import('../../src/sim/sim-dictionary.js');
     const raw = buildSimDictionary({ profile: mcuProfile('stm32f103xe'), link: 'uart' });
     const rename = (table: Record<string, number>, from: string, to: string) => {
       table[to] = table[from]!;
@@ -136,7 +137,8 @@ describe('older firmware shapes (the fallbacks spi_flash.py carries)', () => {
 
 describe('message sizing', () => {
   it('splits SPI data so both the command and its response fit 64-byte blocks, even with 2-byte message ids', async () => {
-    const { buildSimDictionary, mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { mcuProfile } = await import('../../src/sim/mcu-profile.js');
+    const { buildSimDictionary } = await import('../../src/sim/sim-dictionary.js');
     const raw = buildSimDictionary({ profile: mcuProfile('lpc1768'), link: 'usb' });
     // Move the SPI messages to ids that take two VLQ bytes, as in big real builds.
     raw.commands!['spi_transfer oid=%c data=%*s'] = 300;
