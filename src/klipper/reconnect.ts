@@ -33,7 +33,7 @@ export async function connectWithRetry(makeTransport: () => Transport, o: Reconn
       await session.close();
       const code = isFwcardError(e) ? e.code : '';
       if (!TRANSIENT.has(code)) throw e;
-      o.trace?.(`reconnect attempt ${attempts} failed: ${code}`);
+      o.trace?.('klipper', `reconnect attempt ${attempts} failed: ${code}`);
     }
     if (performance.now() + interval > deadline) break;
     await new Promise((r) => setTimeout(r, interval));
