@@ -54,7 +54,8 @@ function planLines(out: Output, p: FlashPlan): void {
     out.line(`  compare ${p.firmwarePath} on the card with ${p.firmware.path}`);
     for (const r of p.removals) out.line(`  once verified, delete ${r} (it would flash at every power-up)`);
   }
-  out.line(`  verify by ${p.verification.methods.join(' or ')}: ${p.verification.reason}`);
+  const v = p.verification;
+  out.line(v.methods[0] === 'deferred' ? `  verification deferred: ${v.reason}` : `  verify by ${v.methods.join(' or ')}: ${v.reason}`);
 }
 
 export function register(program: Command): void {
