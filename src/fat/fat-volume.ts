@@ -4,7 +4,22 @@ import { IoError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { fatError } from './fresult.js';
 import { MetadataBuffer, type CommitOrder, type FatRegions } from './metadata-buffer.js';
+import type { FatEntry, FatInfo } from './file-system.js';
 import type { UpdateLog } from './update-log.js';
+
+export type { FatEntry, FatInfo } from './file-system.js';
+
+export interface FatMountOptions {
+  /**
+   * Record each update's metadata before it is written, so that a run that dies half-way can be
+   * undone by the next one (see update-log.ts).
+   */
+  updateLog?: UpdateLog;
+}
+
+// Small enough for progress to move (and for an upload to be interrupted mid-file in tests),
+// large enough for FatFs to write whole clusters straight to the device.
+const CHUNK = 16 * 1024;
 
 /**
  * ChaN's FatFs (through js-fatfs, compiled to WASM) behind a small typed interface. Nothing
@@ -22,31 +37,6 @@ import type { UpdateLog } from './update-log.js';
  * card's metadata untouched: the held sectors are dropped and FatFs mounts afresh before the next
  * call. A sync that fails half-way is finished before the next call or at unmount.
  */
-export interface FatEntry {
-  /** Name as stored (long name if there is one). */
-  name: string;
-  /** The 8.3 name ("" when the entry has only a short name equal to `name`). */
-  shortName: string;
-  size: number;
-  isDir: boolean;
-  readOnly: boolean;
-  hidden: boolean;
-  system: boolean;
-  archive: boolean;
-  /** FAT date/time as a JS Date (local time). */
-  modified: Date;
-}
-
-export interface FatInfo {
-  fsType: 'FAT12' | 'FAT16' | 'FAT32' | 'exFAT';
-  freeBytes: number;
-  clusterBytes: number;
-}
-
-// Small enough for progress to move (and for an upload to be interrupted mid-file in tests),
-// large enough for FatFs to write whole clusters straight to the device.
-const CHUNK = 16 * 1024;
-
 export class FatVolume {
   private ff: F.FatFs | null;
   private readonly fatfsPtr: number;
@@ -64,7 +54,7 @@ export class FatVolume {
    * With `updateLog`, each update's metadata is recorded before it is written, so that a run
    * that dies half-way can be undone by the next one (see update-log.ts).
    */
-  static async mount(dev: SyncBlockDevice, o: { updateLog?: UpdateLog } = {}): Promise<FatVolume> {
+  static async mount(dev: SyncBlockDevice, o: FatMountOptions = {}): Promise<FatVolume> {
     const box: { error: unknown } = { error: undefined };
     const meta = new MetadataBuffer(dev, o.updateLog);
     // FatFs's window (FAT, directory and FSInfo sectors) lives inside its FATFS object; file

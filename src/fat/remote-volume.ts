@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { BlockDevice } from '../disk/block-device.js';
 import { DeviceError, FormatError, FwcardError, IoError, UsageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
-import type { FatEntry, FatInfo } from './fat-volume.js';
+import type { FatEntry, FatFileSystem, FatInfo } from './file-system.js';
 import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, CTRL_INTS, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, type Method, type SerializedError, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 import type { VolumeIdentity } from './update-log.js';
 
@@ -22,11 +22,11 @@ const ERROR_CLASSES: Record<string, new (code: string, message: string, o: objec
 };
 
 /**
- * The FatVolume interface for a device that can only answer asynchronously (an SD card behind a
+ * The FatFileSystem of a device that can only answer asynchronously (an SD card behind a
  * Klipper MCU): FatFs runs in a worker thread and blocks on a shared buffer while this thread
  * talks to the device. Errors the device raises reach the caller as the same typed errors.
  */
-export class RemoteFatVolume {
+export class RemoteFatVolume implements FatFileSystem {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void; progress?: ProgressListener | undefined }>();
   private readonly ctrl: Int32Array;

@@ -1,14 +1,37 @@
 import type { Board } from '../boards/types.js';
 
 /**
- * The path on the card the board's bootloader looks for. Boards that take "any *.bin" and need
- * a different name each time (Creality 4.2.x flash-loop protection) get a fresh 8.3 name: some
- * of them read only 8.3 names ("no more than 8 characters before the dot", Sovol forum).
+ * The board's naming rules for the firmware file on its card, in one place: which folder, which
+ * name, whether each flash needs a new name, and which old files must go.
  */
-export function cardFileName(board: Board, now: Date, taken: string[] = []): string {
-  const wanted = board.firmwareName.value;
-  if (!board.uniqueName.value && !wanted.includes('*')) return wanted;
-  if (!board.uniqueName.value) return 'firmware.bin';
+
+/**
+ * Whether the board needs a new name each flash (Creality 4.2.x flash-loop protection: the
+ * bootloader skips a name it flashed last time). The catalog's fact and Klipper's
+ * `requires_unique_fw_name` are both honoured: either one means a board that refuses a name twice.
+ */
+export function needsUniqueName(board: Board): boolean {
+  return board.uniqueName.value || !!board.klipper?.requiresUniqueFwName;
+}
+
+/** The board's firmware folder as an absolute FAT path: "/" for the root, else "/KLIPPER". */
+export function cardFolder(board: Board): string {
+  const folder = board.folder.value.replace(/^\/+|\/+$/g, '');
+  return folder ? `/${folder}` : '/';
+}
+
+/**
+ * The file name the board's bootloader looks for. Boards that take "any *.bin" and need a
+ * different name each time get a fresh 8.3 name: some of them read only 8.3 names ("no more than
+ * 8 characters before the dot", Sovol forum). `follow: 'klipper'` takes the name Klipper's
+ * flash-sdcard uploads to (board_defs.py `firmware_path`) where the board is not unique-name.
+ */
+export function cardFileName(board: Board, now: Date, taken: string[] = [], follow: NameSource = 'catalog'): string {
+  if (!needsUniqueName(board)) {
+    if (follow === 'klipper' && board.klipper) return board.klipper.firmwarePath;
+    const wanted = board.firmwareName.value;
+    return wanted.includes('*') ? 'firmware.bin' : wanted;
+  }
   const lower = new Set(taken.map((t) => t.toLowerCase()));
   // "fw" + six base-36 digits of the time in seconds: unique for 69 years, and ordered.
   let t = Math.floor(now.getTime() / 1000);
@@ -20,6 +43,37 @@ export function cardFileName(board: Board, now: Date, taken: string[] = []): str
 }
 
 export function cardPath(board: Board, fileName: string): string {
-  const folder = board.folder.value.replace(/^\/+|\/+$/g, '');
-  return folder ? `/${folder}/${fileName}` : `/${fileName}`;
+  const folder = cardFolder(board);
+  return folder === '/' ? `/${fileName}` : `${folder}/${fileName}`;
+}
+
+/**
+ * Where a name comes from for a board that is not unique-name: the catalog's `firmwareName` (what
+ * the bootloader is documented to read; `prepare`) or Klipper's board definition (`flash-sdcard`,
+ * which does what Klipper's script does).
+ */
+export type NameSource = 'catalog' | 'klipper';
+
+/** Where the firmware goes on the card, and what goes with it. */
+export interface CardTarget {
+  /** The board's folder ("/" for the root). */
+  folder: string;
+  /** The final path of the firmware file. */
+  path: string;
+  /** Files to remove (paths): every other *.bin in the folder, on a unique-name board. */
+  removes: string[];
+}
+
+/**
+ * Plan the firmware's place on the card from the names already in the board's folder
+ * (`existing`, files only). A unique-name board gets a name not in `existing`, and its other
+ * *.bin files are to be removed: the bootloader would take any of them, and an old one could be
+ * flashed instead of the new one.
+ */
+export function planCardTarget(board: Board, o: { existing: string[]; now: Date; follow?: NameSource }): CardTarget {
+  const name = cardFileName(board, o.now, o.existing, o.follow ?? 'catalog');
+  const removes = needsUniqueName(board)
+    ? o.existing.filter((n) => /\.bin$/i.test(n) && n.toLowerCase() !== name.toLowerCase()).map((n) => cardPath(board, n))
+    : [];
+  return { folder: cardFolder(board), path: cardPath(board, name), removes };
 }
