@@ -1,6 +1,7 @@
 import type { SdCardFacts } from '../../sdcard/card-facts.js';
-import { cardFileName, cardPath } from '../card-name.js';
+import { cardFolder, cardPath, needsUniqueName, planCardTarget } from '../card-name.js';
 import type { Finding } from '../firmware-check.js';
+import { TEMP_NAME } from '../install-firmware.js';
 import type { Job } from './build.js';
 import { verificationStrategy, type VerificationStrategy } from './verification.js';
 
@@ -68,8 +69,9 @@ export function planFlash(job: Job, s: Survey, o: { mode: 'upload' | 'check'; no
   const { board } = job;
   const k = board.klipper!;
   const names = flashedNames(job, s.files);
-  const upload = o.mode === 'upload' ? planUpload(job, s.files, o.now) : null;
-  const removals = upload ? staleNames(job, s.files, upload) : names.leftover ? [names.leftover] : [];
+  const planned = o.mode === 'upload' ? planUpload(job, s.files, o.now) : null;
+  const upload = planned?.upload ?? null;
+  const removals = planned ? planned.removals : names.leftover ? [names.leftover] : [];
   return {
     mode: o.mode,
     board: board.name,
@@ -90,32 +92,27 @@ export function planFlash(job: Job, s: Survey, o: { mode: 'upload' | 'check'; no
   };
 }
 
-function planUpload(job: Job, files: string[], now: Date): UploadPlan {
-  const { board } = job;
-  const k = board.klipper!;
-  const uniqueName = !!(k.requiresUniqueFwName || board.uniqueName.value);
-  const name = uniqueName ? cardFileName(board, now, files) : k.firmwarePath;
+/** Where the upload goes, by the board's naming rules (card-name.ts), as Klipper's script names it. */
+function planUpload(job: Job, files: string[], now: Date): { upload: UploadPlan; removals: string[] } {
+  const target = planCardTarget(job.board, { existing: files, now, follow: 'klipper' });
+  const name = target.path.split('/').pop()!.toLowerCase();
   const folder = folderOf(job);
   return {
-    temporary: `${folder ?? ''}/FWCARD.TMP`,
-    path: cardPath(board, name),
-    uniqueName,
-    replaces: files.some((f) => f.toLowerCase() === name.toLowerCase()),
-    folder,
+    upload: {
+      temporary: `${folder ?? ''}/${TEMP_NAME}`,
+      path: target.path,
+      uniqueName: needsUniqueName(job.board),
+      replaces: files.some((f) => f.toLowerCase() === name),
+      folder,
+    },
+    removals: target.removes,
   };
-}
-
-/** A unique-name board flashes any *.bin: every other one goes once the new file is verified. */
-function staleNames(job: Job, files: string[], upload: UploadPlan): string[] {
-  if (!upload.uniqueName) return [];
-  const name = upload.path.split('/').pop()!.toLowerCase();
-  return files.filter((n) => /\.bin$/i.test(n) && n.toLowerCase() !== name).map((n) => cardPath(job.board, n));
 }
 
 /** The board's firmware folder on the card ("/STM32F4_UPDATE"), or null for the root. */
 export function folderOf(job: Job): string | null {
-  const folder = job.board.folder.value.replace(/^\/+|\/+$/g, '');
-  return folder ? `/${folder}` : null;
+  const folder = cardFolder(job.board);
+  return folder === '/' ? null : folder;
 }
 
 /**
