@@ -37,11 +37,16 @@ async function upload(run: Run): Promise<Uploaded> {
   const { job, link, opts } = run;
   return cardSession(run, { needWrite: true }, async (card) => {
     const survey = await surveyCard(link, job, card, { device: opts.device, previousVersion: run.previousVersion });
-    const plan = planFlash(job, survey, { mode: 'upload', now: opts.now ?? new Date() }) as Uploaded['plan'];
+    const plan = planFlash(job, survey, { mode: 'upload', now: opts.now ?? new Date() });
+    if (!hasUpload(plan)) throw new Error('an upload plan without its upload');
     const snapshot = () => ({ serial: link.session.stats, bus: card.busCounters() });
     const outcome = await uploadToCard(card, plan, job.data, { snapshot, onProgress: run.progress });
     return { plan, outcome, interrupted: card.interrupted };
   });
+}
+
+function hasUpload(plan: FlashPlan): plan is Uploaded['plan'] {
+  return plan.upload !== null;
 }
 
 /** Reset so the bootloader flashes the card; then see what runs and what the card holds. */
