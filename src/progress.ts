@@ -33,6 +33,25 @@ export type ProgressListener = (e: ProgressEvent) => void;
 
 export const noProgress: ProgressListener = () => {};
 
-/** Debug trace for --verbose / --log: library code never prints, it calls this. */
-export type TraceListener = (namespace: string, message: string) => void;
-export const noTrace: TraceListener = () => {};
+/**
+ * The debug trace behind --verbose / --log: library code never prints, it calls its Trace with a
+ * namespace ('klipper', 'sdcard:spi', 'flash-sdcard', …) and a message; only cli/ decides where
+ * the lines go (cli/trace.ts writes them as `namespace: message`).
+ *
+ * One type for every layer. There were two once, `(line)` and `(namespace, message)`, and since
+ * a function of one parameter type-checks where one of two is expected, every SD-driver line
+ * reached --log as just "sdcard:spi". So a Trace is branded: a bare lambda is not one, it has to
+ * go through `traceTo`, whose parameter types say what the two arguments are.
+ */
+declare const traceBrand: unique symbol;
+export type Trace = ((namespace: string, message: string) => void) & { readonly [traceBrand]: true };
+
+/** The Trace that hands each line to `sink`. */
+export function traceTo(sink: (namespace: string, message: string) => void): Trace {
+  return sink as Trace;
+}
+
+export const noTrace: Trace = traceTo(() => {});
+
+/** @deprecated The old name of Trace, kept while src/sdcard/ moves to the new one (issue 13). */
+export type TraceListener = Trace;

@@ -1,4 +1,5 @@
 import { DeviceError } from '../errors.js';
+import type { Trace } from '../progress.js';
 import type { Transport } from '../transport/transport.js';
 import { ClockEstimator } from './clock-sync.js';
 import { FORMATS, resolveFormat, type KnownFormat } from './command-formats.js';
@@ -17,7 +18,7 @@ export interface McuSessionOptions {
   /** Bytes asked per identify chunk (Klipper's host uses 40). */
   identifyChunk?: number;
   /** Debug trace sink (the CLI's --verbose/--log); library code never prints. */
-  trace?: (line: string) => void;
+  trace?: Trace;
 }
 
 /** The MCU's answer to get_config, whichever of the two historical orders it uses. */
@@ -99,7 +100,8 @@ export class McuSession {
       onBlock: (b, seq) => this.onBlock(b, seq),
       timeoutMs: this.opts.timeoutMs ?? 5000,
       receiveWindow: 192, // until identify says otherwise: the smallest Klipper UART buffer
-      trace: this.opts.trace,
+      // The send queue traces plain lines; they go out under its own namespace.
+      ...(this.opts.trace ? { trace: (line: string) => this.opts.trace!('klipper:queue', line) } : {}),
     });
     await this.queue.sync(this.opts.connectTimeoutMs ?? 5000);
     return this.identify();
@@ -146,7 +148,7 @@ export class McuSession {
     const window = dict.constantNumber('RECEIVE_WINDOW');
     q.receiveWindow = window ?? (baud !== undefined ? 192 : 0);
     q.byteTime = baud ? 10 / baud : 0;
-    this.opts.trace?.(`identified ${String(dict.constant('MCU'))} ${dict.version}`);
+    this.opts.trace?.('klipper', `identified ${String(dict.constant('MCU'))} ${dict.version}`);
     return dict;
   }
 
@@ -359,7 +361,7 @@ export class McuSession {
     try {
       messages = this.dict.decodeAll(block.content);
     } catch (e) {
-      this.opts.trace?.(`undecodable block: ${(e as Error).message}`);
+      this.opts.trace?.('klipper', `undecodable block: ${(e as Error).message}`);
       return;
     }
     for (const m of messages) this.dispatch(m, seq);
@@ -370,7 +372,7 @@ export class McuSession {
       const id = m.params.static_string_id as number | string;
       const reason = this.dict.staticString(id) ?? `unknown reason ${String(id)}`;
       this.lastShutdown = { reason, kind: m.name, clock: m.name === 'shutdown' ? Number(m.params.clock) : undefined };
-      this.opts.trace?.(`mcu ${m.name}: ${reason}`);
+      this.opts.trace?.('klipper', `mcu ${m.name}: ${reason}`);
     }
     const oid = typeof m.params.oid === 'number' ? m.params.oid : undefined;
     const targets = [...(this.handlers.get(handlerKey(m.name, undefined)) ?? [])];
@@ -378,7 +380,7 @@ export class McuSession {
     if (!targets.length) {
       this.unsolicited.push(m);
       if (this.unsolicited.length > 100) this.unsolicited.shift();
-      this.opts.trace?.(`unsolicited ${m.name}`);
+      this.opts.trace?.('klipper', `unsolicited ${m.name}`);
     }
     for (const h of targets) h(m.params, m, seq);
   }

@@ -1,9 +1,10 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { closeSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { fsckFat, mcopyOut, mdir, removeDir, tempDir } from '../helpers/judges.js';
-import { START, build, flashWith, makeCard, startRig } from './helpers.js';
+import { START, build, flashWith, makeCard, planWith, startRig } from './helpers.js';
 
 const dir = tempDir();
 afterAll(() => removeDir(dir));
@@ -130,6 +131,13 @@ describe('flash-sdcard: SDIO, interruptions, corruption', () => {
       expect(half.output).toMatch(/unused clusters|FATs differ/);
 
       rig.card.insert();
+      // --dry-run reports the record and leaves it, and the card, as they are.
+      const image = createHash('sha256').update(readFileSync(img)).digest('hex');
+      const plan = await planWith(rig, { board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict });
+      expect(plan.pendingUndo).toMatch(/\.json$/);
+      expect(createHash('sha256').update(readFileSync(img)).digest('hex')).toBe(image);
+      expect(readdirSync(records).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+
       const r = await flashWith(rig, { board: 'btt-skr-v1.3', firmware: fw.bin, dictionary: fw.dict });
       expect(r.verification).toBe('dictionary');
       expect(r.interruptedUpdate).toMatchObject({ status: 'undone' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import { openImageFile, type ImageDevice } from '../../src/disk/image-file.js';
 import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
-import { flashSdcard, type FlashSdcardOptions } from '../../src/flows/flash-sdcard/index.js';
+import { flashSdcard, planFlashSdcard, type FlashSdcardOptions } from '../../src/flows/flash-sdcard/index.js';
 import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
 
@@ -70,4 +70,9 @@ export function build(dir: string, boardName: string, version: string, extra: { 
 
 export function flashWith(rig: Rig, o: Omit<FlashSdcardOptions, 'device' | 'transport'>) {
   return flashSdcard({ device: `sim:${o.board}`, transport: () => rig.sim.connect(), connectTimeoutMs: 8000, reconnectTimeoutMs: 8000, ...o });
+}
+
+/** --dry-run against the rig: the plan. */
+export function planWith(rig: Rig, o: Omit<FlashSdcardOptions, 'device' | 'transport'>) {
+  return planFlashSdcard({ device: `sim:${o.board}`, transport: () => rig.sim.connect(), connectTimeoutMs: 8000, reconnectTimeoutMs: 8000, ...o });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadCatalog } from '../../boards/catalog.js';
 import { UsageError } from '../../errors.js';
-import { DEFAULT_BAUD, flashSdcard, type FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
+import { DEFAULT_BAUD, flashSdcard, planFlashSdcard, type FlashPlan, type FlashSdcardOptions, type FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
 import { formatBytes } from '../../util/size.js';
 import { Output, reportError } from '../output.js';
 import { ProgressView } from '../progress-view.js';
@@ -40,6 +40,24 @@ function human(out: Output, r: FlashSdcardResult): void {
   }
 }
 
+/** --dry-run: the plan, in the order the run would carry it out. */
+function planLines(out: Output, p: FlashPlan): void {
+  out.line(`Plan for ${p.board} on ${p.device} (${p.mcu}, runs ${p.previousVersion ?? 'an unknown version'}); nothing was written to the card:`);
+  out.line(`  card: ${p.card.type} ${formatBytes(p.card.capacityBytes)}${p.card.manufacturer ? `, ${p.card.manufacturer}` : ''} over ${p.bus}; ${p.files.length ? `holds ${p.files.join(', ')}` : 'no files in the firmware folder'}`);
+  if (p.pendingUndo) out.line(`  first undo the card update an earlier run left half-written (record ${p.pendingUndo})`);
+  if (p.upload) {
+    out.line(`  upload ${p.firmware.path} (${formatBytes(p.firmware.size)}, sha256 ${p.firmware.sha256.slice(0, 16)}…) as ${p.upload.temporary}, read it back, compare`);
+    for (const r of p.removals) out.line(`  remove old ${r}`);
+    out.line(`  ${p.upload.replaces ? 'replace' : 'create'} ${p.upload.path}`);
+    out.line(p.after === 'reset' ? '  reset the MCU so the bootloader flashes it, then reconnect' : '  stop: the bootloader flashes it after a power cycle');
+  } else {
+    out.line(`  compare ${p.firmwarePath} on the card with ${p.firmware.path}`);
+    for (const r of p.removals) out.line(`  once verified, delete ${r} (it would flash at every power-up)`);
+  }
+  const v = p.verification;
+  out.line(v.methods[0] === 'deferred' ? `  verification deferred: ${v.reason}` : `  verify by ${v.methods.join(' or ')}: ${v.reason}`);
+}
+
 export function register(program: Command): void {
   program
     .command('flash-sdcard')
@@ -52,6 +70,7 @@ export function register(program: Command): void {
     .option('-b <baud>', 'baud rate of a UART connection', String(DEFAULT_BAUD))
     .option('-f <firmware>', 'firmware file (default ~/klipper/out/klipper.bin)')
     .option('-d <dictionary>', 'klipper.dict of the build, to verify the version (default ~/klipper/out/klipper.dict if present)')
+    .option('--dry-run', 'connect, read the card and print the plan; write nothing to the card')
     .option('--force', 'upload even if the firmware check reports an error')
     .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
     .option('--json', 'print one JSON document on stdout')
@@ -80,7 +99,7 @@ Examples:
         }
         const baud = Number(o.b);
         if (!Number.isInteger(baud) || baud <= 0) throw new UsageError('bad-baud', `-b ${String(o.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' });
-        const result = await flashSdcard({
+        const flow: FlashSdcardOptions = {
           device,
           board: boardName,
           baud,
@@ -92,10 +111,18 @@ Examples:
           ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
           onProgress: (e) => {
             view.listener(e);
-            trace?.(`progress ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+            trace?.('progress', `${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
           },
           ...(trace ? { trace } : {}),
-        });
+        };
+        if (o.dryRun) {
+          const plan = await planFlashSdcard(flow);
+          view.stop();
+          if (out.json) out.result({ ok: true, dryRun: true, plan });
+          else planLines(out, plan);
+          return;
+        }
+        const result = await flashSdcard(flow);
         view.stop();
         if (out.json) out.result({ ok: true, ...result });
         else human(out, result);

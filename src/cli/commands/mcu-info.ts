@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { McuSession } from '../../klipper/session.js';
 import type { McuConfigState } from '../../klipper/session.js';
+import { traceTo } from '../../progress.js';
 import { SerialTransport } from '../../transport/serial-port.js';
 import { UsageError } from '../../errors.js';
 import { Output, reportError } from '../output.js';
@@ -45,7 +46,7 @@ Examples:
           transport: new SerialTransport({ path: device, baudRate: baud }),
           connectTimeoutMs: timeout,
           timeoutMs: timeout,
-          trace: o.verbose ? (l) => out.info(`[klipper] ${l}`) : undefined,
+          trace: o.verbose ? traceTo((namespace, message) => out.info(`[${namespace}] ${message}`)) : undefined,
         });
         const dict = await session.connect();
         let state: McuConfigState | undefined;

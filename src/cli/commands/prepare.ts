@@ -121,7 +121,7 @@ Examples:
           onProgress: (e) => {
             const ev = batch ? { ...e, label: `${target}: ${e.label}` } : e;
             if (!batch || !e.bytes || e.done) view.listener(ev);
-            trace?.(`${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+            trace?.('progress', `${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
           },
           confirm: async (plan) => {
             if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');

@@ -1,7 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { DeviceError, isFwcardError } from '../../errors.js';
 import { McuSession } from '../../klipper/session.js';
-import type { ProgressListener } from '../../progress.js';
+import type { ProgressListener, Trace } from '../../progress.js';
 import { SerialTransport } from '../../transport/serial-port.js';
 import type { Transport } from '../../transport/transport.js';
 
@@ -16,7 +16,7 @@ export interface ConnectOptions {
   /** Keep trying this long (Klipper's script: 60 s). */
   timeoutMs: number;
   onProgress?: ProgressListener;
-  trace?: (line: string) => void;
+  trace?: Trace;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +60,7 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
       await session.close().catch(() => undefined);
       if (isFwcardError(e) && PERMANENT.has(e.code)) throw e;
       if (Date.now() + 500 >= deadline) break;
-      o.trace?.(`connect attempt ${attempt} failed: ${(e as Error).message}`);
+      o.trace?.('flash-sdcard', `connect attempt ${attempt} failed: ${(e as Error).message}`);
       await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
     }
   }

@@ -1,19 +1,17 @@
+import { existsSync } from 'node:fs';
 import type { Board } from '../../boards/types.js';
 import { CombiningDevice } from '../../disk/combining-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
 import { DeviceError, FormatError } from '../../errors.js';
 import { RemoteFatVolume } from '../../fat/remote-volume.js';
 import { undoInterruptedUpdate, updateLogPath, type UndoOutcome } from '../../fat/update-log.js';
-import { configureSdio, configureSpi } from '../../adapters/configure-bus.js';
-import { FAST_SD_SPI_SPEED, SD_SPI_SPEED } from '../../klipper/mcu-config.js';
 import type { McuSession } from '../../klipper/session.js';
 import { probeCard, type CardProbe } from '../../partition/probe.js';
-import type { ProgressListener } from '../../progress.js';
+import type { ProgressListener, Trace } from '../../progress.js';
 import { cardFacts, type SdCardFacts } from '../../sdcard/card-facts.js';
 import { SdBlockDevice } from '../../sdcard/sd-block-device.js';
-import type { SdHost } from '../../sdcard/sd-host.js';
-import { SdioSdHost } from '../../sdcard/sdio-sd-host.js';
-import { SpiSdHost } from '../../sdcard/spi-sd-host.js';
+import { busLabel, openCardBus } from './card-bus.js';
+import type { BusCounters } from './link-stats.js';
 
 export interface RemoteCard {
   facts: SdCardFacts;
@@ -23,12 +21,27 @@ export interface RemoteCard {
   /** The FAT volume's place on the card. */
   partitionStart: number;
   /** Messages on the SD bus so far (round trips are the transfers that wait for an answer). */
-  busCounters(): Record<string, number>;
+  busCounters(): BusCounters;
   /** What became of an update an earlier run left half-written on this card (see update-log.ts). */
   interrupted: UndoOutcome;
+  /**
+   * Read-only: the host's record of an update an earlier run left half-written on this card,
+   * which a run that may write undoes first; null when there is none (or the card was opened to write).
+   */
+  pendingUndo: string | null;
   /** The next volume call reads a file of about `bytes` bytes: fetch its clusters in long runs. */
   readAhead(bytes: number): void;
   close(): Promise<void>;
+}
+
+export interface OpenCardOptions {
+  fastSpi: boolean;
+  /** Refuse a write-protected card (the run is going to write). */
+  needWrite: boolean;
+  /** Nothing may reach the card (--dry-run): the device refuses writes and no interrupted update is undone. */
+  readOnly?: boolean;
+  onProgress?: ProgressListener;
+  trace?: Trace;
 }
 
 /**
@@ -37,22 +50,10 @@ export interface RemoteCard {
  * worker. Refuses, with the reason, what Klipper's FatFs (and the board's bootloader) cannot
  * read: GPT, exFAT, NTFS, no FAT at all, and write-protected cards when writing is needed.
  */
-export async function openRemoteCard(session: McuSession, board: Board, o: { fastSpi: boolean; needWrite: boolean; onProgress?: ProgressListener; trace?: (l: string) => void }): Promise<RemoteCard> {
-  const k = board.klipper!;
-  o.onProgress?.({ phase: 'card-init', label: `initialising the SD card over ${k.bus.kind === 'sdio' ? 'SDIO' : k.bus.kind === 'swspi' ? 'software SPI' : `SPI (${k.bus.bus})`}` });
-  let host: SdHost;
-  let counters: Record<string, number>;
-  if (k.bus.kind === 'sdio') {
-    const cfg = await configureSdio(session, { bus: k.bus.bus });
-    counters = (cfg.bus as unknown as { counters?: Record<string, number> }).counters ?? {};
-    host = new SdioSdHost(cfg.bus, o.trace ? { trace: o.trace } : {});
-  } else {
-    const rateHz = o.fastSpi ? FAST_SD_SPI_SPEED : SD_SPI_SPEED;
-    const cfg = await configureSpi(session, { bus: k.bus, csPin: k.csPin!, rateHz });
-    counters = cfg.bus.counters;
-    host = new SpiSdHost(cfg.bus, { crc: true, busHz: rateHz, ...(o.trace ? { trace: o.trace } : {}) });
-  }
-  const device = await SdBlockDevice.open(host);
+export async function openRemoteCard(session: McuSession, board: Board, o: OpenCardOptions): Promise<RemoteCard> {
+  o.onProgress?.({ phase: 'card-init', label: `initialising the SD card over ${busLabel(board)}` });
+  const bus = await openCardBus(session, board, { fastSpi: o.fastSpi, ...(o.trace ? { trace: o.trace } : {}) });
+  const device = await SdBlockDevice.open(bus.host, o.readOnly ? { readOnly: true } : {});
   const facts = cardFacts(device.info);
   o.onProgress?.({ phase: 'card-init', label: `card: ${facts.type} ${(facts.capacityBytes / 1e9).toFixed(1)} GB${facts.manufacturer ? `, ${facts.manufacturer}` : ''}`, done: true });
   if (o.needWrite && facts.writeProtected) {
@@ -62,22 +63,7 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
     });
   }
   const probe = await probeCard(device);
-  let start = 0;
-  let sectors = device.sectorCount;
-  const fatNames = ['FAT12', 'FAT16', 'FAT32'];
-  if (probe.table === 'gpt') {
-    throw new FormatError('card-gpt', 'the SD card in the board has a GPT partition table; Klipper and the board\'s bootloader read MBR cards only', {
-      hint: `Re-create the card on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (MBR + FAT32).`,
-    });
-  }
-  if (probe.table === 'none') {
-    if (!fatNames.includes(probe.superfloppyFs ?? '')) throw noFat(board, probe.superfloppyFs ?? 'unknown');
-  } else {
-    const first = probe.partitions[0];
-    if (!first || !fatNames.includes(first.fs)) throw noFat(board, first?.fs ?? 'no partition');
-    start = first.start;
-    sectors = Math.min(first.sectors, device.sectorCount - first.start);
-  }
+  const { start, sectors } = bootVolume(board, probe, device.sectorCount);
   o.onProgress?.({ phase: 'mount', label: 'mounting the FAT volume' });
   // FatFs moves file data a cluster at a time; over the MCU every request is a multi-block
   // command with its own round trips, so consecutive clusters travel as one run.
@@ -87,20 +73,22 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
   // that died (killed, host powered off, board unplugged) is undone before anything else.
   const identity = { card: Buffer.from(device.info.cidRaw).toString('hex'), partitionStart: start };
   const logPath = updateLogPath(identity.card);
+  const writable = !device.readOnly;
   let interrupted: UndoOutcome = { status: 'none' };
-  if (!facts.writeProtected) {
+  if (writable) {
     interrupted = await undoInterruptedUpdate(view, logPath, identity);
-    if (interrupted.status !== 'none') o.trace?.(`update record ${logPath}: ${JSON.stringify(interrupted)}`);
+    if (interrupted.status !== 'none') o.trace?.('flash-sdcard', `update record ${logPath}: ${JSON.stringify(interrupted)}`);
   }
-  const volume = await RemoteFatVolume.mount(view, facts.writeProtected ? {} : { updateLog: { path: logPath, ...identity } });
+  const volume = await RemoteFatVolume.mount(view, writable ? { updateLog: { path: logPath, ...identity } } : {});
   return {
     facts,
     probe,
     device,
     volume,
     interrupted,
+    pendingUndo: o.readOnly && !facts.writeProtected && existsSync(logPath) ? logPath : null,
     partitionStart: start,
-    busCounters: () => ({ ...counters }),
+    busCounters: bus.counters,
     readAhead: (bytes) => combined.readAhead(Math.ceil(bytes / device.sectorSize)),
     async close() {
       try {
@@ -110,6 +98,24 @@ export async function openRemoteCard(session: McuSession, board: Board, o: { fas
       }
     },
   };
+}
+
+const FAT_NAMES = ['FAT12', 'FAT16', 'FAT32'];
+
+/** The volume the bootloader reads: the first primary partition, or the whole card (superfloppy). */
+function bootVolume(board: Board, probe: CardProbe, cardSectors: number): { start: number; sectors: number } {
+  if (probe.table === 'gpt') {
+    throw new FormatError('card-gpt', 'the SD card in the board has a GPT partition table; Klipper and the board\'s bootloader read MBR cards only', {
+      hint: `Re-create the card on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (MBR + FAT32).`,
+    });
+  }
+  if (probe.table === 'none') {
+    if (!FAT_NAMES.includes(probe.superfloppyFs ?? '')) throw noFat(board, probe.superfloppyFs ?? 'unknown');
+    return { start: 0, sectors: cardSectors };
+  }
+  const first = probe.partitions[0];
+  if (!first || !FAT_NAMES.includes(first.fs)) throw noFat(board, first?.fs ?? 'no partition');
+  return { start: first.start, sectors: Math.min(first.sectors, cardSectors - first.start) };
 }
 
 function noFat(board: Board, fs: string): FormatError {

@@ -1,0 +1,24 @@
+import type { ProgressListener } from '../../progress.js';
+import type { Job } from './build.js';
+import { withCard } from './card-session.js';
+import type { McuLink } from './link.js';
+import type { RemoteCard } from './remote-card.js';
+import type { FlashSdcardOptions } from './types.js';
+
+/** One run of flash-sdcard: what the step sequences share. */
+export interface Run {
+  opts: FlashSdcardOptions;
+  job: Job;
+  link: McuLink;
+  progress: ProgressListener;
+  /** Date.now() at the start, for durationMs. */
+  started: number;
+  /** What the MCU ran when we first connected. */
+  previousVersion: string | null;
+}
+
+/** A card session over the run's link, with the run's bus speed, progress and trace. */
+export function cardSession<T>(run: Run, o: { needWrite: boolean; readOnly?: boolean }, work: (card: RemoteCard) => Promise<T>): Promise<T> {
+  const { fastSpi, trace } = run.opts;
+  return withCard(run.link, run.job, { fastSpi: !!fastSpi, ...o, onProgress: run.progress, ...(trace ? { trace } : {}) }, work);
+}
