@@ -212,9 +212,6 @@ export interface DeviceCodes {
   [sdCard: `sd-${string}`]: SdCardDetails;
 }
 
-/** The firmware file does not fit the board. No code is thrown as one yet (prepare and flash-sdcard refuse a build as UsageError 'firmware-…'). */
-export interface FirmwareCodes {}
-
 /** A FatFs result, by name, and the path it was about. */
 type FatDetails = {
   fresult: string;
@@ -321,14 +318,9 @@ export class DeviceError<C extends string = string> extends FwcardError<DetailsO
     super(code, message, opts);
   }
 }
-export class FirmwareError<C extends string = string> extends FwcardError<DetailsOf<FirmwareCodes, C>> {
-  constructor(code: C, message: string, opts?: FwcardErrorOptions<DetailsOf<FirmwareCodes, C>>) {
-    super(code, message, opts);
-  }
-}
 
 /** Every registered code, with the details it carries. */
-type AllCodes = UsageCodes & IoCodes & SafetyCodes & VerifyCodes & FormatCodes & DeviceCodes & FirmwareCodes;
+type AllCodes = UsageCodes & IoCodes & SafetyCodes & VerifyCodes & FormatCodes & DeviceCodes;
 export type ErrorCode = Extract<keyof AllCodes, string>;
 
 export function isFwcardError(e: unknown): e is FwcardError {

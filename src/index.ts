@@ -16,5 +16,5 @@ export { openRawDevice } from './disk/raw-device.js';
 export { PartitionView } from './disk/partition-view.js';
 export type { BlockDevice, SyncBlockDevice } from './disk/block-device.js';
 export { listDrives } from './disk/drives.js';
-export { FwcardError, UsageError, IoError, SafetyError, VerifyError, FormatError, DeviceError, FirmwareError } from './errors.js';
+export { FwcardError, UsageError, IoError, SafetyError, VerifyError, FormatError, DeviceError } from './errors.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
