@@ -28,7 +28,7 @@ export interface Remedy {
 }
 
 /** Shell words that need no quoting; `<…>` placeholders are left bare for the user to replace. */
-const PLAIN_WORD = /^([\w./@:+=,%-]|<[^<>'\s]*>)+$/;
+const PLAIN_WORD = /^([\w./@:+-]|<[^<>'\s]*>)+$/;
 
 /** One argument as a POSIX shell word. */
 export function shellWord(s: string): string {
