@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { SafetyError } from '../errors.js';
+import { IoError, SafetyError } from '../errors.js';
 import { devNumbersOfDisk, disksUnder, mounts, swapDevices, devNumberOf, type LinuxBlockInfo, type MountEntry } from './linux-block.js';
 
 /**
@@ -76,7 +76,7 @@ export function assertWritableDisk(path: string, info: LinuxBlockInfo, report: S
   }
   // Rule 4: the kernel says read-only (lock switch on the card or adapter).
   if (info.readOnly) {
-    throw new SafetyError('read-only', `${path} is read-only`, {
+    throw new IoError('read-only', `${path} is read-only`, {
       hint: 'Slide the lock switch on the SD card or adapter to "unlocked", re-insert it, and try again.',
       details: { path },
     });

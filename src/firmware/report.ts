@@ -1,4 +1,5 @@
 /** The result of inspecting a firmware file (`fwcard inspect --json` prints it). */
+import type { Remedy } from '../errors.js';
 import type { McuFamily } from './mcu-memory.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -10,6 +11,8 @@ export interface Finding {
   message: string;
   /** What to do about it, in the user's words ("" when nothing needs doing). */
   hint: string;
+  /** The command the hint names, as argv, when it names one. */
+  remedy?: Remedy;
 }
 
 export type FirmwareKind = 'cortex-m' | 'mks-scrambled' | 'chitu-cbd' | 'elf' | 'unknown';

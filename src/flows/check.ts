@@ -4,11 +4,11 @@ import type { Board } from '../boards/types.js';
 import type { BlockDevice, LocalBlockDevice } from '../disk/block-device.js';
 import { openImageFile } from '../disk/image-file.js';
 import { RawDevice, openRawDevice } from '../disk/raw-device.js';
-import { UsageError, fromSystemError } from '../errors.js';
+import { UsageError, advice, fromSystemError } from '../errors.js';
 import { analyseCard } from './check/card.js';
 import { analyseFiles, type GivenFirmware } from './check/files.js';
 import { applyFixes, type FixOutcome } from './check/fix.js';
-import type { HintContext } from './check/hints.js';
+import { checkRemedy, type HintContext } from './check/hints.js';
 import { rulesFor, type CheckRules } from './check/rules.js';
 import type { CheckFinding, CheckReport } from './check/types.js';
 import { analyseVolume } from './check/volume.js';
@@ -17,6 +17,10 @@ import { readFirmwareFile } from './firmware-file.js';
 export type { CheckFinding, CheckReport, CardFacts, FilesFacts, FirmwareFacts, FixAction, PartitionFacts, VolumeFacts, Severity } from './check/types.js';
 export { applyFixes, type FixOutcome } from './check/fix.js';
 export { rulesFor, type CheckRules } from './check/rules.js';
+export { checkRemedy, remedyKind, type RemedyKind } from './check/hints.js';
+
+const DRIVES = { argv: ['fwcard', 'drives'], why: 'lists the cards this machine can see' };
+const BOARDS_HELP = { argv: ['fwcard', 'boards', '--help'], why: 'shows how to add or override a board with --boards-file' };
 
 export interface CheckCardOptions {
   /** The board whose bootloader judges the card; null/absent: the generic SD-bootloader view. */
@@ -58,7 +62,7 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
     }
   }
   const unknown = unknownBoardRules(rules);
-  if (unknown.length) findings.push({ id: 'board-rules-unknown', severity: 'info', basis: 'board', message: `the catalog does not know, for ${rules.boardName}: ${unknown.join('; ')}; those were judged by the generic SD-bootloader view`, hint: 'If you know, add it with --boards-file (see `fwcard boards --help`).' });
+  if (unknown.length) findings.push({ id: 'board-rules-unknown', severity: 'info', basis: 'board', message: `the catalog does not know, for ${rules.boardName}: ${unknown.join('; ')}; those were judged by the generic SD-bootloader view`, ...advice`If you know, add it with --boards-file (see ${BOARDS_HELP}).` });
   const sorted = sortFindings(findings);
   return {
     ok: !sorted.some((f) => f.severity === 'error'),
@@ -131,7 +135,7 @@ function openTarget(path: string, readOnly: boolean): OpenedDevice {
   }
   if (st.isDirectory()) throw fromSystemError({ code: 'EISDIR' }, path, 'check');
   if (st.isBlockDevice()) return openRawDevice(path, { readOnly });
-  if (!st.isFile()) throw new UsageError('not-an-image', `${path} is neither an image file nor a block device`, { hint: 'Give a card such as /dev/sdb (see `fwcard drives`) or an image file.' });
+  if (!st.isFile()) throw new UsageError('not-an-image', `${path} is neither an image file nor a block device`, { ...advice`Give a card such as /dev/sdb (see ${DRIVES}) or an image file.` });
   if (st.size === 0) throw new UsageError('empty-image', `${path} is an empty file`, { hint: 'Give the card (e.g. /dev/sdb) or an image file made from it.' });
   return openImageFile(path, { readOnly });
 }
@@ -148,7 +152,7 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
       if (dev instanceof RawDevice && dev.info.isPartition) {
         // Checking /dev/sdb1 sees the volume as if it had no partition table: say so.
         const whole = `/dev/${dev.info.diskName}`;
-        report.findings = sortFindings([...report.findings, { id: 'target-is-partition', severity: 'warning', message: `${opts.target} is a partition of ${whole}: the partition table and what lies outside this partition were not checked`, hint: `Check the whole card: \`fwcard check ${whole}${board ? ` --board ${board.name}` : ''}\`` }]);
+        report.findings = sortFindings([...report.findings, { id: 'target-is-partition', severity: 'warning', message: `${opts.target} is a partition of ${whole}: the partition table and what lies outside this partition were not checked`, ...advice`Check the whole card: ${checkRemedy(whole, { board: board?.name ?? null })}` }]);
       }
       return report;
     } finally {

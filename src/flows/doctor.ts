@@ -9,7 +9,8 @@ import type { Board } from '../boards/types.js';
 import { inspectFirmware, type FirmwareReport, type Finding } from '../firmware/index.js';
 import { describeAppStart, hex, mcuMemory } from '../firmware/mcu-memory.js';
 import { formatBytes } from '../util/size.js';
-import { check, type CheckFinding, type CheckResult } from './check.js';
+import { commandLine, remedyCommands, type Remedy } from '../errors.js';
+import { check, checkRemedy, remedyKind, type CheckFinding, type CheckResult, type RemedyKind } from './check.js';
 import { readFirmwareFile } from './firmware-file.js';
 import { recoveryStep, type Recovery } from './doctor/recovery.js';
 import { powerUpFacts } from './doctor/power-up.js';
@@ -59,14 +60,9 @@ export interface DoctorResult {
 /** Card info findings worth telling as "fine". */
 const FINE_INFO = new Set(['firmware-matches', 'firmware-previously-flashed', 'will-scramble', 'will-encode']);
 
-/** Backticked commands in a hint (check hints quote every command they give). */
-function commandsIn(hint: string): string[] {
-  return [...hint.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-}
-
-const isReformat = (c: string) => c.startsWith('fwcard prepare') && !c.includes('--no-format');
-const isRewrite = (c: string) => c.startsWith('fwcard prepare') && c.includes('--no-format');
-const isFix = (c: string) => c.startsWith('fwcard check') && c.includes('--fix');
+/** The commands a finding's remedy gives, with what each does to the card. */
+const remediesOf = (f: CheckFinding): Remedy[] => remedyCommands(f.remedy);
+const gives = (f: CheckFinding, ...kinds: RemedyKind[]): boolean => remediesOf(f).some((r) => kinds.includes(remedyKind(r)));
 
 export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   const catalog = loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {});
@@ -94,7 +90,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
       kind: 'do',
       title: 'Prepare a card for the board (this erases the card)',
       details: ['`fwcard drives` lists the cards this machine sees; use the one in your reader instead of /dev/sdX.', ...cardRulesText(board)],
-      commands: ['fwcard drives', `fwcard prepare /dev/sdX --board ${board.name} --firmware ${opts.firmware ? quote(opts.firmware) : 'out/klipper.bin'}`],
+      commands: ['fwcard drives', commandLine(['fwcard', 'prepare', '/dev/sdX', '--board', board.name, '--firmware', opts.firmware ?? 'out/klipper.bin'])],
       resolves: [],
     });
   }
@@ -114,8 +110,6 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
     recovery,
   };
 }
-
-const quote = (s: string): string => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** Klipper's menuconfig words for the board's application address(es). */
 export function offsetChoice(board: Board): string {
@@ -193,45 +187,45 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
     );
   }
   // One format fixes every card-level problem and writes the firmware: it replaces the other card steps.
-  const reformat = problems.filter((f) => f.severity === 'error' && commandsIn(f.hint).some(isReformat));
+  const reformat = problems.filter((f) => f.severity === 'error' && gives(f, 'reformat'));
   if (reformat.length) {
-    const cmds = problems.flatMap((f) => commandsIn(f.hint)).filter(isReformat);
+    const cmds = problems.flatMap(remediesOf).filter((r) => remedyKind(r) === 'reformat');
     // The longest command carries every option the findings ask for (e.g. --partition-size).
-    const best = cmds.reduce((a, b) => (b.split(' ').length > a.split(' ').length ? b : a));
-    const covered = problems.filter((f) => commandsIn(f.hint).some((c) => isReformat(c) || isRewrite(c) || isFix(c)) || f.fix?.length || replacedFile(f, opts));
+    const best = cmds.reduce((a, b) => (b.argv.length > a.argv.length ? b : a));
+    const covered = problems.filter((f) => gives(f, 'reformat', 'rewrite-firmware', 'fix-names') || f.fix?.length || replacedFile(f, opts));
     steps.push({
       id: 'recreate-card',
       kind: 'fix',
       title: `Re-create the card: the ${board.name} bootloader cannot read it as it is (this erases the card)`,
       details: [...covered.map((f) => sentence(f.message)), ...cardRulesText(board)],
-      commands: [best, `fwcard check ${quote(card.target)} --board ${board.name}${opts.firmware ? ` --firmware ${quote(opts.firmware)}` : ''}`],
+      commands: [commandLine(best), commandLine(checkRemedy(card.target, { board: board.name, firmware: opts.firmware ?? null }))],
       resolves: covered.map((f) => f.id),
     });
     otherSteps(problems.filter((f) => !covered.includes(f)), steps);
     return;
   }
-  const fixable = problems.filter((f) => f.fix?.length || commandsIn(f.hint).some(isFix));
+  const fixable = problems.filter((f) => f.fix?.length || gives(f, 'fix-names'));
   if (fixable.length) {
     steps.push({
       id: 'fix-card-names',
       kind: fixable.some((f) => f.severity === 'error') ? 'fix' : 'do',
       title: 'Repair the file names on the card (no formatting)',
       details: fixable.map(findingText),
-      commands: [`fwcard check ${quote(card.target)} --board ${board.name} --fix`],
+      commands: [commandLine(checkRemedy(card.target, { board: board.name, fix: true }))],
       resolves: fixable.map((f) => f.id),
     });
   }
-  const rewrite = problems.filter((f) => !fixable.includes(f) && commandsIn(f.hint).some(isRewrite));
+  const rewrite = problems.filter((f) => !fixable.includes(f) && gives(f, 'rewrite-firmware'));
   // The file on the card is replaced by --firmware: what is wrong with the old one no longer matters.
   if (rewrite.length) rewrite.push(...problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f) && replacedFile(f, opts)));
   if (rewrite.length) {
-    const cmd = rewrite.flatMap((f) => commandsIn(f.hint)).find(isRewrite)!;
+    const cmd = rewrite.flatMap(remediesOf).find((r) => remedyKind(r) === 'rewrite-firmware')!;
     steps.push({
       id: 'write-firmware',
       kind: rewrite.some((f) => f.severity === 'error') ? 'fix' : 'do',
       title: `Write the firmware under the name the bootloader looks for (${board.folder.value ? board.folder.value + '/' : ''}${board.firmwareName.value}); the card keeps its files`,
       details: rewrite.map(findingText),
-      commands: [cmd],
+      commands: [commandLine(cmd)],
       resolves: rewrite.map((f) => f.id),
     });
   }
@@ -252,7 +246,7 @@ function otherSteps(rest: CheckFinding[], steps: DoctorStep[]): void {
     kind: errors.length ? 'fix' : 'do',
     title: errors.length ? 'Fix these card problems' : 'Worth checking on the card',
     details: rest.map(findingText),
-    commands: rest.flatMap((f) => commandsIn(f.hint)).filter((c, i, all) => all.indexOf(c) === i),
+    commands: rest.flatMap(remediesOf).map(commandLine).filter((c, i, all) => all.indexOf(c) === i),
     resolves: rest.map((f) => f.id),
   });
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { UsageError, fromSystemError } from '../errors.js';
+import { UsageError, advice, fromSystemError, hasCode } from '../errors.js';
 import { formatBytes } from '../util/size.js';
 
 /** The largest firmware any SD bootloader in the catalog could take (2 MiB flash parts exist). */
@@ -23,10 +23,10 @@ export function readFirmwareFile(path: string): FirmwareFile {
     st = statSync(path);
   } catch (e) {
     const err = fromSystemError(e, path, 'read the firmware');
-    if (err.code === 'not-found') {
+    if (hasCode(err, 'not-found')) {
       throw new UsageError('firmware-missing', `firmware file ${path} does not exist`, {
-        hint: 'Build it first (Klipper: `make`, then use out/klipper.bin) or check the path.',
-        details: { path },
+        ...advice`Build it first (Klipper: ${{ argv: ['make'], why: 'builds the firmware (out/klipper.bin) in the Klipper folder' }}, then use out/klipper.bin) or check the path.`,
+        details: { path: err.details.path },
       });
     }
     throw err;

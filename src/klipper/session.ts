@@ -1,4 +1,4 @@
-import { DeviceError } from '../errors.js';
+import { DeviceError, FormatError } from '../errors.js';
 import type { Trace } from '../progress.js';
 import type { Transport } from '../transport/transport.js';
 import { ClockEstimator } from './clock-sync.js';
@@ -121,7 +121,7 @@ export class McuSession {
       if (!data.length) break;
       parts.push(data);
       size += data.length;
-      if (size > 1 << 22) throw new DeviceError('bad-dictionary', 'the MCU sent an implausibly large data dictionary');
+      if (size > 1 << 22) throw new FormatError('bad-dictionary', 'the MCU sent an implausibly large data dictionary');
     }
     const all = new Uint8Array(size);
     let o = 0;
@@ -133,7 +133,7 @@ export class McuSession {
     try {
       dict = DataDictionary.fromCompressed(all);
     } catch (e) {
-      throw new DeviceError('bad-dictionary', `the MCU's data dictionary could not be read: ${(e as Error).message}`, {
+      throw new FormatError('bad-dictionary', `the MCU's data dictionary could not be read: ${(e as Error).message}`, {
         hint: 'This does not look like Klipper firmware, or the transfer was corrupted. Try again; if it persists, reflash Klipper.',
         cause: e,
       });

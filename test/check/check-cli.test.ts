@@ -88,9 +88,14 @@ describe('fwcard check (CLI)', () => {
     placeFs(img, 32768, 64 * MiB, (p) => run('mkfs.exfat', [p]));
     const res = runCli(['check', img, '--board', 'creality-v4.2.2', '--json']);
     expect(res.status).toBe(1);
-    const hint: string = JSON.parse(res.stdout).findings.find((f: { id: string }) => f.id === 'filesystem-exfat').hint;
+    const finding = JSON.parse(res.stdout).findings.find((f: { id: string }) => f.id === 'filesystem-exfat');
+    const hint: string = finding.hint;
     const cmd = /`fwcard (prepare [^`]+)`/.exec(hint)![1]!.replace('<firmware.bin>', FIRMWARE).split(' ');
     expect(cmd).toEqual(expect.arrayContaining(['--fs', 'fat32', '--cluster', '4096']));
+    // The hint's command is rendered from the structured remedy: the same words, as argv.
+    expect(finding.remedy.argv).toEqual(['fwcard', 'prepare', img, '--board', 'creality-v4.2.2', '--firmware', '<firmware.bin>', '--fs', 'fat32', '--cluster', '4096']);
+    expect(hint).toContain(`\`${finding.remedy.argv.join(' ')}\``);
+    expect(finding.remedy.why).toMatch(/erases the card/);
     const prep = runCli([...cmd, '--yes', '--force', '--json']);
     expect(prep.status, prep.stderr).toBe(0);
     const after = runCli(['check', img, '--board', 'creality-v4.2.2', '--json']);

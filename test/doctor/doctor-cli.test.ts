@@ -99,12 +99,16 @@ describe('fwcard doctor', () => {
     const fw = firmware('creality-v4.2.2', 'cr.bin');
     const img = join(dir, 'exfat.img');
     makeCard(img, { sizeMiB: 64 * 1024, exfat: true });
-    const { status, steps } = doctor(['--board', 'creality-v4.2.2', '--firmware', fw, '--card', img]);
+    const { status, steps, doc } = doctor(['--board', 'creality-v4.2.2', '--firmware', fw, '--card', img]);
     expect(status).toBe(1);
     const card = steps.filter((s) => s.id === 'recreate-card');
     expect(card).toHaveLength(1);
     expect(card[0]!.resolves).toEqual(expect.arrayContaining(['filesystem-exfat', 'card-too-large']));
     expect(card[0]!.commands[0]).toBe(`fwcard prepare ${img} --board creality-v4.2.2 --firmware ${fw} --fs fat32 --cluster 4096 --partition-size 8G`);
+    // The step's command is card-too-large's structured remedy (the longest re-format), not text read out of its hint.
+    const tooLarge = doc.card.findings.find((f: { id: string }) => f.id === 'card-too-large');
+    expect(tooLarge.remedy.argv).toEqual(['fwcard', 'prepare', img, '--board', 'creality-v4.2.2', '--firmware', fw, '--fs', 'fat32', '--cluster', '4096', '--partition-size', '8G']);
+    expect(card[0]!.commands[0]).toBe(tooLarge.remedy.argv.join(' '));
     // Nothing else about the card: the format covers it.
     expect(steps.filter((s) => s.id.startsWith('card-') || s.id === 'write-firmware' || s.id === 'fix-card-names')).toEqual([]);
     expect(steps.find((s) => s.id === 'power-up')!.details.join('\n')).toMatch(/new name/);

@@ -3,7 +3,8 @@ import { cardKind } from '../../fat/layout.js';
 import { parseMbr, partitionTypeName } from '../../partition/mbr.js';
 import { detectFileSystem, probeCard, type FsKind } from '../../partition/probe.js';
 import { formatBytes } from '../../util/size.js';
-import { prepareCommand, reformatHint, type HintContext } from './hints.js';
+import { advice } from '../../errors.js';
+import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
 import { unknownRule } from './rules.js';
 import type { CardFacts, CheckFinding, PartitionFacts } from './types.js';
 
@@ -62,7 +63,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     partitions: [],
     volume: null,
   };
-  const reformat = (why = ''): string => reformatHint(ctx, why);
+  const reformat = (why = '') => reformatHint(ctx, why);
 
   // Capacity and sector size.
   if (dev.sectorSize !== 512) {
@@ -70,7 +71,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
   }
   const maxCard = rules.maxCardBytes;
   if (maxCard.known && maxCard.value !== null && sizeBytes > maxCard.value) {
-    add({ id: 'card-too-large', severity: 'warning', basis: 'board', message: `the card is ${formatBytes(sizeBytes)}; ${rules.boardName} is reported to work with cards up to ${formatBytes(maxCard.value)}${rules.cardConfidence ? ' (catalog: ' + rules.cardConfidence.split(':')[0] + ')' : ''}`, hint: `Use a card of ${formatBytes(maxCard.value)} or smaller if this one is not taken; \`${prepareCommand(ctx)} --partition-size ${Math.min(8, Math.floor(maxCard.value / 1024 ** 3))}G\` makes a small volume on it.` });
+    add({ id: 'card-too-large', severity: 'warning', basis: 'board', message: `the card is ${formatBytes(sizeBytes)}; ${rules.boardName} is reported to work with cards up to ${formatBytes(maxCard.value)}${rules.cardConfidence ? ' (catalog: ' + rules.cardConfidence.split(':')[0] + ')' : ''}`, ...advice`Use a card of ${formatBytes(maxCard.value)} or smaller if this one is not taken; ${prepareRemedy(ctx, { extra: ['--partition-size', `${Math.min(8, Math.floor(maxCard.value / 1024 ** 3))}G`] })} makes a small volume on it.` });
   } else if (card.kind === 'SDXC') {
     add({ id: 'card-sdxc', severity: 'info', basis: maxCard.known ? 'board' : 'generic', message: `${formatBytes(sizeBytes)} is an SDXC card: it comes formatted exFAT, which stock bootloaders cannot read; FAT32 on it works with most boards${maxCard.known ? '' : ` (${unknownRule(rules, 'a card size limit')})`}`, hint: 'If the board ignores it, try a card of 32 GB or less.' });
   }
@@ -87,9 +88,9 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     }
     const sf = rules.superfloppy;
     if (sf.known && sf.value === false) {
-      add({ id: 'superfloppy', severity: 'error', basis: 'board', message: `no partition table: the ${fs} volume starts at sector 0 (a "superfloppy"), which ${rules.boardName}'s bootloader does not read`, hint: reformat('It needs an MBR partition table.') });
+      add({ id: 'superfloppy', severity: 'error', basis: 'board', message: `no partition table: the ${fs} volume starts at sector 0 (a "superfloppy"), which ${rules.boardName}'s bootloader does not read`, ...reformat('It needs an MBR partition table.') });
     } else if (!sf.known) {
-      add({ id: 'superfloppy', severity: 'warning', basis: 'generic', message: `no partition table: the ${fs} volume starts at sector 0 (a "superfloppy"); FatFs-based bootloaders read that, others expect an MBR (${unknownRule(rules, 'whether a superfloppy is read')})`, hint: reformat('If the board ignores the card, give it an MBR partition table.') });
+      add({ id: 'superfloppy', severity: 'warning', basis: 'generic', message: `no partition table: the ${fs} volume starts at sector 0 (a "superfloppy"); FatFs-based bootloaders read that, others expect an MBR (${unknownRule(rules, 'whether a superfloppy is read')})`, ...reformat('If the board ignores the card, give it an MBR partition table.') });
     } else {
       add({ id: 'superfloppy', severity: 'info', basis: 'board', message: `no partition table: the ${fs} volume starts at sector 0 (a "superfloppy"); ${rules.boardName}'s bootloader reads that`, hint: '' });
     }
@@ -108,7 +109,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
       // A hybrid MBR whose first slot is a real partition: MBR-only readers use that slot.
       const inside = slot0.startLba < dev.sectorCount ? detectFileSystem(await dev.read(slot0.startLba, 1)) : { fs: 'unknown' as FsKind, label: null };
       card.partitions = mbr.entries.map((e) => ({ slot: e.index, start: e.startLba, sectors: e.sectorCount, type: e.type, typeName: partitionTypeName(e.type), fs: e.index === 0 ? inside.fs : 'unknown', label: e.index === 0 ? inside.label : null, logical: false, bootable: e.bootable }));
-      add({ id: 'hybrid-mbr', severity: 'warning', message: 'hybrid MBR: a GPT card whose MBR also lists partitions; bootloaders read the MBR, but any tool that rewrites the GPT can break it', hint: reformat('Give the card a plain MBR.') });
+      add({ id: 'hybrid-mbr', severity: 'warning', message: 'hybrid MBR: a GPT card whose MBR also lists partitions; bootloaders read the MBR, but any tool that rewrites the GPT can break it', ...reformat('Give the card a plain MBR.') });
       return finishMbr(dev, ctx, card, findings, slot0.index, slot0.startLba, slot0.sectorCount, slot0.type, inside.fs);
     }
     const fatInside = card.partitions.find((p) => isFat(p.fs));
@@ -123,7 +124,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
       severity: 'error',
       basis: gptRule.known ? 'board' : 'generic',
       message: `GPT partition table${hasHeader ? '' : ' (protective MBR type 0xEE, no valid "EFI PART" header)'}${fatInside ? ` with ${fatInside.fs} inside` : ''}: stock SD bootloaders read only MBR cards${gptRule.known ? '' : ` (${unknownRule(rules, 'whether GPT is read')})`}`,
-      hint: reformat('It needs an MBR partition table.'),
+      ...reformat('It needs an MBR partition table.'),
     });
     return { card, findings, fatVolume: null };
   }
@@ -132,17 +133,17 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
   card.partitions = probe.partitions.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: p.type, typeName: p.typeName, fs: EXTENDED.has(p.type) ? 'unknown' : p.fs, label: EXTENDED.has(p.type) ? null : p.label, logical: false, bootable: mbr.entries.find((e) => e.index === p.index)?.bootable ?? false }));
   for (const e of mbr.entries) if (EXTENDED.has(e.type)) card.partitions.push(...(await logicalPartitions(dev, e.startLba)));
   if (card.partitions.length === 0) {
-    add({ id: 'no-partitions', severity: 'error', message: 'the MBR lists no partitions: the card has no volume to read', hint: reformat() });
+    add({ id: 'no-partitions', severity: 'error', message: 'the MBR lists no partitions: the card has no volume to read', ...reformat() });
     return { card, findings, fatVolume: null };
   }
   const slot0 = card.partitions.find((p) => p.slot === 0);
   const fatElsewhere = card.partitions.find((p) => p.slot !== 0 && isFat(p.fs));
   if (!slot0) {
-    add({ id: 'fat-not-first-partition', severity: 'error', message: `the first MBR slot is empty${fatElsewhere ? `; the ${fatElsewhere.fs} volume is in ${fatElsewhere.logical ? 'a logical partition' : `slot ${fatElsewhere.slot + 1}`}` : ''}: bootloaders read only the first primary partition`, hint: reformat() });
+    add({ id: 'fat-not-first-partition', severity: 'error', message: `the first MBR slot is empty${fatElsewhere ? `; the ${fatElsewhere.fs} volume is in ${fatElsewhere.logical ? 'a logical partition' : `slot ${fatElsewhere.slot + 1}`}` : ''}: bootloaders read only the first primary partition`, ...reformat() });
     return { card, findings, fatVolume: null };
   }
   if (EXTENDED.has(slot0.type ?? 0)) {
-    add({ id: 'first-partition-extended', severity: 'error', message: `the first partition is an extended partition${fatElsewhere?.logical ? ` and the ${fatElsewhere.fs} volume is a logical partition inside it` : ''}: bootloaders read only a primary partition`, hint: reformat('The FAT volume must be the first primary partition.') });
+    add({ id: 'first-partition-extended', severity: 'error', message: `the first partition is an extended partition${fatElsewhere?.logical ? ` and the ${fatElsewhere.fs} volume is a logical partition inside it` : ''}: bootloaders read only a primary partition`, ...reformat('The FAT volume must be the first primary partition.') });
     return { card, findings, fatVolume: null };
   }
   return finishMbr(dev, ctx, card, findings, 0, slot0.start, slot0.sectors, slot0.type ?? 0, slot0.fs);
@@ -155,44 +156,47 @@ function finishMbr(dev: BlockDevice, ctx: HintContext, card: CardFacts, findings
   const others = card.partitions.filter((p) => p.slot !== slot && p.type !== 0xee);
   const fatElsewhere = others.find((p) => isFat(p.fs));
   if (start + sectors > dev.sectorCount || start === 0) {
-    add({ id: 'partition-outside-card', severity: 'error', message: start === 0 ? 'the first partition starts at sector 0, on top of the partition table' : `the first partition (sectors ${start}…${start + sectors - 1}) runs past the end of the card (${dev.sectorCount} sectors): a fake-capacity card, or a table copied from a larger card`, hint: reformatHint(ctx) });
+    add({ id: 'partition-outside-card', severity: 'error', message: start === 0 ? 'the first partition starts at sector 0, on top of the partition table' : `the first partition (sectors ${start}…${start + sectors - 1}) runs past the end of the card (${dev.sectorCount} sectors): a fake-capacity card, or a table copied from a larger card`, ...reformatHint(ctx) });
     return { card, findings, fatVolume: null };
   }
   if (!isFat(fs)) {
     findings.push(...fsFindings(fs, ctx, 'the first partition', fatElsewhere ? `${fatElsewhere.fs} is in ${fatElsewhere.logical ? 'a logical partition' : `partition ${fatElsewhere.slot + 1}`}, which bootloaders do not read` : ''));
-    if (fatElsewhere) add({ id: 'fat-not-first-partition', severity: 'error', message: `the ${fatElsewhere.fs} volume is ${fatElsewhere.logical ? 'a logical partition' : `partition ${fatElsewhere.slot + 1}`}; bootloaders read only the first primary partition (${fs === 'empty' ? 'blank' : fs} here)`, hint: reformatHint(ctx) });
+    if (fatElsewhere) add({ id: 'fat-not-first-partition', severity: 'error', message: `the ${fatElsewhere.fs} volume is ${fatElsewhere.logical ? 'a logical partition' : `partition ${fatElsewhere.slot + 1}`}; bootloaders read only the first primary partition (${fs === 'empty' ? 'blank' : fs} here)`, ...reformatHint(ctx) });
     return { card, findings, fatVolume: null };
   }
   if (others.length) {
-    add({ id: 'several-partitions', severity: 'warning', message: `the card has ${others.length + 1} partitions; bootloaders read only the first, and some refuse cards with more`, hint: reformatHint(ctx, 'If the board ignores the card, make it a single partition.') });
+    add({ id: 'several-partitions', severity: 'warning', message: `the card has ${others.length + 1} partitions; bootloaders read only the first, and some refuse cards with more`, ...reformatHint(ctx, 'If the board ignores the card, make it a single partition.') });
   }
   // Type byte vs. what is inside: FatFs ignores it, some bootloaders and Windows do not.
   const fitting = FAT_TYPES[fs] ?? [];
   const anyFat = [0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e];
   if (HIDDEN_FAT.has(type)) {
-    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16)} is a hidden FAT type; some readers skip hidden partitions`, hint: `Unhide it (keeps the files): \`sfdisk --part-type ${ctx.target} ${slot + 1} ${(type & 0x0f).toString(16)}\`, or re-create the card: \`${prepareCommand(ctx)}\`` });
+    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16)} is a hidden FAT type; some readers skip hidden partitions`, ...advice`Unhide it (keeps the files): ${setPartType(ctx, slot, type & 0x0f)}, or re-create the card: ${prepareRemedy(ctx)}` });
   } else if (!anyFat.includes(type)) {
-    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; bootloaders that check the type byte skip it`, hint: `Set the type (keeps the files): \`sfdisk --part-type ${ctx.target} ${slot + 1} ${(fitting[fitting.length - 1] ?? 0x0c).toString(16)}\`, or re-create the card: \`${prepareCommand(ctx)}\`` });
+    add({ id: 'partition-type-mismatch', severity: 'warning', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; bootloaders that check the type byte skip it`, ...advice`Set the type (keeps the files): ${setPartType(ctx, slot, fitting[fitting.length - 1] ?? 0x0c)}, or re-create the card: ${prepareRemedy(ctx)}` });
   } else if (!fitting.includes(type)) {
     add({ id: 'partition-type-inexact', severity: 'info', message: `partition type 0x${type.toString(16).padStart(2, '0')} (${partitionTypeName(type)}) holds a ${fs} volume; FAT readers accept that, strict ones may not`, hint: '' });
   }
   return { card, findings, fatVolume: { start, sectors, slot } };
 }
 
+/** `sfdisk --part-type <card> <n> <type>`: change the type byte of MBR slot `slot` (0-3), keeping the files. */
+const setPartType = (ctx: HintContext, slot: number, type: number) => tool(['sfdisk', '--part-type', ctx.target, String(slot + 1), type.toString(16)], 'sets the partition type byte; the files stay');
+
 /** Findings for a volume that is not FAT (or not there). */
 export function fsFindings(fs: FsKind, ctx: HintContext, where: string, extra = ''): CheckFinding[] {
   const rules = ctx.rules;
   const tail = extra ? `; ${extra}` : '';
-  const fat32 = `\`${prepareCommand(ctx)}\``;
+  const reformatRemedy = prepareRemedy(ctx);
   switch (fs) {
     case 'exFAT':
       if (rules.fileSystems.includes('exFAT')) return [{ id: 'filesystem-exfat-not-inspected', severity: 'warning', basis: 'board', message: `${where} is exFAT, which ${rules.boardName} reads, but check cannot look inside exFAT`, hint: '' }];
-      return [{ id: 'filesystem-exfat', severity: 'error', basis: rules.board ? 'board' : 'generic', message: `${where} is exFAT (what SDXC cards ship with): stock bootloaders read only FAT${tail}`, hint: `Re-create it as FAT32 (this erases it): ${fat32}` }];
+      return [{ id: 'filesystem-exfat', severity: 'error', basis: rules.board ? 'board' : 'generic', message: `${where} is exFAT (what SDXC cards ship with): stock bootloaders read only FAT${tail}`, ...advice`Re-create it as FAT32 (this erases it): ${reformatRemedy}` }];
     case 'NTFS':
-      return [{ id: 'filesystem-ntfs', severity: 'error', message: `${where} is NTFS: bootloaders read only FAT${tail}`, hint: `Re-create it as FAT32 (this erases it): ${fat32}` }];
+      return [{ id: 'filesystem-ntfs', severity: 'error', message: `${where} is NTFS: bootloaders read only FAT${tail}`, ...advice`Re-create it as FAT32 (this erases it): ${reformatRemedy}` }];
     case 'empty':
-      return [{ id: 'filesystem-missing', severity: 'error', message: `${where} is blank: there is no file system${tail}`, hint: `Format it (this erases it): ${fat32}` }];
+      return [{ id: 'filesystem-missing', severity: 'error', message: `${where} is blank: there is no file system${tail}`, ...advice`Format it (this erases it): ${reformatRemedy}` }];
     default:
-      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds no file system a bootloader recognises${tail}`, hint: `Re-create it (this erases it): ${fat32}` }];
+      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds no file system a bootloader recognises${tail}`, ...advice`Re-create it (this erases it): ${reformatRemedy}` }];
   }
 }

@@ -1,6 +1,6 @@
 import type { LocalBlockDevice } from '../../disk/block-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
-import { UsageError, isFwcardError } from '../../errors.js';
+import { UsageError, advice, isFwcardError } from '../../errors.js';
 import { FatVolume } from '../../fat/fat-volume.js';
 import type { CheckFinding, FixAction } from './types.js';
 
@@ -90,7 +90,7 @@ function deleteTree(fat: FatVolume, path: string, isDir: boolean): void {
   collect(path, `${parent}/${top.name}`, isDir, top.readOnly);
   const locked = order.filter((x) => x.readOnly);
   if (locked.length) {
-    throw new UsageError('read-only-entry', `${locked[0]!.shown}${locked.length > 1 ? ` and ${locked.length - 1} more` : ''} ${locked.length > 1 ? 'are' : 'is'} read-only: nothing was deleted`, { hint: 'Clear the read-only attribute (`mattrib -r`, or the file\'s properties on the computer) and run --fix again.' });
+    throw new UsageError('read-only-entry', `${locked[0]!.shown}${locked.length > 1 ? ` and ${locked.length - 1} more` : ''} ${locked.length > 1 ? 'are' : 'is'} read-only: nothing was deleted`, advice`Clear the read-only attribute (${{ argv: ['mattrib', '-r'], why: 'clears the read-only attribute (mtools)' }}, or the file's properties on the computer) and run --fix again.`);
   }
   for (const x of order) fat.unlink(x.path);
 }

@@ -1,3 +1,4 @@
+import { advice, type Remedy } from '../../errors.js';
 import type { CheckRules } from './rules.js';
 
 export interface HintContext {
@@ -8,30 +9,54 @@ export interface HintContext {
   firmwarePath: string | null;
 }
 
-const quote = (s: string): string => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
 /**
  * The exact `fwcard prepare` command that fixes a card-level problem. Formatting options
  * follow the board's rules (FAT32-only boards, cluster limits); placeholders stand where the
- * user has to fill in (no --board, no --firmware).
+ * user has to fill in (no --board, no --firmware). `extra` arguments go last.
  */
-export function prepareCommand(ctx: HintContext, opts: { noFormat?: boolean } = {}): string {
-  const parts = ['fwcard prepare', quote(ctx.target), '--board', ctx.rules.boardName ?? '<your-board>', '--firmware', ctx.firmwarePath ? quote(ctx.firmwarePath) : '<firmware.bin>'];
-  if (opts.noFormat) parts.push('--no-format');
-  else {
+export function prepareRemedy(ctx: HintContext, opts: { noFormat?: boolean; extra?: string[] } = {}): Remedy {
+  const argv = ['fwcard', 'prepare', ctx.target, '--board', ctx.rules.boardName ?? '<your-board>', '--firmware', ctx.firmwarePath ?? '<firmware.bin>'];
+  if (opts.noFormat) {
+    argv.push('--no-format');
+  } else {
     const fs = ctx.rules.fileSystems;
-    if (ctx.rules.board && fs.includes('FAT32') && !fs.includes('FAT16')) parts.push('--fs fat32');
-    if (ctx.rules.maxClusterBytes.known && ctx.rules.maxClusterBytes.value < 32768) parts.push(`--cluster ${ctx.rules.maxClusterBytes.value}`);
+    if (ctx.rules.board && fs.includes('FAT32') && !fs.includes('FAT16')) argv.push('--fs', 'fat32');
+    if (ctx.rules.maxClusterBytes.known && ctx.rules.maxClusterBytes.value < 32768) argv.push('--cluster', String(ctx.rules.maxClusterBytes.value));
   }
-  return parts.join(' ');
+  argv.push(...(opts.extra ?? []));
+  const why = opts.noFormat
+    ? 'writes the firmware under the name the bootloader looks for and verifies it; the other files stay'
+    : 'partitions and formats the card the way the board reads it and writes the firmware (this erases the card)';
+  return { argv, why };
+}
+
+/** `fwcard check <target> [--board …] [--firmware …] [--fix]`: judge the card (again), or repair its names. */
+export function checkRemedy(target: string, opts: { board?: string | null; firmware?: string | null; fix?: boolean } = {}): Remedy {
+  return {
+    argv: ['fwcard', 'check', target, ...(opts.board ? ['--board', opts.board] : []), ...(opts.firmware ? ['--firmware', opts.firmware] : []), ...(opts.fix ? ['--fix'] : [])],
+    why: opts.fix ? 'deletes the junk, renames near-miss names and clears orphaned long names, then checks again; no formatting' : 'checks the card, writing nothing',
+  };
 }
 
 /** `fwcard check <target> --board … --fix` */
-export function fixCommand(ctx: HintContext): string {
-  return ['fwcard check', quote(ctx.target), ...(ctx.rules.boardName ? ['--board', ctx.rules.boardName] : []), '--fix'].join(' ');
-}
+export const fixRemedy = (ctx: HintContext): Remedy => checkRemedy(ctx.target, { board: ctx.rules.boardName, fix: true });
+
+/** A command that is not fwcard's, for a hint that names one. */
+export const tool = (argv: string[], why: string): Remedy => ({ argv, why });
 
 /** A hint for a problem only re-formatting fixes. */
-export function reformatHint(ctx: HintContext, why = ''): string {
-  return `${why ? why + ' ' : ''}Re-create the card (this erases it): \`${prepareCommand(ctx)}\``;
+export function reformatHint(ctx: HintContext, why = ''): { hint: string; remedy?: Remedy } {
+  return advice`${why ? why + ' ' : ''}Re-create the card (this erases it): ${prepareRemedy(ctx)}`;
+}
+
+/** What running a remedy does to the card, as `doctor` orders its steps. */
+export type RemedyKind = 'reformat' | 'rewrite-firmware' | 'fix-names' | 'other';
+
+/** The kind of a remedy this module built (the argv of `prepareRemedy` and `fixRemedy`). */
+export function remedyKind(r: Remedy): RemedyKind {
+  const [prog, cmd] = r.argv;
+  if (prog !== 'fwcard') return 'other';
+  if (cmd === 'prepare') return r.argv.includes('--no-format') ? 'rewrite-firmware' : 'reformat';
+  if (cmd === 'check' && r.argv.includes('--fix')) return 'fix-names';
+  return 'other';
 }

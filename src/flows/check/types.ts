@@ -1,3 +1,4 @@
+import type { Remedy } from '../../errors.js';
 import type { FsKind } from '../../partition/probe.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -15,6 +16,8 @@ export interface CheckFinding {
   message: string;
   /** The fix in the user's words, preferably a fwcard command. */
   hint: string;
+  /** The command(s) the hint names, as argv: the hint's commands are rendered from it. */
+  remedy?: Remedy;
   /** Where the rule came from: the board's catalog entry, the generic SD-bootloader view, or the card itself. */
   basis?: 'board' | 'generic';
   /** Present when `--fix` can repair it. */

@@ -3,7 +3,11 @@ import { FatInspector, type OtherBootSector } from '../../fat/inspect/index.js';
 import { FAT12_MAX_CLUSTERS, FAT16_MAX_CLUSTERS } from '../../fat/inspect/index.js';
 import { formatBytes } from '../../util/size.js';
 import { fsFindings } from './card.js';
-import { prepareCommand, reformatHint, type HintContext } from './hints.js';
+import { advice } from '../../errors.js';
+import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
+
+/** dosfstools' repair, for what only touches FAT bookkeeping. */
+const FSCK_AUTO = tool(['fsck.fat', '-a'], 'repairs the FAT bookkeeping in place; the files stay');
 import { unknownRule } from './rules.js';
 import type { CheckFinding, VolumeFacts } from './types.js';
 
@@ -39,7 +43,7 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
     const where = at.slot === null ? 'the card (no partition table)' : 'the first partition';
     if (bs.kind === 'unknown' && bs.bytesPerSector !== null && bs.bytesPerSector !== dev.sectorSize) {
       // A FAT volume made with 4K logical sectors (mkfs.fat -S 4096) on a 512-byte-sector card.
-      return { volume: { ...volume, fs: 'unknown' }, inspector: null, findings: [{ id: 'fat-sector-size', severity: 'error', message: `${where} is a FAT volume with ${bs.bytesPerSector}-byte logical sectors; the card has ${dev.sectorSize}-byte sectors and bootloaders (FatFs built for 512) read only 512`, hint: reformatHint(ctx) }] };
+      return { volume: { ...volume, fs: 'unknown' }, inspector: null, findings: [{ id: 'fat-sector-size', severity: 'error', message: `${where} is a FAT volume with ${bs.bytesPerSector}-byte logical sectors; the card has ${dev.sectorSize}-byte sectors and bootloaders (FatFs built for 512) read only 512`, ...reformatHint(ctx) }] };
     }
     const f = fsFindings(bs.kind, ctx, where);
     if (bs.kind === 'unknown' && bs.problems.length) f[0]!.message += `: ${bs.problems.join('; ')}`;
@@ -69,37 +73,37 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
   };
 
   if (b.problems.length) {
-    add({ id: 'boot-sector-invalid', severity: 'error', message: `the ${b.fatType} boot sector is inconsistent: ${b.problems.join('; ')}`, hint: reformatHint(ctx) });
+    add({ id: 'boot-sector-invalid', severity: 'error', message: `the ${b.fatType} boot sector is inconsistent: ${b.problems.join('; ')}`, ...reformatHint(ctx) });
   }
   // File system type against the board.
   if (!rules.fileSystems.includes(b.fatType)) {
     if (rules.board) {
-      add({ id: 'fat-type-unsupported', severity: 'error', basis: 'board', message: `the volume is ${b.fatType}; ${rules.boardName}'s bootloader reads ${rules.fileSystems.join('/')}${rules.cardConfidence ? ` (catalog: ${rules.cardConfidence.split(':')[0]})` : ''}`, hint: reformatHint(ctx) });
+      add({ id: 'fat-type-unsupported', severity: 'error', basis: 'board', message: `the volume is ${b.fatType}; ${rules.boardName}'s bootloader reads ${rules.fileSystems.join('/')}${rules.cardConfidence ? ` (catalog: ${rules.cardConfidence.split(':')[0]})` : ''}`, ...reformatHint(ctx) });
     } else {
-      add({ id: 'fat-type-unsupported', severity: 'warning', basis: 'generic', message: `the volume is ${b.fatType}; most SD bootloaders expect FAT16 or FAT32`, hint: reformatHint(ctx) });
+      add({ id: 'fat-type-unsupported', severity: 'warning', basis: 'generic', message: `the volume is ${b.fatType}; most SD bootloaders expect FAT16 or FAT32`, ...reformatHint(ctx) });
     }
   }
   // Cluster size.
   const mc = rules.maxClusterBytes;
   if (b.clusterBytes > mc.value) {
-    if (mc.known) add({ id: 'cluster-too-large', severity: 'error', basis: 'board', message: `${formatBytes(b.clusterBytes)} clusters; ${rules.boardName}'s bootloader is reported to need ${formatBytes(mc.value)} or smaller${rules.cardConfidence ? ` (catalog: ${rules.cardConfidence.split(':')[0]})` : ''}`, hint: reformatHint(ctx) });
-    else add({ id: 'cluster-too-large', severity: 'warning', basis: 'generic', message: `${formatBytes(b.clusterBytes)} clusters: larger than the 32 KiB the FAT specification calls broadly compatible (${unknownRule(rules, 'a cluster size limit')})`, hint: reformatHint(ctx, 'If the board ignores the card, use 32 KiB clusters or smaller.') });
+    if (mc.known) add({ id: 'cluster-too-large', severity: 'error', basis: 'board', message: `${formatBytes(b.clusterBytes)} clusters; ${rules.boardName}'s bootloader is reported to need ${formatBytes(mc.value)} or smaller${rules.cardConfidence ? ` (catalog: ${rules.cardConfidence.split(':')[0]})` : ''}`, ...reformatHint(ctx) });
+    else add({ id: 'cluster-too-large', severity: 'warning', basis: 'generic', message: `${formatBytes(b.clusterBytes)} clusters: larger than the 32 KiB the FAT specification calls broadly compatible (${unknownRule(rules, 'a cluster size limit')})`, ...reformatHint(ctx, 'If the board ignores the card, use 32 KiB clusters or smaller.') });
   }
   // Readers that count clusters a little differently disagree on the FAT type near the limits.
   const near = [FAT12_MAX_CLUSTERS + 1, FAT16_MAX_CLUSTERS + 1].find((lim) => Math.abs(b.clusterCount - lim) <= 16);
   if (near !== undefined) {
-    add({ id: 'fat-type-ambiguous', severity: 'warning', message: `${b.clusterCount} clusters is within 16 of the ${near === FAT12_MAX_CLUSTERS + 1 ? 'FAT12/FAT16' : 'FAT16/FAT32'} limit (${near}); readers that count differently see another FAT type`, hint: reformatHint(ctx) });
+    add({ id: 'fat-type-ambiguous', severity: 'warning', message: `${b.clusterCount} clusters is within 16 of the ${near === FAT12_MAX_CLUSTERS + 1 ? 'FAT12/FAT16' : 'FAT16/FAT32'} limit (${near}); readers that count differently see another FAT type`, ...reformatHint(ctx) });
   }
   // The type string is informational per the spec, but old FatFs releases find the volume by it.
   if (b.typeString !== null && b.typeString.startsWith('FAT') && b.typeString !== b.fatType && !(b.fatType !== 'FAT32' && b.typeString === 'FAT')) {
-    add({ id: 'fat-type-label-mismatch', severity: 'warning', message: `the boot sector's type string says "${b.typeString}" but the cluster count (${b.clusterCount}) makes it ${b.fatType}; readers that trust the string misread the volume`, hint: reformatHint(ctx) });
+    add({ id: 'fat-type-label-mismatch', severity: 'warning', message: `the boot sector's type string says "${b.typeString}" but the cluster count (${b.clusterCount}) makes it ${b.fatType}; readers that trust the string misread the volume`, ...reformatHint(ctx) });
   }
   if (!b.fatFsSignature) {
-    add({ id: 'fat-signature-missing', severity: 'warning', message: `the boot sector has no "FAT" type string (offset 54) nor "FAT32" (offset 82); older FatFs releases, common in stock bootloaders, do not recognise the volume without it`, hint: reformatHint(ctx) });
+    add({ id: 'fat-signature-missing', severity: 'warning', message: `the boot sector has no "FAT" type string (offset 54) nor "FAT32" (offset 82); older FatFs releases, common in stock bootloaders, do not recognise the volume without it`, ...reformatHint(ctx) });
   }
   // Volume size vs. partition size.
   if (b.totalSectors > at.sectors) {
-    add({ id: 'volume-exceeds-partition', severity: 'error', message: `the ${b.fatType} volume claims ${b.totalSectors} sectors but its ${at.slot === null ? 'card' : 'partition'} has ${at.sectors}: files near the end lie outside it`, hint: reformatHint(ctx) });
+    add({ id: 'volume-exceeds-partition', severity: 'error', message: `the ${b.fatType} volume claims ${b.totalSectors} sectors but its ${at.slot === null ? 'card' : 'partition'} has ${at.sectors}: files near the end lie outside it`, ...reformatHint(ctx) });
   } else if (at.sectors - b.totalSectors > Math.max(2048, at.sectors / 100)) {
     add({ id: 'volume-smaller-than-partition', severity: 'info', message: `the volume uses ${formatBytes(b.totalSectors * 512)} of its ${formatBytes(at.sectors * 512)} partition`, hint: '' });
   }
@@ -112,12 +116,12 @@ export async function analyseVolume(dev: BlockDevice, at: { start: number; secto
   }
   if (b.fatCount === 1) add({ id: 'single-fat', severity: 'info', message: 'the volume has one FAT (no backup copy)', hint: '' });
   if (volume.dirty) {
-    add({ id: 'volume-dirty', severity: 'warning', message: 'the volume is marked dirty: it was not cleanly unmounted, so the last write may be incomplete', hint: `Eject the card safely from the computer that wrote it; if the firmware was written then, write it again: \`${prepareCommand(ctx, { noFormat: true })}\`.` });
+    add({ id: 'volume-dirty', severity: 'warning', message: 'the volume is marked dirty: it was not cleanly unmounted, so the last write may be incomplete', ...advice`Eject the card safely from the computer that wrote it; if the firmware was written then, write it again: ${prepareRemedy(ctx, { noFormat: true })}.` });
   }
   if (volume.ioErrorBit) add({ id: 'volume-io-errors', severity: 'warning', message: 'the volume records a disk I/O error (FAT[1] hard-error bit)', hint: 'Copy what you need off the card and try another card.' });
-  if (facts.fsInfo && facts.fsInfo.problems.length) add({ id: 'fsinfo-invalid', severity: 'warning', message: `FSInfo: ${facts.fsInfo.problems.join('; ')}`, hint: 'Harmless for reading (FatFs ignores bad hints), but it means a careless writer touched the card; `fsck.fat -a` repairs it.' });
+  if (facts.fsInfo && facts.fsInfo.problems.length) add({ id: 'fsinfo-invalid', severity: 'warning', message: `FSInfo: ${facts.fsInfo.problems.join('; ')}`, ...advice`Harmless for reading (FatFs ignores bad hints), but it means a careless writer touched the card; ${FSCK_AUTO} repairs it.` });
   if (facts.backupBoot && !facts.backupBoot.matches) {
-    if (facts.backupBoot.differingBytes.length) add({ id: 'backup-boot-sector-mismatch', severity: 'warning', message: `the backup boot sector (sector ${facts.backupBoot.sector}) differs from the boot sector (bytes ${facts.backupBoot.differingBytes.slice(0, 6).join(', ')}${facts.backupBoot.differingBytes.length > 6 ? ', …' : ''})`, hint: '`fsck.fat -a` re-syncs it; or re-create the card.' });
+    if (facts.backupBoot.differingBytes.length) add({ id: 'backup-boot-sector-mismatch', severity: 'warning', message: `the backup boot sector (sector ${facts.backupBoot.sector}) differs from the boot sector (bytes ${facts.backupBoot.differingBytes.slice(0, 6).join(', ')}${facts.backupBoot.differingBytes.length > 6 ? ', …' : ''})`, ...advice`${FSCK_AUTO} re-syncs it; or re-create the card.` });
     else add({ id: 'backup-boot-sector-missing', severity: 'info', message: `no usable backup boot sector (BPB_BkBootSec = ${facts.backupBoot.sector})`, hint: '' });
   }
   const inspectable = !b.problems.some((p) => /FAT holds|root directory cluster|active FAT/.test(p));

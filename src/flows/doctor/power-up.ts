@@ -4,10 +4,11 @@
  * flashing, and how Klipper's flash-sdcard (our `fwcard flash-sdcard`) finishes on it.
  */
 import type { Board } from '../../boards/types.js';
+import { commandLine } from '../../errors.js';
+import { checkRemedy } from '../check.js';
 import type { DoctorStep } from '../doctor.js';
 
 const cap = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-const quote = (s: string): string => (/^[\w./@:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function powerUpFacts(board: Board, card: string | null): { facts: string[]; step: DoctorStep } {
   const file = (board.folder.value ? `${board.folder.value}/` : '') + board.firmwareName.value;
@@ -39,7 +40,7 @@ export function powerUpFacts(board: Board, card: string | null): { facts: string
   const details = [...facts];
   if (card) details.push('Afterwards, check the card again in the PC: the firmware file should be gone or renamed.');
   const commands: string[] = [];
-  if (card) commands.push(`fwcard check ${quote(card)} --board ${board.name}`);
+  if (card) commands.push(commandLine(checkRemedy(card, { board: board.name })));
   if (k) {
     if (k.skipVerify) {
       details.push(`Later updates without taking the card out (Klipper on the board, serial connected): \`fwcard flash-sdcard <device> ${board.name}\`, then power-cycle, then \`fwcard flash-sdcard -c <device> ${board.name}\` to check it runs the new build.`);

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '../../boards/catalog.js';
 import type { Board } from '../../boards/types.js';
-import { DeviceError, UsageError, fromSystemError } from '../../errors.js';
+import { DeviceError, FormatError, UsageError, fromSystemError } from '../../errors.js';
 import { extractKlipperDictionary } from '../../firmware/index.js';
 import { checkFirmwareForBoard, type Finding } from '../firmware-check.js';
 import { readFirmwareFile, sha256 } from '../firmware-file.js';
@@ -85,7 +85,7 @@ function readDictionary(path: string): Dict {
   try {
     return JSON.parse(text) as Dict;
   } catch {
-    throw new UsageError('bad-dictionary', `${path} is not a Klipper data dictionary (klipper.dict, JSON)`, {
+    throw new FormatError('bad-dictionary', `${path} is not a Klipper data dictionary (klipper.dict, JSON)`, {
       hint: 'Pass the klipper.dict from the same build as the firmware (out/klipper.dict), or leave -d out.',
     });
   }

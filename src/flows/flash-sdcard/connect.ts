@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { DeviceError, isFwcardError } from '../../errors.js';
+import { DeviceError, IoError, isFwcardError } from '../../errors.js';
 import { McuSession } from '../../klipper/session.js';
 import type { ProgressListener, Trace } from '../../progress.js';
 import { SerialTransport } from '../../transport/serial-port.js';
@@ -38,7 +38,7 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
     const until = Date.now() + Math.min(APPEAR_MS, o.timeoutMs);
     while (!existsSync(o.device) && Date.now() < until) await sleep(100);
     if (!existsSync(o.device)) {
-      throw new DeviceError('no-such-device', `${o.device} does not exist`, {
+      throw new IoError('no-such-device', `${o.device} does not exist`, {
         hint: 'Is the board connected and powered? List the serial devices with `ls /dev/serial/by-id/` (USB) or check the UART path (e.g. /dev/ttyAMA0).',
         details: { device: o.device },
       });
