@@ -1,9 +1,10 @@
-import * as F from 'js-fatfs';
+import type { FatFs } from 'js-fatfs';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import { IoError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
+import { diskIo, entryOf, FATFS_CSIZE, FATFS_FS_TYPE, loadFatFs, mountChecked, regionsOf, type FatFsModule } from './fatfs-glue.js';
 import { fatError } from './fresult.js';
-import { MetadataBuffer, type CommitOrder, type FatRegions } from './metadata-buffer.js';
+import { MetadataBuffer, type CommitOrder } from './metadata-buffer.js';
 import type { FatEntry, FatInfo } from './file-system.js';
 import type { UpdateLog } from './update-log.js';
 
@@ -38,15 +39,15 @@ const CHUNK = 16 * 1024;
  * call. A sync that fails half-way is finished before the next call or at unmount.
  */
 export class FatVolume {
-  private ff: F.FatFs | null;
+  private ff: FatFs | null;
   private readonly fatfsPtr: number;
   /** FatFs's window may hold an abandoned update: mount afresh before the next call. */
   private stale = false;
 
-  private constructor(ff: F.FatFs, fatfsPtr: number, private readonly dev: SyncBlockDevice, private readonly errorBox: { error: unknown }, private readonly meta: MetadataBuffer) {
+  private constructor(private readonly F: FatFsModule, ff: FatFs, fatfsPtr: number, private readonly dev: SyncBlockDevice, private readonly errorBox: { error: unknown }, private readonly meta: MetadataBuffer) {
     this.ff = ff;
     this.fatfsPtr = fatfsPtr;
-    meta.setRegions(regionsOf(ff, fatfsPtr));
+    meta.setRegions(regionsOf(F, ff, fatfsPtr));
   }
 
   /**
@@ -55,36 +56,37 @@ export class FatVolume {
    * that dies half-way can be undone by the next one (see update-log.ts).
    */
   static async mount(dev: SyncBlockDevice, o: FatMountOptions = {}): Promise<FatVolume> {
+    const F = await loadFatFs();
     const box: { error: unknown } = { error: undefined };
     const meta = new MetadataBuffer(dev, o.updateLog);
     // FatFs's window (FAT, directory and FSInfo sectors) lives inside its FATFS object; file
     // data goes through the caller's buffers or the FIL's own sector buffer (FF_FS_TINY 0).
     const window = { start: 0, end: 0 };
-    const ff = await F.create({ diskio: diskIo(dev, box, meta, (ptr) => ptr >= window.start && ptr < window.end) });
+    const ff = await F.create({ diskio: diskIo(F, dev, box, meta, (ptr) => ptr >= window.start && ptr < window.end) });
     const fs = ff.malloc(F.sizeof_FATFS);
     window.start = fs;
     window.end = fs + F.sizeof_FATFS;
-    const r = mountChecked(ff, fs, box);
+    const r = mountChecked(F, ff, fs, box);
     if (r !== F.FR_OK) {
       ff.free(fs);
       throw fatError(r, 'mount', dev.name, box.error);
     }
-    return new FatVolume(ff, fs, dev, box, meta);
+    return new FatVolume(F, ff, fs, dev, box, meta);
   }
 
-  private api(): F.FatFs {
+  private api(): FatFs {
     if (!this.ff) throw new IoError('fat-unmounted', `${this.dev.name}: volume is already unmounted`);
     if (this.meta.unfinished) {
       // A sync that stopped half-way: finish it before anything else reads or writes.
       try {
         this.meta.commit();
       } catch (e) {
-        throw fatError(F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, e);
+        throw fatError(this.F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, e);
       }
     }
     if (this.stale) {
-      const r = mountChecked(this.ff, this.fatfsPtr, this.errorBox);
-      if (r !== F.FR_OK) {
+      const r = mountChecked(this.F, this.ff, this.fatfsPtr, this.errorBox);
+      if (r !== this.F.FR_OK) {
         const cause = this.errorBox.error;
         this.errorBox.error = undefined;
         throw fatError(r, 'mount', this.dev.name, cause);
@@ -99,7 +101,7 @@ export class FatVolume {
    * fails before a commit started, nothing of it reached the card's metadata (file data may have
    * gone to clusters that are still free): drop what was held and let FatFs forget it too.
    */
-  private update<T>(order: CommitOrder, body: (ff: F.FatFs) => T): T {
+  private update<T>(order: CommitOrder, body: (ff: FatFs) => T): T {
     const ff = this.api();
     this.meta.begin(order);
     try {
@@ -114,7 +116,7 @@ export class FatVolume {
   }
 
   private check(r: number, action: string, path: string): void {
-    if (r !== F.FR_OK) {
+    if (r !== this.F.FR_OK) {
       const cause = this.errorBox.error;
       this.errorBox.error = undefined;
       throw fatError(r, action, path, cause);
@@ -132,11 +134,11 @@ export class FatVolume {
     const old = this.tryStat(path);
     if (old && !old.isDir) this.unlink(path);
     this.update('fat-first', (ff) => {
-      const fil = ff.malloc(F.sizeof_FIL);
+      const fil = ff.malloc(this.F.sizeof_FIL);
       const buf = ff.malloc(CHUNK);
       const bw = ff.malloc(4);
       try {
-        this.check(ff.f_open(fil, path, F.FA_WRITE | F.FA_CREATE_ALWAYS), 'create', path);
+        this.check(ff.f_open(fil, path, this.F.FA_WRITE | this.F.FA_CREATE_ALWAYS), 'create', path);
         // Allocate the whole chain before the data, so a full card is known before any data
         // goes out and the data runs straight over the allocated clusters.
         if (data.byteLength) {
@@ -169,11 +171,11 @@ export class FatVolume {
     const ff = this.api();
     const size = this.stat(path).size;
     const out = new Uint8Array(size);
-    const fil = ff.malloc(F.sizeof_FIL);
+    const fil = ff.malloc(this.F.sizeof_FIL);
     const buf = ff.malloc(CHUNK);
     const br = ff.malloc(4);
     try {
-      this.check(ff.f_open(fil, path, F.FA_READ), 'open', path);
+      this.check(ff.f_open(fil, path, this.F.FA_READ), 'open', path);
       try {
         let done = 0;
         while (done < size) {
@@ -199,12 +201,12 @@ export class FatVolume {
   /** Entry for `path`, or undefined when it does not exist. */
   tryStat(path: string): FatEntry | undefined {
     const ff = this.api();
-    const fno = ff.malloc(F.sizeof_FILINFO);
+    const fno = ff.malloc(this.F.sizeof_FILINFO);
     try {
       const r = ff.f_stat(path, fno);
-      if (r === F.FR_NO_FILE || r === F.FR_NO_PATH) return undefined;
+      if (r === this.F.FR_NO_FILE || r === this.F.FR_NO_PATH) return undefined;
       this.check(r, 'stat', path);
-      return entryOf(ff, fno);
+      return entryOf(this.F, ff, fno);
     } finally {
       ff.free(fno);
     }
@@ -212,21 +214,21 @@ export class FatVolume {
 
   stat(path: string): FatEntry {
     const e = this.tryStat(path);
-    if (!e) throw fatError(F.FR_NO_FILE, 'stat', path);
+    if (!e) throw fatError(this.F.FR_NO_FILE, 'stat', path);
     return e;
   }
 
   list(dir = '/'): FatEntry[] {
     const ff = this.api();
-    const dp = ff.malloc(F.sizeof_DIR);
-    const fno = ff.malloc(F.sizeof_FILINFO);
+    const dp = ff.malloc(this.F.sizeof_DIR);
+    const fno = ff.malloc(this.F.sizeof_FILINFO);
     const out: FatEntry[] = [];
     try {
       this.check(ff.f_opendir(dp, dir), 'open directory', dir);
       try {
         for (;;) {
           this.check(ff.f_readdir(dp, fno), 'read directory', dir);
-          const e = entryOf(ff, fno);
+          const e = entryOf(this.F, ff, fno);
           if (e.name === '') break;
           out.push(e);
         }
@@ -243,7 +245,7 @@ export class FatVolume {
   mkdir(path: string): void {
     this.update('fat-first', (ff) => {
       const r = ff.f_mkdir(path);
-      if (r !== F.FR_EXIST) this.check(r, 'create directory', path);
+      if (r !== this.F.FR_EXIST) this.check(r, 'create directory', path);
     });
   }
 
@@ -265,7 +267,7 @@ export class FatVolume {
       const free = ff.getValue(ncl, 'i32') >>> 0;
       const fsTypeCode = ff.HEAPU8[this.fatfsPtr + FATFS_FS_TYPE]!;
       const csize = ff.getValue(this.fatfsPtr + FATFS_CSIZE, 'i16') & 0xffff;
-      const fsType = fsTypeCode === F.FS_FAT32 ? 'FAT32' : fsTypeCode === F.FS_FAT16 ? 'FAT16' : fsTypeCode === F.FS_FAT12 ? 'FAT12' : 'exFAT';
+      const fsType = fsTypeCode === this.F.FS_FAT32 ? 'FAT32' : fsTypeCode === this.F.FS_FAT16 ? 'FAT16' : fsTypeCode === this.F.FS_FAT12 ? 'FAT12' : 'exFAT';
       return { fsType, freeBytes: free * csize * this.dev.sectorSize, clusterBytes: csize * this.dev.sectorSize };
     } finally {
       ff.free(pfs);
@@ -291,22 +293,8 @@ export class FatVolume {
     }
     const r = ff.f_unmount('');
     ff.free(this.fatfsPtr);
-    if (unfinished) throw fatError(F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, unfinished);
-    if (r !== F.FR_OK) throw fatError(r, 'unmount', this.dev.name, this.errorBox.error);
-  }
-}
-
-/**
- * f_mount, where a read that failed counts even when FatFs carries on: it does when the FAT32
- * FSInfo sector cannot be read, and then never updates FSInfo, so its free count goes stale
- * (fsck.fat: "Free cluster summary wrong"). One more try, then the read error is the answer.
- */
-function mountChecked(ff: F.FatFs, fs: number, box: { error: unknown }): number {
-  for (let attempt = 1; ; attempt++) {
-    box.error = undefined;
-    const r = ff.f_mount(fs, '', 1);
-    if (r !== F.FR_OK || box.error === undefined) return r;
-    if (attempt === 2) return F.FR_DISK_ERR;
+    if (unfinished) throw fatError(this.F.FR_DISK_ERR, 'finish an interrupted update of', this.dev.name, unfinished);
+    if (r !== this.F.FR_OK) throw fatError(r, 'unmount', this.dev.name, this.errorBox.error);
   }
 }
 
@@ -316,105 +304,3 @@ function cardFull(path: string, written: number, total: number): IoError {
   });
 }
 
-// The FATFS object of FatFs R0.15 as js-fatfs builds it (ffconf: LFN on, FF_MAX_SS 4096 != FF_MIN_SS,
-// 32-bit LBA, no exFAT, no relative paths): BYTE fs_type, pdrv, ldrv, n_fats, wflag, fsi_flag;
-// WORD id, n_rootdir, csize, ssize; WCHAR* lfnbuf; DWORD last_clst, free_clst, n_fatent, fsize;
-// LBA_t volbase, fatbase, dirbase, database, winsect; BYTE win[FF_MAX_SS].
-const FATFS_FS_TYPE = 0;
-const FATFS_N_FATS = 3;
-const FATFS_CSIZE = 10;
-const FATFS_FSIZE = 32;
-const FATFS_VOLBASE = 36;
-const FATFS_FATBASE = 40;
-const FATFS_WIN = 56;
-
-/** Where the mounted volume keeps its FATs and FSInfo, read from FatFs's own FATFS object. */
-function regionsOf(ff: F.FatFs, fs: number): FatRegions {
-  if (F.sizeof_FATFS !== FATFS_WIN + F.FF_MAX_SS) {
-    throw new Error(`internal: js-fatfs's FATFS is ${F.sizeof_FATFS} bytes, not the layout this code reads (${FATFS_WIN} + ${F.FF_MAX_SS})`);
-  }
-  const u32 = (off: number) => ff.getValue(fs + off, 'i32') >>> 0;
-  return {
-    fatStart: u32(FATFS_FATBASE),
-    sectorsPerFat: u32(FATFS_FSIZE),
-    fats: ff.HEAPU8[fs + FATFS_N_FATS]!,
-    // FatFs writes FSInfo next to the boot sector (sync_fs), FAT32 only.
-    fsInfo: ff.HEAPU8[fs + FATFS_FS_TYPE] === F.FS_FAT32 ? u32(FATFS_VOLBASE) + 1 : -1,
-  };
-}
-
-function entryOf(ff: F.FatFs, fno: number): FatEntry {
-  const attr = ff.FILINFO_fattrib(fno);
-  const date = ff.FILINFO_fdate(fno);
-  const time = ff.FILINFO_ftime(fno);
-  const modified = new Date(1980 + (date >> 9), ((date >> 5) & 15) - 1, date & 31, time >> 11, (time >> 5) & 63, (time & 31) * 2);
-  return {
-    name: ff.FILINFO_fname(fno),
-    shortName: ff.FILINFO_altname(fno),
-    size: ff.FILINFO_fsize(fno),
-    isDir: (attr & F.AM_DIR) !== 0,
-    readOnly: (attr & F.AM_RDO) !== 0,
-    hidden: (attr & F.AM_HID) !== 0,
-    system: (attr & F.AM_SYS) !== 0,
-    archive: (attr & F.AM_ARC) !== 0,
-    modified,
-  };
-}
-
-/**
- * FatFs disk callbacks over a synchronous block device, with FatFs's window writes held in
- * `meta` until FatFs syncs (CTRL_SYNC). Errors are kept for the typed report.
- */
-function diskIo(dev: SyncBlockDevice, box: { error: unknown }, meta: MetadataBuffer, isWindow: (ptr: number) => boolean): F.DiskIO {
-  return {
-    initialize: () => 0,
-    status: () => (dev.readOnly ? F.STA_PROTECT : 0),
-    read: (ff, _pdrv, buff, sector, count) => {
-      try {
-        // FatFs passes LBA as a 32-bit value: undo JavaScript's signed view above 2^31.
-        const data = meta.read(sector >>> 0, count, isWindow(buff));
-        ff.HEAPU8.set(data, buff);
-        return F.RES_OK;
-      } catch (e) {
-        box.error = e;
-        return F.RES_ERROR;
-      }
-    },
-    write: (ff, _pdrv, buff, sector, count) => {
-      if (dev.readOnly) return F.RES_WRPRT;
-      try {
-        const data = ff.HEAPU8.slice(buff, buff + count * dev.sectorSize);
-        if (isWindow(buff)) meta.hold(sector >>> 0, data);
-        else meta.writeThrough(sector >>> 0, data);
-        return F.RES_OK;
-      } catch (e) {
-        box.error = e;
-        return F.RES_ERROR;
-      }
-    },
-    ioctl: (ff, _pdrv, cmd, buff) => {
-      switch (cmd) {
-        case F.CTRL_SYNC:
-          try {
-            meta.commit();
-            dev.flushSync();
-            return F.RES_OK;
-          } catch (e) {
-            box.error = e;
-            return F.RES_ERROR;
-          }
-        case F.GET_SECTOR_COUNT:
-          ff.setValue(buff, dev.sectorCount | 0, 'i32');
-          return F.RES_OK;
-        case F.GET_SECTOR_SIZE:
-          ff.setValue(buff, dev.sectorSize, 'i16');
-          return F.RES_OK;
-        case F.GET_BLOCK_SIZE:
-          ff.setValue(buff, 1, 'i32');
-          return F.RES_OK;
-        default:
-          return F.RES_PARERR;
-      }
-    },
-  };
-}

@@ -23,12 +23,10 @@ export function cardFolder(board: Board): string {
 /**
  * The file name the board's bootloader looks for. Boards that take "any *.bin" and need a
  * different name each time get a fresh 8.3 name: some of them read only 8.3 names ("no more than
- * 8 characters before the dot", Sovol forum). `follow: 'klipper'` takes the name Klipper's
- * flash-sdcard uploads to (board_defs.py `firmware_path`) where the board is not unique-name.
+ * 8 characters before the dot", Sovol forum).
  */
-export function cardFileName(board: Board, now: Date, taken: string[] = [], follow: NameSource = 'catalog'): string {
+export function cardFileName(board: Board, now: Date, taken: string[] = []): string {
   if (!needsUniqueName(board)) {
-    if (follow === 'klipper' && board.klipper) return board.klipper.firmwarePath;
     const wanted = board.firmwareName.value;
     return wanted.includes('*') ? 'firmware.bin' : wanted;
   }
@@ -71,7 +69,9 @@ export interface CardTarget {
  * flashed instead of the new one.
  */
 export function planCardTarget(board: Board, o: { existing: string[]; now: Date; follow?: NameSource }): CardTarget {
-  const name = cardFileName(board, o.now, o.existing, o.follow ?? 'catalog');
+  // Klipper's script uploads to board_defs.py's `firmware_path` unless the board is unique-name.
+  const klipperName = o.follow === 'klipper' && !needsUniqueName(board) ? board.klipper?.firmwarePath : undefined;
+  const name = klipperName ?? cardFileName(board, o.now, o.existing);
   const removes = needsUniqueName(board)
     ? o.existing.filter((n) => /\.bin$/i.test(n) && n.toLowerCase() !== name.toLowerCase()).map((n) => cardPath(board, n))
     : [];

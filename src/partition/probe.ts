@@ -1,4 +1,5 @@
 import type { BlockDevice } from '../disk/block-device.js';
+import { parseBootSector } from './boot-sector.js';
 import { parseMbr, partitionTypeName } from './mbr.js';
 
 /**
@@ -25,36 +26,10 @@ export interface CardProbe {
   partitions: ProbedPartition[];
 }
 
-/** Identify a file system from its first sector (boot sector / VBR). */
+/** Identify a file system from its first sector (boot sector / VBR), with parseBootSector's rules. */
 export function detectFileSystem(boot: Uint8Array): { fs: FsKind; label: string | null } {
-  const ascii = (o: number, n: number) => String.fromCharCode(...boot.subarray(o, o + n));
-  if (boot.every((b) => b === 0)) return { fs: 'empty', label: null };
-  if (ascii(3, 8) === 'EXFAT   ') return { fs: 'exFAT', label: null };
-  if (ascii(3, 8) === 'NTFS    ') return { fs: 'NTFS', label: null };
-  const dv = new DataView(boot.buffer, boot.byteOffset, boot.byteLength);
-  const bps = dv.getUint16(11, true);
-  const spc = boot[13]!;
-  const rsv = dv.getUint16(14, true);
-  const nfats = boot[16]!;
-  const rootEnt = dv.getUint16(17, true);
-  const tot16 = dv.getUint16(19, true);
-  const fat16 = dv.getUint16(22, true);
-  const tot32 = dv.getUint32(32, true);
-  const fat32 = dv.getUint32(36, true);
-  const validBpb = [512, 1024, 2048, 4096].includes(bps) && spc > 0 && (spc & (spc - 1)) === 0 && rsv > 0 && nfats > 0 && boot[510] === 0x55 && boot[511] === 0xaa;
-  if (!validBpb) return { fs: 'unknown', label: null };
-  const fatSz = fat16 || fat32;
-  const total = tot16 || tot32;
-  const rootSectors = Math.ceil((rootEnt * 32) / bps);
-  const dataSectors = total - (rsv + nfats * fatSz + rootSectors);
-  if (fatSz === 0 || dataSectors <= 0) return { fs: 'unknown', label: null };
-  // Microsoft FAT specification: the FAT type is decided by the cluster count alone.
-  const clusters = Math.floor(dataSectors / spc);
-  const fs: FsKind = clusters < 4085 ? 'FAT12' : clusters < 65525 ? 'FAT16' : 'FAT32';
-  const labelOffset = fs === 'FAT32' ? 71 : 43;
-  const sig = boot[fs === 'FAT32' ? 66 : 38];
-  const label = sig === 0x29 ? ascii(labelOffset, 11).trimEnd() : null;
-  return { fs, label };
+  const bs = parseBootSector(boot);
+  return bs.kind === 'fat' ? { fs: bs.fatType, label: bs.label } : { fs: bs.kind, label: null };
 }
 
 export async function probeCard(dev: BlockDevice): Promise<CardProbe> {

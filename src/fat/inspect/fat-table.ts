@@ -1,4 +1,4 @@
-import type { FatBootSector } from './boot-sector.js';
+import type { FatBootSector } from '../../partition/boot-sector.js';
 import type { SectorReader } from './sector-reader.js';
 
 /** What a FAT entry means (Microsoft FAT specification, "FAT Data Structure"). */

@@ -1,5 +1,6 @@
 import type { BlockDevice } from '../../disk/block-device.js';
-import { parseBootSector, parseFsInfo, type BootSector, type FatBootSector, type FsInfo } from './boot-sector.js';
+import { parseBootSector, type BootSector, type FatBootSector } from '../../partition/boot-sector.js';
+import { parseFsInfo, type FsInfo } from './fs-info.js';
 import { parseDirectory, type DirEntry, type DirListing, type SlotAddress } from './dir-entries.js';
 import { FatTable, type ChainWalk } from './fat-table.js';
 import { SectorReader } from './sector-reader.js';

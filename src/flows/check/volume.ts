@@ -1,6 +1,6 @@
 import type { BlockDevice } from '../../disk/block-device.js';
 import { FatInspector, type OtherBootSector } from '../../fat/inspect/index.js';
-import { FAT12_MAX_CLUSTERS, FAT16_MAX_CLUSTERS } from '../../fat/inspect/boot-sector.js';
+import { FAT12_MAX_CLUSTERS, FAT16_MAX_CLUSTERS } from '../../fat/inspect/index.js';
 import { formatBytes } from '../../util/size.js';
 import { fsFindings } from './card.js';
 import { prepareCommand, reformatHint, type HintContext } from './hints.js';
