@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { commandNames, commandsNeeded } from '../../src/cli/commands/index.js';
 import { addCommonOptions, parseCommon } from '../../src/cli/options.js';
 
 const SRC = resolve(__dirname, '../../src');
@@ -29,21 +30,39 @@ function eagerGraph(entry: string): { files: string[]; packages: string[] } {
   return { files: [...files].map((f) => relative(SRC, f)).sort(), packages: [...packages].sort() };
 }
 
-describe('start-up: what `fwcard --version` loads', () => {
-  const graph = eagerGraph(join(SRC, 'cli/main.ts'));
+const COMMANDS = ['prepare', 'drives', 'boards', 'inspect', 'mcu-info', 'simulate', 'check', 'flash-sdcard', 'doctor', 'completion'];
+const lightPackages = (g: { packages: string[] }): string[] => g.packages.filter((p) => !p.startsWith('node:') && p !== 'commander');
+const deepFiles = (g: { files: string[] }): string[] => g.files.filter((f) => /^(flows|fat|klipper|sdcard|sim|transport|disk|adapters)\//.test(f));
 
-  it('loads no heavy package: ora, @inquirer/prompts, serialport, drivelist and js-fatfs come with the commands that use them', () => {
-    const heavy = graph.packages.filter((p) => !p.startsWith('node:') && p !== 'commander');
-    expect(heavy).toEqual([]);
+describe('start-up: what is loaded before an action runs', () => {
+  it('main loads commander and the command table, no command module and no heavy package', () => {
+    const graph = eagerGraph(join(SRC, 'cli/main.ts'));
+    expect(lightPackages(graph)).toEqual([]);
+    expect(deepFiles(graph)).toEqual([]);
+    expect(graph.files).toContain('cli/commands/index.ts');
+    expect(graph.files.filter((f) => f.startsWith('cli/commands/') && f !== 'cli/commands/index.ts')).toEqual([]);
     // the walk sees a package import where there is one
     expect(eagerGraph(join(SRC, 'cli/interactive/board-picker.ts')).packages).toContain('@inquirer/prompts');
   });
 
-  it('loads no flow, file system, protocol or simulator code', () => {
-    const deep = graph.files.filter((f) => /^(flows|fat|klipper|sdcard|sim|transport|disk|adapters)\//.test(f));
-    expect(deep).toEqual([]);
-    // and the graph walk itself works: the command table is in it
-    expect(graph.files).toContain('cli/commands/prepare.ts');
+  it('a command module loads no flow, FAT, protocol or simulator code and no heavy package (ora, @inquirer/prompts, serialport, drivelist, js-fatfs) until it runs', () => {
+    for (const name of COMMANDS) {
+      const graph = eagerGraph(join(SRC, `cli/commands/${name}.ts`));
+      expect(lightPackages(graph), name).toEqual([]);
+      expect(deepFiles(graph), name).toEqual([]);
+    }
+  });
+
+  it('loads only the command named on the command line; none for --version; all for help, a typo and completion', () => {
+    expect(commandsNeeded(['prepare', 'card.img', '--board', 'x'])).toEqual(['prepare']);
+    expect(commandsNeeded(['--version'])).toEqual([]);
+    expect(commandsNeeded(['-V'])).toEqual([]);
+    expect(commandsNeeded([])).toEqual(commandNames);
+    expect(commandsNeeded(['--help'])).toEqual(commandNames);
+    expect(commandsNeeded(['help', 'prepare'])).toEqual(commandNames);
+    expect(commandsNeeded(['prepar'])).toEqual(commandNames);
+    expect(commandsNeeded(['completion', 'bash'])).toEqual(commandNames);
+    expect(commandNames).toEqual(COMMANDS);
   });
 });
 
