@@ -31,10 +31,12 @@ const realDeps = (): PickerDeps => ({
   },
 });
 
-export async function completePrepareArgs(given: PrepareArgs, deps: PickerDeps = realDeps()): Promise<{ targets: string[]; board: string }> {
+export async function completePrepareArgs(given: PrepareArgs, picker?: PickerDeps): Promise<{ targets: string[]; board: string }> {
   const noTarget = given.targets.length === 0;
   const noBoard = !given.board;
   if (!noTarget && !noBoard) return { targets: given.targets, board: given.board! };
+  // Only now: asking whether stdin is a terminal sets up the stdin stream (~10 ms).
+  const deps = picker ?? realDeps();
   if (!deps.interactive) {
     const missing = [noTarget ? 'the card (or image file)' : '', noBoard ? '--board <name>' : ''].filter(Boolean).join(' and ');
     throw new UsageError(noTarget ? 'missing-target' : 'missing-board', `prepare needs ${missing}; there is no terminal to ask on`, {
