@@ -134,7 +134,7 @@ async function load() {
     sim: await dist('sim/simulator.js'),
     boot: await dist('sim/bootloader.js'),
     profile: await dist('sim/mcu-profile.js'),
-    card: await dist('sdcard/emulated-card.js'),
+    card: await dist('sim/sd-card/emulated-card.js'),
     image: await dist('disk/image-file.js'),
     fat: await dist('fat/fat-volume.js'),
     inspect: await dist('fat/inspect/index.js'),

@@ -1,9 +1,7 @@
 /** The Klipper protocol host: what flows (flash-sdcard, mcu-info) build on. */
 export { McuSession, type McuSessionOptions, type McuConfigState, type ShutdownReport, type SendWithResponseOptions } from './session.js';
-export { configureSpi, configureSdio, checkFresh, SD_SPI_SPEED, FAST_SD_SPI_SPEED, type SpiConfigOptions, type SdioConfigOptions, type ConfiguredBus } from './mcu-config.js';
-export { KlipperSpiBus } from './spi-bus.js';
+export { configureSpiOid, configureSdioOid, checkFresh, SD_SPI_SPEED, FAST_SD_SPI_SPEED, type SpiConfigOptions, type SdioConfigOptions, type ConfiguredOid } from './mcu-config.js';
 export { connectWithRetry, type ReconnectOptions } from './reconnect.js';
-export { KlipperSdioBus, SDIO_MCU_BUFFER } from './sdio-bus.js';
 export { DataDictionary, expandEnumerations, type RawDictionary, type Message } from './dictionary.js';
 export { FORMATS, resolveFormat, type KnownFormat } from './command-formats.js';
 export { ClockEstimator, pulseTicks } from './clock-sync.js';

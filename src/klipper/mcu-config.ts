@@ -3,8 +3,6 @@ import type { KlipperBus } from '../boards/types.js';
 import { DeviceError, UsageError } from '../errors.js';
 import { pulseTicks } from './clock-sync.js';
 import type { McuSession } from './session.js';
-import { KlipperSdioBus } from './sdio-bus.js';
-import { KlipperSpiBus } from './spi-bus.js';
 
 /** spi_flash.py's clocks: 400 kHz for init, 4 MHz for boards marked fast_spi. */
 export const SD_SPI_SPEED = 400_000;
@@ -20,8 +18,12 @@ export interface SpiConfigOptions {
   mode?: number;
 }
 
-export interface ConfiguredBus<B> {
-  bus: B;
+/**
+ * An oid the MCU accepted a bus configuration for. The SD buses over it are built in
+ * `src/adapters/configure-bus.ts`, which knows both this protocol and the SD driver's bus types.
+ */
+export interface ConfiguredOid {
+  oid: number;
   /** The commands as Klipper text, in the order sent (what the config CRC covers). */
   commands: string[];
   configCrc: number;
@@ -86,7 +88,7 @@ async function finalize(session: McuSession, commands: string[]): Promise<number
  * (with or without cs_active_high), then spi_set_bus or spi_set_sw_bus (or the older
  * spi_set_software_bus with a rate), finalize_config with the CRC of the command texts.
  */
-export async function configureSpi(session: McuSession, o: SpiConfigOptions): Promise<ConfiguredBus<KlipperSpiBus>> {
+export async function configureSpiOid(session: McuSession, o: SpiConfigOptions): Promise<ConfiguredOid> {
   const oid = o.oid ?? 0;
   const mode = o.mode ?? 0;
   const rate = o.rateHz ?? SD_SPI_SPEED;
@@ -112,7 +114,7 @@ export async function configureSpi(session: McuSession, o: SpiConfigOptions): Pr
   commands.push(await sendFirst(session, [`config_spi oid=${oid} pin=${cs} cs_active_high=0`, `config_spi oid=${oid} pin=${cs}`]));
   commands.push(await sendFirst(session, busCmds));
   const configCrc = await finalize(session, commands);
-  return { bus: new KlipperSpiBus(session, oid), commands, configCrc };
+  return { oid, commands, configCrc };
 }
 
 export interface SdioConfigOptions {
@@ -122,12 +124,12 @@ export interface SdioConfigOptions {
 }
 
 /** Configure SDIO as spi_flash.py does: allocate_oids, config_sdio, sdio_set_bus, finalize. */
-export async function configureSdio(session: McuSession, o: SdioConfigOptions): Promise<ConfiguredBus<KlipperSdioBus>> {
+export async function configureSdioOid(session: McuSession, o: SdioConfigOptions): Promise<ConfiguredOid & { blockSize: number }> {
   const oid = o.oid ?? 0;
   const blockSize = o.blockSize ?? 512;
   requireEnum(session, ['sdio_bus', 'bus'], o.bus, 'SDIO bus');
   const commands = [`allocate_oids count=${oid + 1}`, `config_sdio oid=${oid} blocksize=${blockSize}`, `sdio_set_bus oid=${oid} sdio_bus=${o.bus}`];
   for (const c of commands) await session.send(c);
   const configCrc = await finalize(session, commands);
-  return { bus: new KlipperSdioBus(session, blockSize, oid), commands, configCrc };
+  return { oid, blockSize, commands, configCrc };
 }

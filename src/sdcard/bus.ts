@@ -1,9 +1,10 @@
 /**
  * The narrow buses our SD host drivers talk through. The Klipper-backed implementations
- * (`spi_transfer`/`spi_send`, `sdio_*` commands) live with the protocol layer; the in-process
- * ones that wire straight to an emulated card are in `direct-bus.ts`.
+ * (`spi_transfer`/`spi_send`, `sdio_*` commands) live in `src/adapters/`, between the Klipper
+ * protocol and this folder; the in-process ones that wire straight to an emulated card, for
+ * tests, are in `test/helpers/direct-bus.ts`.
  */
-import type { SdioErrorCode, SdioWaitType } from './card-interface.js';
+import type { SdioErrorCode, SdioWaitType } from './sdio-codes.js';
 
 /**
  * SPI with the card's chip-select handled by the bus.

@@ -24,6 +24,7 @@ export class SpiResponseLost extends DeviceError {
     super('spi-response-lost', `the MCU's answer to an SPI transfer was lost on the serial link at byte ${first} of ${received.length} (${bytes} bytes missing)`, {
       hint: 'The serial link between this computer and the board corrupts data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
       details: { transferBytes: received.length, lost: lost.map((r) => ({ ...r })) },
+      transient: true,
     });
     this.received = received;
     this.lost = lost;
@@ -49,6 +50,7 @@ export class SdioResponseLost extends DeviceError {
     super('sdio-response-lost', `the MCU's answer to ${command} was lost on the serial link`, {
       hint: 'The serial link between this computer and the board corrupts data. Use a shorter or shielded USB cable, keep it away from motor and heater wires, or lower the baud rate (-b), then try again.',
       details: { command },
+      transient: true,
     });
   }
 }
@@ -84,7 +86,7 @@ export class LossBudget {
   }
 
   /** Count a loss; throws a typed error once a bound is passed. */
-  lost(e: DeviceError, where: string): void {
+  lost(e: unknown, where: string): void {
     this.total++;
     this.sinceProgress++;
     if (this.sinceProgress <= this.perProgress && this.total <= this.overall) return;

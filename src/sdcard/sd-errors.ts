@@ -3,7 +3,7 @@
  * starts with `sd-` so the CLI and the reliability tests can tell card trouble from link
  * trouble.
  */
-import { DeviceError, type ErrorDetails } from '../errors.js';
+import { DeviceError, isFwcardError, type ErrorDetails, type FwcardError } from '../errors.js';
 
 export type SdErrorCode =
   | 'sd-no-card'
@@ -37,8 +37,23 @@ const HINTS: Record<SdErrorCode, string> = {
   'sd-out-of-range': 'The request lies past the end of the card. The partition table or file system is larger than the card.',
 };
 
-export function sdError(code: SdErrorCode, message: string, details: ErrorDetails = {}, hint?: string): DeviceError {
-  return new DeviceError(code, message, { hint: hint ?? HINTS[code], details });
+export interface SdErrorOptions {
+  /** Instead of the code's usual hint. */
+  hint?: string;
+  /**
+   * A retry of the same transfer may succeed: a bit flipped on the wire (a CRC error in the
+   * command or the data). The host drivers retry these, and only these, a few times.
+   */
+  transient?: boolean;
+}
+
+export function sdError(code: SdErrorCode, message: string, details: ErrorDetails = {}, opts: SdErrorOptions = {}): DeviceError {
+  return new DeviceError(code, message, { hint: opts.hint ?? HINTS[code], details, transient: opts.transient ?? false });
+}
+
+/** Worth trying the same transfer again (see `SdErrorOptions.transient`). */
+export function isTransient(e: unknown): e is FwcardError {
+  return isFwcardError(e) && e.transient;
 }
 
 /** Over SDIO a missing card and a card stuck in SPI mode look the same: silence. */

@@ -35,7 +35,8 @@ export interface SdCardInfo {
  *   512; the range is checked against `info.sectorCount` before anything is sent.
  * - A resolved `writeBlocks` means every block was accepted and the card left busy with no
  *   error in its status.
- * - Failures are `DeviceError`s (see `sd-errors.ts` for codes) with a hint for the user.
+ * - Failures are `DeviceError`s (see `sd-errors.ts` for codes) with a hint for the user;
+ *   those a retry may fix carry `transient` (the drivers have retried them already).
  */
 export interface SdHost {
   readonly info: SdCardInfo | undefined;

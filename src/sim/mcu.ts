@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
-import type { SimulatedSdCard, SdioWaitType } from '../sdcard/card-interface.js';
-import { SdioError } from '../sdcard/card-interface.js';
+import type { SimulatedSdCard } from './sd-card/card-interface.js';
+import { SdioError, type SdioWaitType } from '../sdcard/sdio-codes.js';
 import { crc16Ccitt } from '../klipper/crc16.js';
 import type { RawDictionary } from '../klipper/dictionary.js';
 import { encodeBlock, MESSAGE_DEST, MESSAGE_MAX, MESSAGE_MIN, MESSAGE_SEQ_MASK, MESSAGE_SYNC } from '../klipper/frame.js';

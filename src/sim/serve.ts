@@ -4,7 +4,7 @@ import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
 import { openImageFile } from '../disk/image-file.js';
 import { UsageError } from '../errors.js';
-import { EmulatedSdCard } from '../sdcard/emulated-card.js';
+import { EmulatedSdCard } from './sd-card/emulated-card.js';
 import type { LinkFaults } from './link.js';
 import { servePty } from './pty.js';
 import { startSimulator, type SimLinkSpec } from './simulator.js';

@@ -2,7 +2,7 @@ import { DeviceError, IoError } from '../errors.js';
 import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
 import type { SyncBlockDevice } from '../disk/block-device.js';
-import type { SimulatedSdCard } from '../sdcard/card-interface.js';
+import type { SimulatedSdCard } from './sd-card/card-interface.js';
 import { TransportEvents, type Transport } from '../transport/transport.js';
 import { runBootloader, type BootloaderSpec, type BootOutcome } from './bootloader.js';
 import { resolveWiring, type CardWiring, type ResolvedWiring } from './card-wiring.js';

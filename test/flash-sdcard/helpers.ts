@@ -5,7 +5,7 @@ import { loadCatalog } from '../../src/boards/catalog.js';
 import { openImageFile, type ImageDevice } from '../../src/disk/image-file.js';
 import { makeSyntheticFirmware } from '../../src/firmware/index.js';
 import { flashSdcard, type FlashSdcardOptions } from '../../src/flows/flash-sdcard/index.js';
-import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
+import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';
 
 export const START = 2048; // partition start of the test cards (sectors)

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSdioBus, DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSdioBus, DirectSpiBus } from '../helpers/direct-bus.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SdBlockDevice } from '../../src/sdcard/sd-block-device.js';
 import { FwcardError } from '../../src/errors.js';
 import { cardFacts } from '../../src/sdcard/card-facts.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

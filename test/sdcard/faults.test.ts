@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSdioBus, DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSdioBus, DirectSpiBus } from '../helpers/direct-bus.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import type { SdHost } from '../../src/sdcard/sd-host.js';
 import { DeviceError } from '../../src/errors.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;
@@ -39,6 +39,8 @@ for (const kind of ['spi', 'sdio'] as const) {
       const e = await failure(host.writeBlocks(1, randomBytes(512)));
       expect(e.code).toBe('sd-write-protected');
       expect(e.hint).toMatch(/write-protected/);
+      // Trying again cannot help: the retry logic reads this flag.
+      expect(e.transient).toBe(false);
       expect(fx.card.stats.commands).toBe(before);
       expect(fx.card.stats.blocksWritten).toBe(0);
     });
@@ -63,7 +65,10 @@ for (const kind of ['spi', 'sdio'] as const) {
       await host.writeBlocks(20, d);
       expect(fx.fileSectors(20, 3)).toEqual(d);
       fx.card.faults.rejectWrites = { count: 100, kind: 'crc' };
-      expect((await failure(host.writeBlocks(30, d))).code).toBe('sd-data-crc');
+      const e = await failure(host.writeBlocks(30, d));
+      expect(e.code).toBe('sd-data-crc');
+      // A CRC error is what a retry may fix: the driver retried it, and says so to callers.
+      expect(e.transient).toBe(true);
     });
 
     it('a write error in the data response is a typed rejection', async () => {
@@ -74,6 +79,7 @@ for (const kind of ['spi', 'sdio'] as const) {
       const e = await failure(host.writeBlocks(40, randomBytes(512 * 2, 5)));
       expect(e.code).toBe('sd-write-rejected');
       expect(e.hint).toBeTruthy();
+      expect(e.transient).toBe(false);
     });
 
     it('re-reads blocks that arrive with a bad CRC, and gives up when it keeps happening', async () => {
@@ -84,7 +90,9 @@ for (const kind of ['spi', 'sdio'] as const) {
       expect(await host.readBlocks(0, 8)).toEqual(fx.fileSectors(0, 8));
       expect(fx.card.faults.readCrcErrorCount).toBe(0);
       fx.card.faults.readCrcErrorCount = 1000;
-      expect((await failure(host.readBlocks(0, 2))).code).toBe('sd-data-crc');
+      const e = await failure(host.readBlocks(0, 2));
+      expect(e.code).toBe('sd-data-crc');
+      expect(e.transient).toBe(true);
     });
 
     it('a card that stays busy after a write times out with a bound', async () => {

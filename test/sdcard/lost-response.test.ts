@@ -7,10 +7,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/klipper/dictionary.js';
 import { BlockDecoder } from '../../src/klipper/frame.js';
-import { configureSdio, configureSpi } from '../../src/klipper/mcu-config.js';
+import { configureSdio, configureSpi } from '../../src/adapters/configure-bus.js';
 import { McuSession } from '../../src/klipper/session.js';
-import { KlipperSpiBus } from '../../src/klipper/spi-bus.js';
-import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
+import { KlipperSpiBus } from '../../src/adapters/klipper-spi-bus.js';
+import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { SpiResponseLost } from '../../src/sdcard/lost-response.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSdioBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSdioBus } from '../helpers/direct-bus.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
-import { SdioError, SdioWait } from '../../src/sdcard/card-interface.js';
+import { SdioError, SdioWait } from '../../src/sdcard/sdio-codes.js';
 import { decodeCid } from '../../src/sdcard/cid.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectSpiBus } from '../../src/sdcard/direct-bus.js';
+import { DirectSpiBus } from '../helpers/direct-bus.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { DeviceError } from '../../src/errors.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { makeCard, randomBytes, type CardFixture } from '../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/boards/catalog.js';
-import { configureSdio, configureSpi } from '../../src/klipper/mcu-config.js';
+import { configureSdio, configureSpi } from '../../src/adapters/configure-bus.js';
 import { McuSession } from '../../src/klipper/session.js';
-import { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
+import { EmulatedSdCard } from '../../src/sim/sd-card/emulated-card.js';
 import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/sim/simulator.js';

@@ -1,8 +1,9 @@
+/** An emulated SD card on a fresh image file, for the SD driver and emulated-card tests. */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openImageFile, type ImageDevice } from '../../src/disk/image-file.js';
-import { EmulatedSdCard, type EmulatedSdCardOptions } from '../../src/sdcard/emulated-card.js';
+import { EmulatedSdCard, type EmulatedSdCardOptions } from '../../src/sim/sd-card/emulated-card.js';
 
 export interface CardFixture {
   dir: string;

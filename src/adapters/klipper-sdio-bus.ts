@@ -1,10 +1,10 @@
 import type { SdioBus, SdioCommandReply, SdioDataReply } from '../sdcard/bus.js';
-import type { SdioErrorCode, SdioWaitType } from '../sdcard/card-interface.js';
+import type { SdioErrorCode, SdioWaitType } from '../sdcard/sdio-codes.js';
 import { DeviceError } from '../errors.js';
 import { SdioResponseLost } from '../sdcard/lost-response.js';
 import { maxPayload, OpChain } from './bus-ops.js';
-import type { MessageFormat } from './message-format.js';
-import type { McuSession } from './session.js';
+import type { MessageFormat } from '../klipper/message-format.js';
+import type { McuSession } from '../klipper/session.js';
 
 /** The MCU's data buffer between card and host (sdiocmds.c: 4096 bytes). */
 export const SDIO_MCU_BUFFER = 4096;
@@ -14,7 +14,7 @@ const READ_BUFFER_BARREN_ROUNDS = 8;
 
 /**
  * SDIO through a Klipper MCU's sdio_* commands (src/sdiocmds.c) on an oid set up with
- * config_sdio + sdio_set_bus (see mcu-config.ts).
+ * config_sdio + sdio_set_bus (see configure-bus.ts).
  */
 export class KlipperSdioBus implements SdioBus {
   private readonly chain = new OpChain();

@@ -1,14 +1,14 @@
 /** The emulated card at the SPI byte level, driven by hand like a logic-analyser trace. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandFrame } from '../../src/sdcard/sd-protocol.js';
-import { crc16 } from '../../src/sdcard/crc16.js';
-import { decodeCsd } from '../../src/sdcard/csd.js';
-import { DirectSdioBus, DirectSpiBus } from '../../src/sdcard/direct-bus.js';
-import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
-import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
-import { DeviceError } from '../../src/errors.js';
-import type { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { commandFrame } from '../../../src/sdcard/sd-protocol.js';
+import { crc16 } from '../../../src/sdcard/crc16.js';
+import { decodeCsd } from '../../../src/sdcard/csd.js';
+import { DirectSdioBus, DirectSpiBus } from '../../helpers/direct-bus.js';
+import { SpiSdHost } from '../../../src/sdcard/spi-sd-host.js';
+import { SdioSdHost } from '../../../src/sdcard/sdio-sd-host.js';
+import { DeviceError } from '../../../src/errors.js';
+import type { EmulatedSdCard } from '../../../src/sim/sd-card/emulated-card.js';
+import { makeCard, randomBytes, type CardFixture } from '../../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -3,10 +3,10 @@
  * by Klipper's sdio_* commands sees it: the card identification state machine (idle, ready,
  * ident, stby, tran, data, rcv, prg), R1/R2/R3/R6/R7 responses and single/multi-block data.
  */
-import type { SdioCommandResult, SdioDataResult, SdioErrorCode, SdioWaitType } from './card-interface.js';
-import { SdioError, SdioWait } from './card-interface.js';
+import type { SdioCommandResult, SdioDataResult } from './card-interface.js';
+import { SdioError, SdioWait, type SdioErrorCode, type SdioWaitType } from '../../sdcard/sdio-codes.js';
 import { BLOCK, type CardCore } from './card-core.js';
-import { CardState, Cmd, Ocr, R1, Status, type CardStateName } from './sd-protocol.js';
+import { CardState, Cmd, Ocr, R1, Status, type CardStateName } from '../../sdcard/sd-protocol.js';
 
 /** What the card put on the CMD line in SD mode. */
 type SdResponse =

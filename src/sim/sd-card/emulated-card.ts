@@ -9,17 +9,16 @@
  * Programming after a write and read access latency are spans of that clock, so a fast bus
  * polls more busy bytes and a slow link sees none.
  */
-import type { SyncBlockDevice } from '../disk/block-device.js';
+import type { SyncBlockDevice } from '../../disk/block-device.js';
 import type {
   SdCardFaults,
   SdCardMode,
   SdCardStats,
   SdioCommandResult,
   SdioDataResult,
-  SdioErrorCode,
-  SdioWaitType,
   SimulatedSdCard,
 } from './card-interface.js';
+import type { SdioErrorCode, SdioWaitType } from '../../sdcard/sdio-codes.js';
 import { CardCore, type CardTiming, type EmulatedSdCardOptions } from './card-core.js';
 import { SdBusEngine } from './card-sd-engine.js';
 import { SpiCardEngine } from './card-spi-engine.js';

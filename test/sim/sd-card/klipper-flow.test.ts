@@ -4,12 +4,12 @@
  * byte token polls, 32-byte chunks — against the card, without our driver in between.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SdioError, SdioWait, type SdioWaitType } from '../../src/sdcard/card-interface.js';
-import { crc7 } from '../../src/sdcard/crc7.js';
-import { crc16 } from '../../src/sdcard/crc16.js';
-import { commandFrame } from '../../src/sdcard/sd-protocol.js';
-import type { EmulatedSdCard } from '../../src/sdcard/emulated-card.js';
-import { makeCard, randomBytes, type CardFixture } from './helpers.js';
+import { SdioError, SdioWait, type SdioWaitType } from '../../../src/sdcard/sdio-codes.js';
+import { crc7 } from '../../../src/sdcard/crc7.js';
+import { crc16 } from '../../../src/sdcard/crc16.js';
+import { commandFrame } from '../../../src/sdcard/sd-protocol.js';
+import type { EmulatedSdCard } from '../../../src/sim/sd-card/emulated-card.js';
+import { makeCard, randomBytes, type CardFixture } from '../../helpers/card-fixture.js';
 
 const MiB = 1024 * 1024;
 let fx: CardFixture | undefined;

@@ -1,13 +1,13 @@
 import type { SpiBus } from '../sdcard/bus.js';
 import { SpiResponseLost, type LostRange } from '../sdcard/lost-response.js';
 import { maxPayload, OpChain } from './bus-ops.js';
-import type { MessageFormat } from './message-format.js';
-import type { McuSession } from './session.js';
+import type { MessageFormat } from '../klipper/message-format.js';
+import type { McuSession } from '../klipper/session.js';
 
 /**
  * SPI through a Klipper MCU: `spi_transfer` (answered by `spi_transfer_response`) and
  * `spi_send` on an oid set up with config_spi + spi_set_bus/spi_set_sw_bus (see
- * mcu-config.ts). Data longer than one message is split; the MCU releases CS between
+ * configure-bus.ts). Data longer than one message is split; the MCU releases CS between
  * messages, which SD cards tolerate.
  */
 export class KlipperSpiBus implements SpiBus {

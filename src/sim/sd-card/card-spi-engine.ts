@@ -4,10 +4,10 @@
  * to the command parser or the write-data receiver, so responses come at least one byte after
  * the command, as on a real card.
  */
-import { crc16 } from './crc16.js';
-import { crc7Byte } from './crc7.js';
+import { crc16 } from '../../sdcard/crc16.js';
+import { crc7Byte } from '../../sdcard/crc7.js';
 import { BLOCK, type CardCore } from './card-core.js';
-import { Cmd, DataErrorToken, DataResponse, R1, R2, Token } from './sd-protocol.js';
+import { Cmd, DataErrorToken, DataResponse, R1, R2, Token } from '../../sdcard/sd-protocol.js';
 
 interface OutSegment {
   bytes: Uint8Array;

@@ -1,12 +1,12 @@
 /**
- * Buses wired straight to an emulated card, in-process: for unit tests and for anything that
- * wants an SD card without a serial link. They behave like the Klipper MCU in what matters to
- * a card: CS is asserted per message and released between messages, SPI data travels in
- * chunks of at most `maxChunk` bytes, and SDIO data passes through an MCU-side buffer.
+ * Buses wired straight to an emulated card, in-process, for the SD drivers' unit tests. They
+ * behave like the Klipper MCU in what matters to a card: CS is asserted per message and
+ * released between messages, SPI data travels in chunks of at most `maxChunk` bytes, and SDIO
+ * data passes through an MCU-side buffer.
  */
-import type { SdioBus, SdioCommandReply, SdioDataReply, SpiBus } from './bus.js';
-import type { SdCardSdioFace, SdCardSpiFace, SdioWaitType } from './card-interface.js';
-import { SdioError } from './card-interface.js';
+import type { SdioBus, SdioCommandReply, SdioDataReply, SpiBus } from '../../src/sdcard/bus.js';
+import { SdioError, type SdioWaitType } from '../../src/sdcard/sdio-codes.js';
+import type { SdCardSdioFace, SdCardSpiFace } from '../../src/sim/sd-card/card-interface.js';
 
 export interface DirectSpiBusOptions {
   /** Bytes per simulated `spi_transfer`/`spi_send` message. Default 56, near Klipper's limit. */

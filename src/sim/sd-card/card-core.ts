@@ -3,11 +3,11 @@
  * clock, busy periods and fault hooks. Internal to the emulated card (`emulated-card.ts`
  * composes it with the SPI and SD-bus engines); not an API of its own.
  */
-import type { SyncBlockDevice } from '../disk/block-device.js';
+import type { SyncBlockDevice } from '../../disk/block-device.js';
 import type { SdCardFaults, SdCardMode, SdCardStats } from './card-interface.js';
-import { buildCid, type BuildCidOptions } from './cid.js';
-import { buildCsd, representableCapacity } from './csd.js';
-import { ACMD41_HCS, Ocr, R1, type CardStateName } from './sd-protocol.js';
+import { buildCid, type BuildCidOptions } from '../../sdcard/cid.js';
+import { buildCsd, representableCapacity } from '../../sdcard/csd.js';
+import { ACMD41_HCS, Ocr, R1, type CardStateName } from '../../sdcard/sd-protocol.js';
 
 export const BLOCK = 512;
 
