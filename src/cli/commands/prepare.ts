@@ -71,22 +71,43 @@ interface PrepareCommandOptions {
   force: boolean;
   yes: boolean;
   dryRun: boolean;
+  /**
+   * A --size, --partition-size or --cluster that does not parse. It is reported as the card's
+   * result, after a missing target or board (as it always was): in a batch, each card's.
+   */
+  badValue: UsageError | undefined;
   common: CommonOptions;
 }
 
-function parse([targets]: [string[]], raw: RawOptions): PrepareCommandOptions {
+/** The numbers in --size, --partition-size and --cluster, or the usage error of the first bad one. */
+function parseSizes(raw: RawOptions): Pick<PrepareCommandOptions, 'size' | 'partitionBytes' | 'clusterBytes'> {
   const clusterBytes = raw.cluster === undefined ? undefined : Number(raw.cluster);
   if (clusterBytes !== undefined && !Number.isInteger(clusterBytes)) {
     throw new UsageError('bad-cluster', `--cluster "${String(raw.cluster)}" is not a number of bytes`, { hint: 'Use e.g. --cluster 4096.' });
   }
   return {
+    clusterBytes,
+    size: raw.size === undefined ? undefined : parseSize(String(raw.size), '--size'),
+    partitionBytes: raw.partitionSize === undefined ? undefined : parseSize(String(raw.partitionSize), '--partition-size'),
+  };
+}
+
+function parse([targets]: [string[]], raw: RawOptions): PrepareCommandOptions {
+  let sizes: ReturnType<typeof parseSizes> = { size: undefined, partitionBytes: undefined, clusterBytes: undefined };
+  let badValue: UsageError | undefined;
+  try {
+    sizes = parseSizes(raw);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    badValue = e;
+  }
+  return {
     targets,
     board: stringOption(raw.board),
     firmware: String(raw.firmware),
-    size: raw.size === undefined ? undefined : parseSize(String(raw.size), '--size'),
+    ...sizes,
+    badValue,
     fs: raw.fs as PrepareCommandOptions['fs'],
-    clusterBytes,
-    partitionBytes: raw.partitionSize === undefined ? undefined : parseSize(String(raw.partitionSize), '--partition-size'),
     label: stringOption(raw.label),
     mbr: raw.mbr !== false,
     format: raw.format !== false,
@@ -107,8 +128,9 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
   const view = await ProgressView.create({ quiet: o.common.quiet, color: o.common.color, ...(batch ? { plain: true } : {}) });
   const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
   let confirmed: Promise<boolean> | null = null;
-  const prepareOne = (target: string): Promise<PrepareResult> =>
-    prepare({
+  const prepareOne = async (target: string): Promise<PrepareResult> => {
+    if (o.badValue) throw o.badValue;
+    return prepare({
       target,
       board,
       firmware: o.firmware,
@@ -135,6 +157,7 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
         return confirmed;
       },
     });
+  };
   if (!batch) {
     try {
       const result = await prepareOne(targets[0]!);
