@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { SafetyError } from '../errors.js';
 
 /**
@@ -12,6 +11,8 @@ export async function confirmDestructive(question: string, opts: { yes?: boolean
       hint: `Pass ${opts.flag ?? '--yes'} to confirm non-interactively (check the target with --dry-run first).`,
     });
   }
+  // Loaded only when asking: a run with --yes (scripts, batches) never needs readline.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`${question}\nType "yes" to continue: `);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { commands } from './commands/index.js';
+import { commandNames, commandsNeeded, loadCommands } from './commands/index.js';
 import { Output, reportError } from './output.js';
 import { UsageError } from '../errors.js';
 
@@ -15,16 +15,17 @@ export const VERSION: string = (() => {
 
 /**
  * Build the commander program. Each command lives in its own file under cli/commands and
- * exports a `register(program)`; the action handlers call flows and render results.
+ * exports a `register(program)`; the action handlers call flows and render results. Given the
+ * command line, only the commands it needs are loaded and registered; without, all of them.
  */
-export function buildProgram(): Command {
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('fwcard')
     .description('Get firmware onto 3D-printer controller boards through their microSD card.')
     .version(VERSION)
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .exitOverride();
-  for (const register of commands) register(program);
+  for (const register of await loadCommands(argv ? commandsNeeded(argv.slice(2)) : commandNames)) register(program);
   return program;
 }
 
@@ -37,8 +38,8 @@ export async function main(argv: string[]): Promise<number> {
       throw e;
     });
   }
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {

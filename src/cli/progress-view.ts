@@ -1,4 +1,4 @@
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { ProgressEvent, ProgressListener } from '../progress.js';
 import { formatBytes } from '../util/size.js';
 
@@ -34,6 +34,8 @@ export function progressLine(s: { label: string; bytes: number; total?: number |
   return s.bytes ? `${s.label}: ${formatBytes(s.bytes)} ${rateText(s.bytes, s.elapsedMs)}` : s.label;
 }
 
+type OraFactory = typeof import('ora').default;
+
 /**
  * Renders typed progress events on stderr: an ora spinner with a live progress line on a
  * terminal; on a pipe or log, plain lines without redraws (one when a phase starts, at most one
@@ -44,8 +46,18 @@ export class ProgressView {
   private cur: PhaseState | null = null;
   readonly plain: boolean;
 
-  constructor(private readonly opts: ProgressViewOptions = {}) {
-    this.plain = opts.plain ?? !process.stderr.isTTY;
+  /** A view for these options; ora (~80 ms to load) is loaded only when a spinner will be drawn. */
+  static async create(opts: ProgressViewOptions = {}): Promise<ProgressView> {
+    const plain = opts.plain ?? !process.stderr.isTTY;
+    const ora = plain || opts.quiet ? undefined : (await import('ora')).default;
+    return new ProgressView(opts, ora);
+  }
+
+  private constructor(
+    private readonly opts: ProgressViewOptions,
+    private readonly ora: OraFactory | undefined,
+  ) {
+    this.plain = !ora || (opts.plain ?? !process.stderr.isTTY);
   }
 
   readonly listener: ProgressListener = (e: ProgressEvent) => {
@@ -55,7 +67,7 @@ export class ProgressView {
       this.finishPhase();
       this.cur = { phase: e.phase, label: e.label, started: now, lastPrint: now, bytes: e.bytes ?? 0, total: e.total };
       if (this.plain) process.stderr.write(`${e.label}…\n`);
-      else this.spinner = ora({ text: e.label, stream: process.stderr, color: 'cyan', isEnabled: true, ...(this.opts.color === false ? { color: 'white' as const } : {}) }).start();
+      else this.spinner = this.ora!({ text: e.label, stream: process.stderr, color: 'cyan', isEnabled: true, ...(this.opts.color === false ? { color: 'white' as const } : {}) }).start();
     }
     const c = this.cur;
     c.bytes = e.bytes ?? c.bytes;

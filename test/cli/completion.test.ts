@@ -10,6 +10,9 @@ import { zshScript } from '../../src/cli/completion/zsh.js';
 import { removeDir, runCli, tempDir } from '../helpers/judges.js';
 import { Tmux } from './tmux.js';
 
+/** The program with every command registered, as `fwcard --help` and the completion script see it. */
+const program = await buildProgram();
+
 // The bash script as a user gets it (`fwcard completion bash`), sourced in a real bash; each
 // case sets the words on the line the way bash's programmable completion does and reads COMPREPLY.
 const dir = tempDir('fwcard-completion-');
@@ -49,7 +52,7 @@ describe('fwcard completion bash', () => {
   it('completes command names from the program', () => {
     expect(complete(['fwcard', 'd'])).toEqual(['doctor', 'drives']);
     const all = complete(['fwcard', '']);
-    for (const c of buildProgram().commands) expect(all).toContain(c.name());
+    for (const c of program.commands) expect(all).toContain(c.name());
     expect(complete(['fwcard', 'help', 'fl'])).toEqual(['flash-sdcard']);
   });
 
@@ -90,12 +93,12 @@ describe('fwcard completion bash', () => {
 });
 
 describe('fwcard completion zsh', () => {
-  const model = completionModel(buildProgram(), ['btt-octopus-f446-v1', 'creality-v4.2.2']);
+  const model = completionModel(program, ['btt-octopus-f446-v1', 'creality-v4.2.2']);
   const z = zshScript(model);
 
   it('has one _arguments block per command with its flags, values and arguments', () => {
     expect(z.startsWith('#compdef fwcard\n')).toBe(true);
-    for (const c of buildProgram().commands) expect(z).toContain(`        ${c.name()})\n          _arguments -s`);
+    for (const c of program.commands) expect(z).toContain(`        ${c.name()})\n          _arguments -s`);
     expect(z).toContain("_fwcard_boards=('btt-octopus-f446-v1' 'creality-v4.2.2')");
     expect(z).toMatch(/'--board\[[^\]]*\]:board:_fwcard_board_names'/);
     expect(z).toMatch(/'--fs\[file system\]:value:\(auto fat16 fat32\)'/);

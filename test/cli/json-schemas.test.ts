@@ -56,8 +56,8 @@ afterAll(async () => {
 });
 
 describe('--json documents match docs/schemas', () => {
-  it('every command that takes --json has a schema, and every schema compiles in strict mode', () => {
-    const withJson = buildProgram().commands.filter((c) => c.options.some((o) => o.long === '--json')).map((c) => c.name());
+  it('every command that takes --json has a schema, and every schema compiles in strict mode', async () => {
+    const withJson = (await buildProgram()).commands.filter((c) => c.options.some((o) => o.long === '--json')).map((c) => c.name());
     expect(withJson.length).toBeGreaterThanOrEqual(9);
     for (const name of [...withJson, 'error', 'common']) expect(ajv.getSchema(`${name}.schema.json`), name).toBeTruthy();
   });

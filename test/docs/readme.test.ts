@@ -56,8 +56,8 @@ describe('README', () => {
     expect(ci).toMatch(/\nnpm test\n/);
   });
 
-  it('every fwcard command and option the README shows exists', () => {
-    const program = buildProgram();
+  it('every fwcard command and option the README shows exists', async () => {
+    const program = await buildProgram();
     const lines = fwcardLines();
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) {

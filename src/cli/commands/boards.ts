@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { loadCatalog } from '../../boards/catalog.js';
 import { resolveSource } from '../../boards/sources.js';
 import type { Board, Sourced } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
 import { describeAppStart, hex, mcuMemory } from '../../firmware/mcu-memory.js';
 import { formatBytes } from '../../util/size.js';
-import { Output, reportError } from '../output.js';
+import { action } from '../action.js';
+import { addCommonOptions, boardsFileOf, parseCommon, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
 const busText = (b: Board): string => (b.bootloaderBus.value === 'unknown' ? '?' : b.bootloaderBus.value.toUpperCase());
 const fileText = (b: Board): string => (b.folder.value ? `${b.folder.value}/` : '') + b.firmwareName.value;
@@ -85,13 +86,53 @@ function showBoard(out: Output, b: Board): void {
   for (const [k, text] of Object.entries(sourcesOf(b))) out.line(`    ${k}: ${text ?? '(not resolved)'}`);
 }
 
+interface BoardsOptions {
+  query: string;
+  common: CommonOptions;
+}
+
+const parse = ([words]: [string[]], raw: RawOptions): BoardsOptions => ({ query: words.join(' ').trim(), common: parseCommon(raw) });
+
+async function run(o: BoardsOptions, out: Output): Promise<void> {
+  const { loadCatalog } = await import('../../boards/catalog.js');
+  const catalog = loadCatalog(boardsFileOf(o.common));
+  const q = o.query;
+  const exact = q ? catalog.find(q) : undefined;
+  if (exact) {
+    if (out.json) out.result({ ok: true, board: exact, sources: sourcesOf(exact) });
+    else showBoard(out, exact);
+    return;
+  }
+  const found = catalog.search(q);
+  if (q && found.length === 0) {
+    const close = catalog.suggest(q);
+    throw new UsageError('unknown-board', `no board matches "${q}"`, {
+      hint: close.length ? `Did you mean: ${close.join(', ')}? \`fwcard boards\` lists them all.` : '`fwcard boards` lists the boards fwcard knows; add yours with --boards-file.',
+      details: { query: q, suggestions: close },
+    });
+  }
+  if (out.json) out.result({ ok: true, query: q || null, count: found.length, boards: found.map(summary) });
+  else showTable(out, found);
+}
+
+function showTable(out: Output, found: Board[]): void {
+  const rows = found.map((b) => [b.name, b.vendor, b.mcu, fileText(b), busText(b), verifyText(b)]);
+  const head = ['BOARD', 'VENDOR', 'MCU', 'FILE', 'BUS', 'VERIFY'];
+  const widths = head.map((h, i) => Math.min(i === 1 ? 24 : 36, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const cell = (c: string, w: number) => (c.length > w ? c.slice(0, w - 1) + '…' : c.padEnd(w));
+  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : cell(c, widths[i]!))).join('  ');
+  out.line(fmt(head));
+  for (const r of rows) out.line(fmt(r));
+  out.line();
+  out.line(`${found.length} board${found.length === 1 ? '' : 's'}. \`fwcard boards <name>\` shows every fact with its source.`);
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('boards')
     .argument('[query...]', 'a board name for its details, or words to search names, aliases, vendors, models and MCUs')
-    .description('List the boards fwcard knows, or show one board with every fact, its source and confidence.')
-    .option('--json', 'print one JSON document on stdout')
-    .option('--boards-file <file>', 'add or override boards from a JSON file ({ "boards": [ … ] })')
+    .description('List the boards fwcard knows, or show one board with every fact, its source and confidence.');
+  addCommonOptions(cmd, { boardsFile: 'add or override boards from a JSON file ({ "boards": [ … ] })', json: true })
     .addHelpText(
       'after',
       `
@@ -106,40 +147,5 @@ Boards file: { "boards": [ { "name": "my-board", "mcu": "stm32f446xx", "appStart
   An entry named like a known board (or with "extends": "<board>") overrides only the facts it gives.
   Also read without --boards-file: $FWCARD_BOARDS or ~/.config/fwcard/boards.json.`,
     )
-    .action(async (query: string[], o: { json?: boolean; boardsFile?: string }) => {
-      const out = new Output({ json: !!o.json });
-      try {
-        const catalog = loadCatalog(o.boardsFile ? { boardsFile: o.boardsFile } : {});
-        const q = query.join(' ').trim();
-        const exact = q ? catalog.find(q) : undefined;
-        if (exact) {
-          if (out.json) out.result({ ok: true, board: exact, sources: sourcesOf(exact) });
-          else showBoard(out, exact);
-          return;
-        }
-        const found = catalog.search(q);
-        if (q && found.length === 0) {
-          const close = catalog.suggest(q);
-          throw new UsageError('unknown-board', `no board matches "${q}"`, {
-            hint: close.length ? `Did you mean: ${close.join(', ')}? \`fwcard boards\` lists them all.` : '`fwcard boards` lists the boards fwcard knows; add yours with --boards-file.',
-            details: { query: q, suggestions: close },
-          });
-        }
-        if (out.json) {
-          out.result({ ok: true, query: q || null, count: found.length, boards: found.map(summary) });
-          return;
-        }
-        const rows = found.map((b) => [b.name, b.vendor, b.mcu, fileText(b), busText(b), verifyText(b)]);
-        const head = ['BOARD', 'VENDOR', 'MCU', 'FILE', 'BUS', 'VERIFY'];
-        const widths = head.map((h, i) => Math.min(i === 1 ? 24 : 36, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-        const cell = (c: string, w: number) => (c.length > w ? c.slice(0, w - 1) + '…' : c.padEnd(w));
-        const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : cell(c, widths[i]!))).join('  ');
-        out.line(fmt(head));
-        for (const r of rows) out.line(fmt(r));
-        out.line();
-        out.line(`${found.length} board${found.length === 1 ? '' : 's'}. \`fwcard boards <name>\` shows every fact with its source.`);
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

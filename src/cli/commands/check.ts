@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { check, type CheckFinding, type CheckResult } from '../../flows/check.js';
+import type { CheckFinding, CheckResult } from '../../flows/check.js';
 import { partitionTypeName } from '../../partition/mbr.js';
 import { formatBytes } from '../../util/size.js';
-import { Output, reportError } from '../output.js';
+import { action } from '../action.js';
+import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
 const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, 'error  '], warning: [33, 'warning'], info: [36, 'info   '] };
 
@@ -39,18 +41,59 @@ function verdict(out: Output, r: Pick<CheckResult, 'ok' | 'findings'>, who: stri
   return `${out.color(31, '✘')} will not flash ${who}: ${errors} error${errors > 1 ? 's' : ''}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`;
 }
 
+interface CheckCommandOptions {
+  target: string;
+  board: string | undefined;
+  firmware: string | undefined;
+  fix: boolean;
+  common: CommonOptions;
+}
+
+const parse = ([target]: [string], raw: RawOptions): CheckCommandOptions => ({
+  target,
+  board: stringOption(raw.board),
+  firmware: stringOption(raw.firmware),
+  fix: !!raw.fix,
+  common: parseCommon(raw),
+});
+
+async function run(o: CheckCommandOptions, out: Output): Promise<number> {
+  const { check } = await import('../../flows/check.js');
+  const r = await check({ target: o.target, board: o.board, ...boardsFileOf(o.common), firmware: o.firmware, fix: o.fix });
+  if (out.json) out.result(r);
+  else render(out, r, o.common.quiet);
+  return r.ok ? 0 : 1;
+}
+
+function render(out: Output, r: CheckResult, quiet: boolean): void {
+  const who = r.board ?? 'a generic SD bootloader (no --board)';
+  if (!quiet) for (const l of cardLines(r)) out.line(l);
+  if (r.fix) {
+    if (!quiet) {
+      out.line('before --fix:');
+      for (const l of findingLines(out, r.fix.before.findings)) out.line(l);
+    }
+    out.line(`before: ${verdict(out, r.fix.before, who)}`);
+    if (r.fix.applied.length === 0) out.line('nothing that --fix repairs');
+    for (const a of r.fix.applied) {
+      const what = a.action.kind === 'delete' ? `deleted ${a.action.path}` : a.action.kind === 'rename' ? `renamed ${a.action.from} → ${a.action.to}` : `cleared orphaned long name "${a.action.text}" in ${a.action.dirPath}`;
+      out.line(`  ${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`);
+    }
+    if (!quiet) out.line('after --fix:');
+  }
+  if (!quiet) for (const l of findingLines(out, r.findings)) out.line(l);
+  out.line(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('check')
     .description('Read a card (or image) without writing and say whether the board\'s bootloader will flash from it, and how to fix what is wrong.')
     .argument('<target>', 'block device such as /dev/sdb, or an image file')
     .option('--board <name>', 'judge for this board (see `fwcard boards`); default: the generic SD-bootloader view')
     .option('--firmware <file>', 'also check that the card holds exactly this firmware')
-    .option('--fix', 'remove macOS junk, rename a near-miss firmware name, clear orphaned long names; then check again')
-    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'print nothing; use the exit code')
-    .option('--no-color', 'no colours')
+    .option('--fix', 'remove macOS junk, rename a near-miss firmware name, clear orphaned long names; then check again');
+  addCommonOptions(cmd, { boardsFile: true, json: true, quiet: 'print nothing; use the exit code', color: true })
     .addHelpText('after', `
 Exit codes: 0 ready to flash, 1 problems found (at least one error), 2 could not check.
 --json prints { ok, board, view, card, files, findings: [{ id, severity, message, hint }], bytesRead };
@@ -61,40 +104,5 @@ Examples:
   fwcard check /dev/sdb --board btt-octopus-f446-v1
   fwcard check card.img --board creality-v4.2.2 --firmware out/klipper.bin --json
   fwcard check /dev/sdb --board btt-skr-mini-e3-v3 --fix`)
-    .action(async (target: string, o: Record<string, unknown>) => {
-      const out = new Output({ json: !!o.json, quiet: !!o.quiet, color: o.color !== false });
-      try {
-        const r = await check({
-          target,
-          ...(o.board ? { board: String(o.board) } : {}),
-          ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
-          ...(o.firmware ? { firmware: String(o.firmware) } : {}),
-          fix: !!o.fix,
-        });
-        const who = r.board ?? 'a generic SD bootloader (no --board)';
-        if (out.json) {
-          out.result(r);
-        } else {
-          if (!o.quiet) for (const l of cardLines(r)) out.line(l);
-          if (r.fix) {
-            if (!o.quiet) {
-              out.line('before --fix:');
-              for (const l of findingLines(out, r.fix.before.findings)) out.line(l);
-            }
-            out.line(`before: ${verdict(out, r.fix.before, who)}`);
-            if (r.fix.applied.length === 0) out.line('nothing that --fix repairs');
-            for (const a of r.fix.applied) {
-              const what = a.action.kind === 'delete' ? `deleted ${a.action.path}` : a.action.kind === 'rename' ? `renamed ${a.action.from} → ${a.action.to}` : `cleared orphaned long name "${a.action.text}" in ${a.action.dirPath}`;
-              out.line(`  ${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`);
-            }
-            if (!o.quiet) out.line('after --fix:');
-          }
-          if (!o.quiet) for (const l of findingLines(out, r.findings)) out.line(l);
-          out.line(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
-        }
-        process.exitCode = r.ok ? 0 : 1;
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

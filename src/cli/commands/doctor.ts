@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
-import { doctor, type DoctorResult } from '../../flows/doctor.js';
-import { Output, reportError } from '../output.js';
+import type { DoctorResult } from '../../flows/doctor.js';
+import { action } from '../action.js';
+import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
 const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { fix: [31, 'fix'], do: [36, 'do'], 'if-needed': [33, 'only if needed'] };
 
@@ -26,16 +28,36 @@ function render(out: Output, r: DoctorResult): void {
   out.line(fixes ? `${out.color(31, '✘')} ${fixes} thing${fixes > 1 ? 's' : ''} to fix before the board will flash (steps marked [fix]).` : `${out.color(32, '✔')} nothing to fix${r.firmware || r.card ? '' : ' that fwcard could see (give --firmware and --card to check them)'}.`);
 }
 
+interface DoctorCommandOptions {
+  board: string;
+  firmware: string | undefined;
+  card: string | undefined;
+  common: CommonOptions;
+}
+
+const parse = (_args: [], raw: RawOptions): DoctorCommandOptions => ({
+  board: String(raw.board),
+  firmware: stringOption(raw.firmware),
+  card: stringOption(raw.card),
+  common: parseCommon(raw),
+});
+
+async function run(o: DoctorCommandOptions, out: Output): Promise<number> {
+  const { doctor } = await import('../../flows/doctor.js');
+  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...boardsFileOf(o.common) });
+  if (out.json) out.result(r);
+  else render(out, r);
+  return r.ok ? 0 : 1;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('doctor')
     .description('Inspect the firmware and check the card for a board, then print a numbered plan: what is fine, what to fix in which order with the exact commands, and what the board does at power-up.')
     .requiredOption('--board <name>', 'your board (see `fwcard boards`)')
     .option('--firmware <file>', 'the firmware you want on the board (e.g. out/klipper.bin)')
-    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only')
-    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
-    .option('--json', 'print one JSON document on stdout')
-    .option('--no-color', 'no colours')
+    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only');
+  addCommonOptions(cmd, { boardsFile: true, json: true, color: true })
     .addHelpText('after', `
 Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of kind "fix"), 2 could not run.
 
@@ -43,15 +65,5 @@ Examples:
   fwcard doctor --board btt-octopus-f446-v1
   fwcard doctor --board btt-octopus-f446-v1 --firmware out/klipper.bin --card /dev/sdb
   fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json`)
-    .action(async (o: { board: string; firmware?: string; card?: string; boardsFile?: string; json?: boolean; color?: boolean }) => {
-      const out = new Output({ json: !!o.json, color: o.color !== false });
-      try {
-        const r = await doctor({ board: o.board, ...(o.firmware ? { firmware: o.firmware } : {}), ...(o.card ? { card: o.card } : {}), ...(o.boardsFile ? { boardsFile: o.boardsFile } : {}) });
-        if (out.json) out.result(r);
-        else render(out, r);
-        process.exitCode = r.ok ? 0 : 1;
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

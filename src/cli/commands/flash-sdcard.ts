@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
-import { loadCatalog } from '../../boards/catalog.js';
+import type { Board } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
-import { DEFAULT_BAUD, flashSdcard, planFlashSdcard, type FlashPlan, type FlashSdcardOptions, type FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
+import type { FlashPlan, FlashSdcardOptions, FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
 import { formatBytes } from '../../util/size.js';
-import { Output, reportError } from '../output.js';
+import { action } from '../action.js';
+import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, positiveInteger, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import { makeTrace } from '../trace.js';
 
-function listBoards(out: Output, boardsFile?: string): void {
-  const boards = loadCatalog(boardsFile ? { boardsFile } : {}).all().filter((b) => b.klipper);
+function listBoards(out: Output, catalog: Board[]): void {
+  const boards = catalog.filter((b) => b.klipper);
   if (out.json) {
     out.result({ ok: true, boards: boards.map((b) => ({ name: b.name, aliases: b.aliases, mcu: b.klipper!.mcu, bus: b.klipper!.bus.kind, verify: b.klipper!.skipVerify ? 'deferred' : 'after-reset' })) });
     return;
@@ -58,8 +60,80 @@ function planLines(out: Output, p: FlashPlan): void {
   out.line(v.methods[0] === 'deferred' ? `  verification deferred: ${v.reason}` : `  verify by ${v.methods.join(' or ')}: ${v.reason}`);
 }
 
+/** -l lists the boards; otherwise a flash (or with -c a check) of one board. */
+type FlashSdcardCommandOptions =
+  | { list: true; common: CommonOptions }
+  | {
+      list: false;
+      device: string;
+      board: string;
+      baud: number;
+      firmware: string | undefined;
+      dictionary: string | undefined;
+      checkOnly: boolean;
+      fastSpi: boolean;
+      force: boolean;
+      dryRun: boolean;
+      common: CommonOptions;
+    };
+
+function parse([device, board]: [string | undefined, string | undefined], raw: RawOptions): FlashSdcardCommandOptions {
+  const common = parseCommon(raw);
+  if (raw.l) return { list: true, common };
+  if (!device || !board) {
+    throw new UsageError('missing-arguments', 'flash-sdcard needs <device> and <board>', {
+      hint: 'Usage: fwcard flash-sdcard [-c] [-s] [-b <baud>] [-f <firmware>] [-d <dictionary>] <device> <board>; -l lists boards.',
+    });
+  }
+  const baud = positiveInteger(raw.b, () => new UsageError('bad-baud', `-b ${String(raw.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' }));
+  return { list: false, device, board, baud, firmware: stringOption(raw.f), dictionary: stringOption(raw.d), checkOnly: !!raw.c, fastSpi: !!raw.s, force: !!raw.force, dryRun: !!raw.dryRun, common };
+}
+
+async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
+  if (o.list) {
+    const { loadCatalog } = await import('../../boards/catalog.js');
+    listBoards(out, loadCatalog(boardsFileOf(o.common)).all());
+    return;
+  }
+  const { flashSdcard, planFlashSdcard } = await import('../../flows/flash-sdcard/index.js');
+  const view = await ProgressView.create({ quiet: o.common.quiet });
+  const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
+  try {
+    const flow: FlashSdcardOptions = {
+      device: o.device,
+      board: o.board,
+      baud: o.baud,
+      firmware: o.firmware,
+      dictionary: o.dictionary,
+      checkOnly: o.checkOnly,
+      fastSpi: o.fastSpi,
+      force: o.force,
+      ...boardsFileOf(o.common),
+      onProgress: (e) => {
+        view.listener(e);
+        trace?.('progress', `${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+      },
+      ...(trace ? { trace } : {}),
+    };
+    if (o.dryRun) {
+      const plan = await planFlashSdcard(flow);
+      view.stop();
+      if (out.json) out.result({ ok: true, dryRun: true, plan });
+      else planLines(out, plan);
+      return;
+    }
+    const result = await flashSdcard(flow);
+    view.stop();
+    if (out.json) out.result({ ok: true, ...result });
+    else human(out, result);
+  } catch (e) {
+    view.stop(true);
+    throw e;
+  }
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('flash-sdcard')
     .description("Update a board that runs Klipper through its own SD card, over serial (Klipper's scripts/flash-sdcard.sh, same flags).")
     .argument('[device]', 'serial device of the board, e.g. /dev/serial/by-id/usb-Klipper_stm32f446xx_…')
@@ -67,68 +141,17 @@ export function register(program: Command): void {
     .option('-l', 'list the boards', false)
     .option('-c', 'check only: verify the firmware the board runs / holds, upload nothing', false)
     .option('-s', 'fast SPI: 4 MHz instead of 400 kHz', false)
-    .option('-b <baud>', 'baud rate of a UART connection', String(DEFAULT_BAUD))
+    .option('-b <baud>', 'baud rate of a UART connection', String(KLIPPER_DEFAULT_BAUD))
     .option('-f <firmware>', 'firmware file (default ~/klipper/out/klipper.bin)')
     .option('-d <dictionary>', 'klipper.dict of the build, to verify the version (default ~/klipper/out/klipper.dict if present)')
     .option('--dry-run', 'connect, read the card and print the plan; write nothing to the card')
-    .option('--force', 'upload even if the firmware check reports an error')
-    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'no progress output')
-    .option('-v, --verbose', 'trace the protocol and SD traffic on stderr')
-    .option('--log <file>', 'append a full trace to a file (for bug reports)')
+    .option('--force', 'upload even if the firmware check reports an error');
+  addCommonOptions(cmd, { boardsFile: true, json: true, quiet: true, verbose: 'trace the protocol and SD traffic on stderr', log: true })
     .addHelpText('after', `
 Examples:
   sudo service klipper stop
   fwcard flash-sdcard /dev/serial/by-id/usb-Klipper_lpc1768_1234-if00 btt-skr-v1.3
   fwcard flash-sdcard -f out/klipper.bin -d out/klipper.dict /dev/ttyAMA0 btt-skr-mini-v3 -b 250000
   fwcard flash-sdcard -c /dev/serial/by-id/usb-Klipper_stm32f446xx_… btt-octopus-f446-v1   # after the power cycle`)
-    .action(async (device: string | undefined, boardName: string | undefined, o: Record<string, unknown>) => {
-      const out = new Output({ json: !!o.json, quiet: !!o.quiet });
-      const view = new ProgressView({ quiet: !!o.quiet });
-      const trace = makeTrace({ verbose: !!o.verbose, ...(o.log ? { log: String(o.log) } : {}) });
-      try {
-        if (o.l) {
-          listBoards(out, o.boardsFile as string | undefined);
-          return;
-        }
-        if (!device || !boardName) {
-          throw new UsageError('missing-arguments', 'flash-sdcard needs <device> and <board>', {
-            hint: 'Usage: fwcard flash-sdcard [-c] [-s] [-b <baud>] [-f <firmware>] [-d <dictionary>] <device> <board>; -l lists boards.',
-          });
-        }
-        const baud = Number(o.b);
-        if (!Number.isInteger(baud) || baud <= 0) throw new UsageError('bad-baud', `-b ${String(o.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' });
-        const flow: FlashSdcardOptions = {
-          device,
-          board: boardName,
-          baud,
-          ...(o.f ? { firmware: String(o.f) } : {}),
-          ...(o.d ? { dictionary: String(o.d) } : {}),
-          checkOnly: !!o.c,
-          fastSpi: !!o.s,
-          force: !!o.force,
-          ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
-          onProgress: (e) => {
-            view.listener(e);
-            trace?.('progress', `${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
-          },
-          ...(trace ? { trace } : {}),
-        };
-        if (o.dryRun) {
-          const plan = await planFlashSdcard(flow);
-          view.stop();
-          if (out.json) out.result({ ok: true, dryRun: true, plan });
-          else planLines(out, plan);
-          return;
-        }
-        const result = await flashSdcard(flow);
-        view.stop();
-        if (out.json) out.result({ ok: true, ...result });
-        else human(out, result);
-      } catch (e) {
-        view.stop(true);
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

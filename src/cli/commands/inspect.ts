@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { loadCatalog } from '../../boards/catalog.js';
 import { fromSystemError } from '../../errors.js';
-import { inspectFirmware } from '../../firmware/inspect.js';
 import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
-import { Output, reportError } from '../output.js';
+import { action } from '../action.js';
+import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
 function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): void {
   out.line(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`);
@@ -39,33 +39,37 @@ function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): v
   }
 }
 
+interface InspectOptions {
+  file: string;
+  board: string | undefined;
+  common: CommonOptions;
+}
+
+const parse = ([file]: [string], raw: RawOptions): InspectOptions => ({ file, board: stringOption(raw.board), common: parseCommon(raw) });
+
+async function run(o: InspectOptions, out: Output): Promise<number | void> {
+  const [{ loadCatalog }, { inspectFirmware }] = await Promise.all([import('../../boards/catalog.js'), import('../../firmware/inspect.js')]);
+  const board = o.board ? loadCatalog(boardsFileOf(o.common)).get(o.board) : undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(o.file));
+  } catch (e) {
+    throw fromSystemError(e, o.file, 'read the firmware file');
+  }
+  const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: o.file });
+  const ok = !report.findings.some((f) => f.severity === 'error');
+  if (out.json) out.result({ ok, file: o.file, ...report });
+  else show(out, o.file, report, o.common.verbose);
+  if (!ok) return 1;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('inspect')
     .argument('<firmware>', 'the firmware file (e.g. out/klipper.bin)')
     .description('Say what a firmware file is: the flash address it was linked for, MCU, Klipper or Marlin build; with --board, whether that board’s stock bootloader will take and start it.')
-    .option('--board <name>', 'check the file against this board (see `fwcard boards`)')
-    .option('--boards-file <file>', 'add or override boards from a JSON file')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-v, --verbose', 'also show the evidence for each link address tried')
+    .option('--board <name>', 'check the file against this board (see `fwcard boards`)');
+  addCommonOptions(cmd, { boardsFile: 'add or override boards from a JSON file', json: true, verbose: 'also show the evidence for each link address tried' })
     .addHelpText('after', '\nExamples:\n  fwcard inspect out/klipper.bin\n  fwcard inspect out/klipper.bin --board btt-octopus-f446-v1\n  fwcard inspect firmware.bin --board creality-v4.2.2 --json\n\nExit status: 0 when nothing is wrong, 1 when the file has an error finding, 2 when it could not be read.')
-    .action(async (file: string, o: { board?: string; boardsFile?: string; json?: boolean; verbose?: boolean }) => {
-      const out = new Output({ json: !!o.json });
-      try {
-        const board = o.board ? loadCatalog(o.boardsFile ? { boardsFile: o.boardsFile } : {}).get(o.board) : undefined;
-        let bytes: Uint8Array;
-        try {
-          bytes = new Uint8Array(readFileSync(file));
-        } catch (e) {
-          throw fromSystemError(e, file, 'read the firmware file');
-        }
-        const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: file });
-        const ok = !report.findings.some((f) => f.severity === 'error');
-        if (out.json) out.result({ ok, file, ...report });
-        else show(out, file, report, !!o.verbose);
-        if (!ok) process.exitCode = 1;
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

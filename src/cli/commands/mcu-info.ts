@@ -1,30 +1,61 @@
 import type { Command } from 'commander';
-import { McuSession } from '../../klipper/session.js';
-import type { McuConfigState } from '../../klipper/session.js';
-import { traceTo } from '../../progress.js';
-import { SerialTransport } from '../../transport/serial-port.js';
 import { UsageError } from '../../errors.js';
-import { Output, reportError } from '../output.js';
+import type { McuInfo } from '../../flows/mcu-info.js';
+import { traceTo } from '../../progress.js';
+import { action } from '../action.js';
+import { KLIPPER_DEFAULT_BAUD, addCommonOptions, parseCommon, positiveInteger, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
-interface McuInfoOptions {
-  baud: string;
-  json?: boolean;
-  timeout: string;
-  verbose?: boolean;
+interface McuInfoCommandOptions {
+  device: string;
+  baud: number;
+  timeoutMs: number;
+  common: CommonOptions;
 }
 
 /** Constants that describe the MCU's interface, shown first. */
 const INTERFACE_CONSTANTS = ['SERIAL_BAUD', 'RECEIVE_WINDOW', 'CANBUS_FREQUENCY', 'CANBUS_BRIDGE', 'RESERVE_PINS_USB', 'RESERVE_PINS_serial', 'RESERVE_PINS_CAN'];
 
+function parse([device]: [string], raw: RawOptions): McuInfoCommandOptions {
+  const baud = positiveInteger(raw.baud, () => new UsageError('bad-baud', `"${String(raw.baud)}" is not a baud rate`, { hint: 'Klipper UARTs default to 250000.' }));
+  const timeoutMs = Number(raw.timeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError('bad-timeout', `"${String(raw.timeout)}" is not a number of milliseconds`);
+  return { device, baud, timeoutMs, common: parseCommon(raw) };
+}
+
+async function run(o: McuInfoCommandOptions, out: Output): Promise<void> {
+  const { mcuInfo } = await import('../../flows/mcu-info.js');
+  const info = await mcuInfo({ device: o.device, baud: o.baud, timeoutMs: o.timeoutMs, ...(o.common.verbose ? { trace: traceTo((namespace, message) => out.info(`[${namespace}] ${message}`)) } : {}) });
+  if (out.json) out.result(info);
+  else render(out, info);
+}
+
+function render(out: Output, info: McuInfo): void {
+  const { constants, clockFreq } = info;
+  out.line(`${info.device}: ${info.app ?? 'unknown app'} ${info.version}`);
+  out.line(`  MCU              ${String(info.mcu)}`);
+  out.line(`  clock frequency  ${clockFreq === null ? 'unknown' : `${clockFreq / 1e6} MHz`}`);
+  out.line(`  build versions   ${info.buildVersions || '-'}`);
+  const state = info.isConfig === null ? 'unknown' : `${info.isConfig ? 'configured' : 'not configured'}, ${info.isShutdown ? `shut down${info.shutdownReason ? ` (${info.shutdownReason})` : ''}` : 'running'}`;
+  out.line(`  state            ${state}`);
+  if (info.isConfig) out.line(`  config CRC       ${info.configCrc}`);
+  out.line(`  protocol         ${info.commands} commands, ${info.responses} responses`);
+  const iface = INTERFACE_CONSTANTS.filter((k) => k in constants);
+  if (iface.length) out.line(`  interface        ${iface.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
+  const rest = Object.keys(constants)
+    .filter((k) => !iface.includes(k) && k !== 'MCU' && k !== 'CLOCK_FREQ')
+    .sort();
+  if (rest.length) out.line(`  constants        ${rest.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('mcu-info')
     .argument('<device>', 'serial device of a board running Klipper (e.g. /dev/serial/by-id/usb-Klipper_…, /dev/ttyAMA0)')
     .description("Connect to a Klipper MCU, identify it and show its firmware version, MCU type, clock and state.")
-    .option('-b, --baud <baud>', 'baud rate for UART connections (USB ignores it)', '250000')
-    .option('--timeout <ms>', 'how long to wait for an answer', '5000')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-v, --verbose', 'trace the protocol on stderr')
+    .option('-b, --baud <baud>', 'baud rate for UART connections (USB ignores it)', String(KLIPPER_DEFAULT_BAUD))
+    .option('--timeout <ms>', 'how long to wait for an answer', '5000');
+  addCommonOptions(cmd, { json: true, verbose: 'trace the protocol on stderr' })
     .addHelpText(
       'after',
       `
@@ -34,72 +65,5 @@ Examples:
   fwcard mcu-info /dev/serial/by-id/usb-Klipper_stm32f446xx_12345-if00
   fwcard mcu-info /dev/ttyAMA0 -b 250000 --json`,
     )
-    .action(async (device: string, o: McuInfoOptions) => {
-      const out = new Output({ json: !!o.json, verbose: !!o.verbose });
-      const baud = Number(o.baud);
-      const timeout = Number(o.timeout);
-      let session: McuSession | undefined;
-      try {
-        if (!Number.isInteger(baud) || baud <= 0) throw new UsageError('bad-baud', `"${o.baud}" is not a baud rate`, { hint: 'Klipper UARTs default to 250000.' });
-        if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError('bad-timeout', `"${o.timeout}" is not a number of milliseconds`);
-        session = new McuSession({
-          transport: new SerialTransport({ path: device, baudRate: baud }),
-          connectTimeoutMs: timeout,
-          timeoutMs: timeout,
-          trace: o.verbose ? traceTo((namespace, message) => out.info(`[${namespace}] ${message}`)) : undefined,
-        });
-        const dict = await session.connect();
-        let state: McuConfigState | undefined;
-        try {
-          state = await session.getConfig();
-        } catch (e) {
-          if (o.verbose) out.info(`[klipper] get_config failed: ${(e as Error).message}`);
-        }
-        let shutdownReason: string | undefined;
-        if (state?.isShutdown) shutdownReason = await session.shutdownReason().catch(() => undefined);
-        const constants = { ...dict.constants };
-        const clockFreq = dict.constantNumber('CLOCK_FREQ') ?? null;
-        const doc = {
-          ok: true,
-          device,
-          app: dict.app || null,
-          version: dict.version,
-          buildVersions: dict.buildVersions,
-          mcu: dict.constant('MCU') ?? null,
-          clockFreq,
-          isConfig: state?.isConfig ?? null,
-          isShutdown: state?.isShutdown ?? null,
-          configCrc: state?.crc ?? null,
-          moveCount: state?.moveCount ?? null,
-          shutdownReason: shutdownReason ?? session.lastShutdown?.reason ?? null,
-          serialBaud: dict.constantNumber('SERIAL_BAUD') ?? null,
-          receiveWindow: dict.constantNumber('RECEIVE_WINDOW') ?? null,
-          constants,
-          commands: dict.formats().commands.length,
-          responses: dict.formats().responses.length,
-        };
-        if (out.json) out.result(doc);
-        else {
-          out.line(`${device}: ${doc.app ?? 'unknown app'} ${doc.version}`);
-          out.line(`  MCU              ${String(doc.mcu)}`);
-          out.line(`  clock frequency  ${clockFreq === null ? 'unknown' : `${clockFreq / 1e6} MHz`}`);
-          out.line(`  build versions   ${doc.buildVersions || '-'}`);
-          out.line(
-            `  state            ${state ? `${state.isConfig ? 'configured' : 'not configured'}, ${state.isShutdown ? `shut down${doc.shutdownReason ? ` (${doc.shutdownReason})` : ''}` : 'running'}` : 'unknown'}`,
-          );
-          if (state?.isConfig) out.line(`  config CRC       ${state.crc}`);
-          out.line(`  protocol         ${doc.commands} commands, ${doc.responses} responses`);
-          const iface = INTERFACE_CONSTANTS.filter((k) => k in constants);
-          if (iface.length) out.line(`  interface        ${iface.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
-          const rest = Object.keys(constants)
-            .filter((k) => !iface.includes(k) && k !== 'MCU' && k !== 'CLOCK_FREQ')
-            .sort();
-          if (rest.length) out.line(`  constants        ${rest.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
-        }
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      } finally {
-        await session?.close();
-      }
-    });
+    .action(action(parse, run));
 }

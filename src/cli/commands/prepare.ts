@@ -1,15 +1,16 @@
-import { Command, Option } from 'commander';
-import { prepare, type PreparePlan, type PrepareResult } from '../../flows/prepare.js';
+import { Option, type Command } from 'commander';
+import type { PreparePlan, PrepareResult } from '../../flows/prepare.js';
 import { partitionTypeName } from '../../partition/mbr.js';
 import { formatBytes, parseSize } from '../../util/size.js';
+import { action } from '../action.js';
 import { confirmDestructive } from '../confirm.js';
-import { Output, reportError } from '../output.js';
+import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import type { Layout } from '../../fat/layout.js';
 import type { CardProbe } from '../../partition/probe.js';
 import { UsageError, isFwcardError } from '../../errors.js';
 import { makeTrace } from '../trace.js';
-import { completePrepareArgs } from '../interactive/prepare-args.js';
 
 export function describeCurrent(c: CardProbe | null): string[] {
   if (!c) return ['(new image file: nothing to destroy)'];
@@ -54,8 +55,150 @@ function resultJson(r: PrepareResult): Record<string, unknown> {
   return { ok: r.verified || r.dryRun, ...r };
 }
 
+interface PrepareCommandOptions {
+  /** None: pick one on a terminal. */
+  targets: string[];
+  /** None: pick one on a terminal. */
+  board: string | undefined;
+  firmware: string;
+  size: number | undefined;
+  fs: 'auto' | 'fat16' | 'fat32';
+  clusterBytes: number | undefined;
+  partitionBytes: number | undefined;
+  label: string | undefined;
+  mbr: boolean;
+  format: boolean;
+  force: boolean;
+  yes: boolean;
+  dryRun: boolean;
+  /**
+   * A --size, --partition-size or --cluster that does not parse. It is reported as the card's
+   * result, after a missing target or board (as it always was): in a batch, each card's.
+   */
+  badValue: UsageError | undefined;
+  common: CommonOptions;
+}
+
+/** The numbers in --size, --partition-size and --cluster, or the usage error of the first bad one. */
+function parseSizes(raw: RawOptions): Pick<PrepareCommandOptions, 'size' | 'partitionBytes' | 'clusterBytes'> {
+  const clusterBytes = raw.cluster === undefined ? undefined : Number(raw.cluster);
+  if (clusterBytes !== undefined && !Number.isInteger(clusterBytes)) {
+    throw new UsageError('bad-cluster', `--cluster "${String(raw.cluster)}" is not a number of bytes`, { hint: 'Use e.g. --cluster 4096.' });
+  }
+  return {
+    clusterBytes,
+    size: raw.size === undefined ? undefined : parseSize(String(raw.size), '--size'),
+    partitionBytes: raw.partitionSize === undefined ? undefined : parseSize(String(raw.partitionSize), '--partition-size'),
+  };
+}
+
+function parse([targets]: [string[]], raw: RawOptions): PrepareCommandOptions {
+  let sizes: ReturnType<typeof parseSizes> = { size: undefined, partitionBytes: undefined, clusterBytes: undefined };
+  let badValue: UsageError | undefined;
+  try {
+    sizes = parseSizes(raw);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    badValue = e;
+  }
+  return {
+    targets,
+    board: stringOption(raw.board),
+    firmware: String(raw.firmware),
+    ...sizes,
+    badValue,
+    fs: raw.fs as PrepareCommandOptions['fs'],
+    label: stringOption(raw.label),
+    mbr: raw.mbr !== false,
+    format: raw.format !== false,
+    force: !!raw.force,
+    yes: !!raw.yes,
+    dryRun: !!raw.dryRun,
+    common: parseCommon(raw),
+  };
+}
+
+async function run(o: PrepareCommandOptions, out: Output): Promise<number | void> {
+  // No target or no --board: pick them on a terminal, else an error naming what to pass.
+  const { completePrepareArgs } = await import('../interactive/prepare-args.js');
+  const { targets, board } = await completePrepareArgs({ targets: o.targets, board: o.board, ...boardsFileOf(o.common) });
+  const { prepare } = await import('../../flows/prepare.js');
+  const batch = targets.length > 1;
+  // A batch interleaves several cards: plain progress lines, each prefixed with its target.
+  const view = await ProgressView.create({ quiet: o.common.quiet, color: o.common.color, ...(batch ? { plain: true } : {}) });
+  const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
+  let confirmed: Promise<boolean> | null = null;
+  const prepareOne = async (target: string): Promise<PrepareResult> => {
+    if (o.badValue) throw o.badValue;
+    return prepare({
+      target,
+      board,
+      firmware: o.firmware,
+      ...boardsFileOf(o.common),
+      size: o.size,
+      fs: o.fs,
+      clusterBytes: o.clusterBytes,
+      partitionBytes: o.partitionBytes,
+      label: o.label,
+      mbr: o.mbr,
+      format: o.format,
+      dryRun: o.dryRun,
+      force: o.force,
+      onProgress: (e) => {
+        const ev = batch ? { ...e, label: `${target}: ${e.label}` } : e;
+        if (!batch || !e.bytes || e.done) view.listener(ev);
+        trace?.('progress', `${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
+      },
+      confirm: async (plan) => {
+        if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
+        const what = plan.format ? `ERASE everything on ${targets.join(', ')}` : `replace the firmware on ${targets.join(', ')}`;
+        // One question for the whole batch.
+        confirmed ??= confirmDestructive(`This will ${what}.`, { yes: o.yes });
+        return confirmed;
+      },
+    });
+  };
+  if (!batch) {
+    try {
+      const result = await prepareOne(targets[0]!);
+      view.stop();
+      if (out.json) out.result(resultJson(result));
+      else renderResult(out, targets[0]!, result);
+    } catch (e) {
+      view.stop(true);
+      throw e;
+    }
+    return;
+  }
+  // Print-farm batch: every card prepared and verified on its own; one result per target.
+  const settled = await Promise.allSettled(targets.map((t) => prepareOne(t)));
+  view.stop();
+  return renderBatch(out, targets, settled);
+}
+
+function renderBatch(out: Output, targets: string[], settled: PromiseSettledResult<PrepareResult>[]): number {
+  const results = settled.map((r, i) =>
+    r.status === 'fulfilled'
+      ? { target: targets[i]!, ...resultJson(r.value) }
+      : { target: targets[i]!, ok: false, error: isFwcardError(r.reason) ? r.reason.toJSON() : { code: 'internal', message: String((r.reason as Error)?.message ?? r.reason), hint: null } },
+  );
+  const allOk = results.every((r) => r.ok);
+  if (out.json) out.result({ ok: allOk, results });
+  else {
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') renderResult(out, targets[i]!, r.value);
+      else {
+        const err = r.reason as { message?: string; hint?: string };
+        out.line(`${out.color(31, '✖')} ${targets[i]}: ${err.message ?? String(r.reason)}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
+      }
+    });
+    out.line(`${results.filter((r) => r.ok).length} of ${results.length} cards ready`);
+  }
+  return allOk ? 0 : 2;
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('prepare')
     .description('Partition and format a microSD card (or image file) the way the board\'s bootloader reads it, write the firmware under the board\'s file name, read it back and verify.')
     .argument('[targets...]', 'image file (created with --size) or block device such as /dev/sdb; several for a batch; none on a terminal: pick a drive')
@@ -70,13 +213,8 @@ export function register(program: Command): void {
     .option('--no-format', 'keep the card\'s FAT volume and only replace the firmware file')
     .option('--force', 'write even if the firmware check reports an error')
     .option('-y, --yes', 'do not ask for confirmation before erasing')
-    .option('--dry-run', 'print the planned layout and write nothing')
-    .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
-    .option('--json', 'print one JSON document on stdout')
-    .option('-q, --quiet', 'no progress output')
-    .option('--no-color', 'no colours')
-    .option('-v, --verbose', 'trace each step on stderr')
-    .option('--log <file>', 'append a full trace to a file (for bug reports)')
+    .option('--dry-run', 'print the planned layout and write nothing');
+  addCommonOptions(cmd, { boardsFile: true, json: true, quiet: true, color: true, verbose: 'trace each step on stderr', log: true })
     .addHelpText('after', `
 Examples:
   fwcard prepare card.img --size 8G --board btt-octopus-f446-v1 --firmware klipper.bin --yes
@@ -84,88 +222,7 @@ Examples:
   fwcard prepare /dev/sdb --board creality-v4.2.2 --firmware klipper.bin --partition-size 4G
   fwcard prepare /dev/sdb /dev/sdc /dev/sdd --board btt-skr-mini-e3-v3 --firmware klipper.bin --yes   # a batch
   fwcard prepare --firmware out/klipper.bin      # on a terminal: pick the card and the board`)
-    .action(async (given: string[], o: Record<string, unknown>) => {
-      const out = new Output({ json: !!o.json, quiet: !!o.quiet, color: o.color !== false });
-      // No target or no --board: pick them on a terminal, else an error naming what to pass.
-      let targets: string[];
-      try {
-        ({ targets, board: o.board } = await completePrepareArgs({ targets: given, ...(o.board ? { board: String(o.board) } : {}), ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}) }));
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-        return;
-      }
-      const batch = targets.length > 1;
-      // A batch interleaves several cards: plain progress lines, each prefixed with its target.
-      const view = new ProgressView({ quiet: !!o.quiet, color: o.color !== false, ...(batch ? { plain: true } : {}) });
-      const trace = makeTrace({ verbose: !!o.verbose, ...(o.log ? { log: String(o.log) } : {}) });
-      let confirmed: Promise<boolean> | null = null;
-      const run = async (target: string): Promise<PrepareResult> => {
-        const cluster = o.cluster === undefined ? undefined : Number(o.cluster);
-        if (cluster !== undefined && !Number.isInteger(cluster)) {
-          throw new UsageError('bad-cluster', `--cluster "${String(o.cluster)}" is not a number of bytes`, { hint: 'Use e.g. --cluster 4096.' });
-        }
-        return prepare({
-          target,
-          board: String(o.board),
-          firmware: String(o.firmware),
-          ...(o.boardsFile ? { boardsFile: String(o.boardsFile) } : {}),
-          ...(o.size !== undefined ? { size: parseSize(String(o.size), '--size') } : {}),
-          fs: o.fs as 'auto' | 'fat16' | 'fat32',
-          ...(cluster !== undefined ? { clusterBytes: cluster } : {}),
-          ...(o.partitionSize !== undefined ? { partitionBytes: parseSize(String(o.partitionSize), '--partition-size') } : {}),
-          ...(o.label !== undefined ? { label: String(o.label) } : {}),
-          mbr: o.mbr !== false,
-          format: o.format !== false,
-          dryRun: !!o.dryRun,
-          force: !!o.force,
-          onProgress: (e) => {
-            const ev = batch ? { ...e, label: `${target}: ${e.label}` } : e;
-            if (!batch || !e.bytes || e.done) view.listener(ev);
-            trace?.('progress', `${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
-          },
-          confirm: async (plan) => {
-            if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
-            const what = plan.format ? `ERASE everything on ${targets.join(', ')}` : `replace the firmware on ${targets.join(', ')}`;
-            // One question for the whole batch.
-            confirmed ??= confirmDestructive(`This will ${what}.`, { yes: !!o.yes });
-            return confirmed;
-          },
-        });
-      };
-      if (!batch) {
-        try {
-          const result = await run(targets[0]!);
-          view.stop();
-          if (out.json) out.result(resultJson(result));
-          else renderResult(out, targets[0]!, result);
-        } catch (e) {
-          view.stop(true);
-          process.exitCode = reportError(e, out);
-        }
-        return;
-      }
-      // Print-farm batch: every card prepared and verified on its own; one result per target.
-      const settled = await Promise.allSettled(targets.map((t) => run(t)));
-      view.stop();
-      const results = settled.map((r, i) =>
-        r.status === 'fulfilled'
-          ? { target: targets[i]!, ...resultJson(r.value) }
-          : { target: targets[i]!, ok: false, error: isFwcardError(r.reason) ? r.reason.toJSON() : { code: 'internal', message: String((r.reason as Error)?.message ?? r.reason), hint: null } },
-      );
-      const allOk = results.every((r) => r.ok);
-      if (out.json) out.result({ ok: allOk, results });
-      else {
-        settled.forEach((r, i) => {
-          if (r.status === 'fulfilled') renderResult(out, targets[i]!, r.value);
-          else {
-            const err = r.reason as { message?: string; hint?: string };
-            out.line(`${out.color(31, '✖')} ${targets[i]}: ${err.message ?? String(r.reason)}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
-          }
-        });
-        out.line(`${results.filter((r) => r.ok).length} of ${results.length} cards ready`);
-      }
-      process.exitCode = allOk ? 0 : 2;
-    });
+    .action(action(parse, run));
 }
 
 function renderResult(out: Output, target: string, result: PrepareResult): void {

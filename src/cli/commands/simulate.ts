@@ -1,25 +1,20 @@
 import type { Command } from 'commander';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadCatalog } from '../../boards/catalog.js';
-import { openImageFile } from '../../disk/image-file.js';
 import { UsageError } from '../../errors.js';
-import { EmulatedSdCard } from '../../sim/sd-card/emulated-card.js';
-import { servePty } from '../../sim/pty.js';
-import { startSimulator, type SimLinkSpec } from '../../sim/simulator.js';
 import type { LinkFaults } from '../../sim/link.js';
-import { Output, reportError } from '../output.js';
+import type { SimLinkSpec } from '../../sim/simulator.js';
+import { action } from '../action.js';
+import { KLIPPER_DEFAULT_BAUD, addCommonOptions, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import type { Output } from '../output.js';
 
 interface SimulateOptions {
   board: string;
-  card?: string;
-  link: string;
-  portLink?: string;
-  json?: boolean;
-  verbose?: boolean;
-  bootMs?: string;
-  latency?: string;
-  faults?: string;
+  card: string | undefined;
+  link: SimLinkSpec;
+  portLink: string | undefined;
+  bootMs: number | undefined;
+  latencyMs: number | undefined;
+  faults: LinkFaults | undefined;
+  common: CommonOptions;
 }
 
 /** "drop=0.001,flip=0.0005,dup=0,seed=7" -> link fault rates (per byte). */
@@ -46,38 +41,74 @@ export function parseLink(text: string): SimLinkSpec {
   if (!m || (m[1] === 'usb' && m[2])) {
     throw new UsageError('bad-link', `"${text}" is not a link`, { hint: 'Use --link usb or --link uart:<baud>, e.g. uart:250000.' });
   }
-  return m[1] === 'usb' ? { kind: 'usb' } : { kind: 'uart', baud: m[2] ? Number(m[2]) : 250000 };
+  return m[1] === 'usb' ? { kind: 'usb' } : { kind: 'uart', baud: m[2] ? Number(m[2]) : KLIPPER_DEFAULT_BAUD };
 }
 
-/** The card image; a missing one gets a hint in this command's terms. */
-function openCardImage(path: string, board: string): ReturnType<typeof openImageFile> {
-  try {
-    return openImageFile(path);
-  } catch (e) {
-    if (e instanceof UsageError && e.code === 'image-missing') {
-      throw new UsageError('image-missing', `${path} does not exist`, {
-        hint: `Make a card image first, e.g. \`fwcard prepare ${path} --size 64M --board ${board} --firmware klipper.bin -y\`.`,
-        details: { path },
-        cause: e,
-      });
-    }
-    throw e;
+/** A number of milliseconds, or undefined when not given (the simulator's default). */
+const msOption = (v: unknown): number | undefined => (v ? Number(v) : undefined);
+
+const parse = (_args: [], raw: RawOptions): SimulateOptions => ({
+  board: String(raw.board),
+  card: stringOption(raw.card),
+  link: parseLink(String(raw.link)),
+  portLink: stringOption(raw.portLink),
+  bootMs: msOption(raw.bootMs),
+  latencyMs: msOption(raw.latency),
+  faults: raw.faults ? parseFaults(String(raw.faults)) : undefined,
+  common: parseCommon(raw),
+});
+
+async function run(o: SimulateOptions, out: Output): Promise<void> {
+  const { serveSimulator } = await import('../../sim/serve.js');
+  const verbose = o.common.verbose;
+  const served = await serveSimulator({
+    board: o.board,
+    cardImage: o.card,
+    link: o.link,
+    portPath: o.portLink,
+    bootMs: o.bootMs,
+    latencyMs: o.latencyMs,
+    faults: o.faults,
+    ...(verbose ? { trace: (l: string) => out.info(`[sim] ${l}`), ptyTrace: (l: string) => out.info(`[pty] ${l}`) } : {}),
+  });
+  const linkText = o.link.kind === 'usb' ? 'USB' : `UART ${o.link.baud} baud`;
+  if (out.json) out.result({ ok: true, path: served.path, board: served.board, mcu: served.mcu, link: linkText, card: o.card ?? null, pid: process.pid });
+  else {
+    out.line(`simulating ${served.board} (${served.mcu}, ${linkText}${o.card ? `, card ${o.card}` : ', no card'})`);
+    out.line(`serial port: ${served.path}`);
+    out.info('press Ctrl-C to stop');
   }
+  await untilSignal();
+  await served.close();
+}
+
+/** Resolve on SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // Serve until a signal, even in moments when no child process or socket is open
+    // (socat is restarted while a USB board "re-enumerates").
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const stop = (): void => {
+      clearInterval(keepAlive);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('simulate')
     .description('Run a simulated Klipper board (MCU, SD card, bootloader) behind a pseudo-terminal until interrupted.')
     .requiredOption('--board <name>', 'board from the catalog (`fwcard boards`)')
     .option('--card <image>', 'SD card image file backing the emulated card')
-    .option('--link <link>', 'uart:<baud> or usb', 'uart:250000')
+    .option('--link <link>', 'uart:<baud> or usb', `uart:${KLIPPER_DEFAULT_BAUD}`)
     .option('--port-link <path>', 'where to create the serial port symlink')
     .option('--boot-ms <ms>', 'how long a reset keeps the board away')
     .option('--latency <ms>', 'one-way link latency')
-    .option('--faults <spec>', 'byte faults on the link, e.g. drop=0.001,flip=0.0005,dup=0,seed=7')
-    .option('--json', 'print one JSON document (the port) on stdout once serving')
-    .option('-v, --verbose', 'trace the simulator on stderr')
+    .option('--faults <spec>', 'byte faults on the link, e.g. drop=0.001,flip=0.0005,dup=0,seed=7');
+  addCommonOptions(cmd, { json: 'print one JSON document (the port) on stdout once serving', verbose: 'trace the simulator on stderr' })
     .addHelpText(
       'after',
       `
@@ -85,45 +116,5 @@ Needs socat. Then talk to the printed port as to a real board:
   fwcard simulate --board btt-octopus-f446-v1 --card card.img --port-link /tmp/octopus &
   fwcard mcu-info /tmp/octopus`,
     )
-    .action(async (o: SimulateOptions) => {
-      const out = new Output({ json: !!o.json, verbose: !!o.verbose });
-      try {
-        const board = loadCatalog().get(o.board);
-        const link = parseLink(o.link);
-        const card = o.card ? new EmulatedSdCard({ device: openCardImage(o.card, board.name) }) : undefined;
-        const sim = startSimulator({
-          board,
-          card,
-          link,
-          bootMs: o.bootMs ? Number(o.bootMs) : undefined,
-          latencyMs: o.latency ? Number(o.latency) : undefined,
-          faults: o.faults ? parseFaults(o.faults) : undefined,
-          trace: o.verbose ? (l) => out.info(`[sim] ${l}`) : undefined,
-        });
-        const path = o.portLink ?? join(tmpdir(), `fwcard-sim-${board.name}`);
-        const server = await servePty(sim, { path, trace: o.verbose ? (l) => out.info(`[pty] ${l}`) : undefined });
-        const linkText = link.kind === 'usb' ? 'USB' : `UART ${link.baud} baud`;
-        if (out.json) out.result({ ok: true, path, board: board.name, mcu: sim.profile.mcu, link: linkText, card: o.card ?? null, pid: process.pid });
-        else {
-          out.line(`simulating ${board.name} (${sim.profile.mcu}, ${linkText}${o.card ? `, card ${o.card}` : ', no card'})`);
-          out.line(`serial port: ${path}`);
-          out.info('press Ctrl-C to stop');
-        }
-        await new Promise<void>((resolve) => {
-          // Serve until a signal, even in moments when no child process or socket is open
-          // (socat is restarted while a USB board "re-enumerates").
-          const keepAlive = setInterval(() => undefined, 1 << 30);
-          const stop = (): void => {
-            clearInterval(keepAlive);
-            resolve();
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await server.close();
-        sim.close();
-      } catch (e) {
-        process.exitCode = reportError(e, out);
-      }
-    });
+    .action(action(parse, run));
 }

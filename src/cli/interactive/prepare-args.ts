@@ -2,11 +2,8 @@
  * `fwcard prepare` without a target or without --board: on a terminal, pick them; otherwise
  * (a pipe, a script, CI) an error naming the argument or flag to pass. Never asks without a TTY.
  */
-import { loadCatalog } from '../../boards/catalog.js';
-import { listDrives, type Drive } from '../../disk/drives.js';
+import type { Drive } from '../../disk/drives.js';
 import { UsageError } from '../../errors.js';
-import { pickBoard } from './board-picker.js';
-import { pickDrive } from './drive-picker.js';
 import { canAsk, isPromptCancel } from './terminal.js';
 
 export interface PrepareArgs {
@@ -22,17 +19,24 @@ export interface PickerDeps {
   pickBoard: (boardsFile?: string) => Promise<string>;
 }
 
+// The pickers, the drive listing and the catalog are loaded only when a question is asked:
+// @inquirer/prompts alone takes ~150 ms to load, which every `prepare` with arguments would pay.
 const realDeps = (): PickerDeps => ({
   interactive: canAsk(),
-  drives: () => listDrives(),
-  pickDrive,
-  pickBoard: (boardsFile) => pickBoard(loadCatalog(boardsFile ? { boardsFile } : {})),
+  drives: async () => (await import('../../disk/drives.js')).listDrives(),
+  pickDrive: async (drives) => (await import('./drive-picker.js')).pickDrive(drives),
+  pickBoard: async (boardsFile) => {
+    const [{ pickBoard }, { loadCatalog }] = await Promise.all([import('./board-picker.js'), import('../../boards/catalog.js')]);
+    return pickBoard(loadCatalog(boardsFile ? { boardsFile } : {}));
+  },
 });
 
-export async function completePrepareArgs(given: PrepareArgs, deps: PickerDeps = realDeps()): Promise<{ targets: string[]; board: string }> {
+export async function completePrepareArgs(given: PrepareArgs, picker?: PickerDeps): Promise<{ targets: string[]; board: string }> {
   const noTarget = given.targets.length === 0;
   const noBoard = !given.board;
   if (!noTarget && !noBoard) return { targets: given.targets, board: given.board! };
+  // Only now: asking whether stdin is a terminal sets up the stdin stream (~10 ms).
+  const deps = picker ?? realDeps();
   if (!deps.interactive) {
     const missing = [noTarget ? 'the card (or image file)' : '', noBoard ? '--board <name>' : ''].filter(Boolean).join(' and ');
     throw new UsageError(noTarget ? 'missing-target' : 'missing-board', `prepare needs ${missing}; there is no terminal to ask on`, {

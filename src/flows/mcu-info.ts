@@ -1,0 +1,81 @@
+import { McuSession, type McuConfigState } from '../klipper/session.js';
+import { SerialTransport } from '../transport/serial-port.js';
+import type { Transport } from '../transport/transport.js';
+import type { Trace } from '../progress.js';
+
+export interface McuInfoOptions {
+  /** Serial device of a board running Klipper. */
+  device: string;
+  /** UART baud rate (USB CDC ports ignore it). */
+  baud: number;
+  /** How long to wait for the MCU to answer, ms: connecting and each request. */
+  timeoutMs: number;
+  /** Default: the real serial port at `device`. */
+  transport?: (path: string, baud: number) => Transport;
+  /** Protocol trace lines (the CLI's --verbose). */
+  trace?: Trace;
+}
+
+/** What `fwcard mcu-info --json` prints: the MCU's identify data and its state. */
+export interface McuInfo {
+  ok: true;
+  device: string;
+  app: string | null;
+  version: string;
+  buildVersions: string;
+  mcu: string | number | null;
+  clockFreq: number | null;
+  /** null: the MCU did not answer get_config (state unknown). */
+  isConfig: boolean | null;
+  isShutdown: boolean | null;
+  configCrc: number | null;
+  moveCount: number | null;
+  shutdownReason: string | null;
+  serialBaud: number | null;
+  receiveWindow: number | null;
+  constants: Record<string, string | number>;
+  commands: number;
+  responses: number;
+}
+
+/**
+ * Connect to a Klipper MCU, identify it and read its state; the session is always closed.
+ * Only identify is required: an MCU that does not answer get_config (a foreign or half-booted
+ * firmware) still gets its dictionary shown, with the state unknown.
+ */
+export async function mcuInfo(opts: McuInfoOptions): Promise<McuInfo> {
+  const transport = opts.transport?.(opts.device, opts.baud) ?? new SerialTransport({ path: opts.device, baudRate: opts.baud });
+  const session = new McuSession({ transport, connectTimeoutMs: opts.timeoutMs, timeoutMs: opts.timeoutMs, trace: opts.trace });
+  try {
+    const dict = await session.connect();
+    let state: McuConfigState | undefined;
+    try {
+      state = await session.getConfig();
+    } catch (e) {
+      opts.trace?.('klipper', `get_config failed: ${(e as Error).message}`);
+    }
+    // The reason is asked only of an MCU that says it is shut down; a failed ask is not fatal.
+    const asked = state?.isShutdown ? await session.shutdownReason().catch(() => undefined) : undefined;
+    return {
+      ok: true,
+      device: opts.device,
+      app: dict.app || null,
+      version: dict.version,
+      buildVersions: dict.buildVersions,
+      mcu: dict.constant('MCU') ?? null,
+      clockFreq: dict.constantNumber('CLOCK_FREQ') ?? null,
+      isConfig: state?.isConfig ?? null,
+      isShutdown: state?.isShutdown ?? null,
+      configCrc: state?.crc ?? null,
+      moveCount: state?.moveCount ?? null,
+      shutdownReason: asked ?? session.lastShutdown?.reason ?? null,
+      serialBaud: dict.constantNumber('SERIAL_BAUD') ?? null,
+      receiveWindow: dict.constantNumber('RECEIVE_WINDOW') ?? null,
+      constants: { ...dict.constants },
+      commands: dict.formats().commands.length,
+      responses: dict.formats().responses.length,
+    };
+  } finally {
+    await session.close();
+  }
+}
