@@ -4,6 +4,7 @@ import { McuSession } from '../../src/klipper/session.js';
 import { createMemoryPair } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import { traceTo } from '../../src/progress.js';
 
 const sims: Simulator[] = [];
 afterEach(() => {
@@ -27,7 +28,7 @@ describe('mcuInfo (the mcu-info flow) against the simulated MCU', () => {
     const s = sim('stm32f446xx');
     const w = watched(s);
     const lines: string[] = [];
-    const info = await mcuInfo({ device: '/dev/sim', baud: 250000, timeoutMs: 3000, transport: w.transport, trace: (l) => lines.push(l) });
+    const info = await mcuInfo({ device: '/dev/sim', baud: 250000, timeoutMs: 3000, transport: w.transport, trace: traceTo((ns, m) => lines.push(`${ns}: ${m}`)) });
     expect(info).toMatchObject({ ok: true, device: '/dev/sim', mcu: 'stm32f446xx', clockFreq: 180_000_000, isConfig: false, isShutdown: false, configCrc: 0, moveCount: 0, shutdownReason: null, serialBaud: 250000, receiveWindow: 192 });
     expect(info.version).toMatch(/^v0\./);
     expect(info.commands).toBeGreaterThan(10);

@@ -16,6 +16,7 @@ import { SdioSdHost } from '../../src/sdcard/sdio-sd-host.js';
 import { SpiSdHost } from '../../src/sdcard/spi-sd-host.js';
 import { startSimulator, type SimLinkSpec } from '../../src/sim/simulator.js';
 import { MemDevice, pattern } from '../sim/mem-device.js';
+import { traceTo } from '../../src/progress.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -94,7 +95,7 @@ async function rig(link: SimLinkSpec = { kind: 'usb' }, sdio = false): Promise<R
 
 async function spiHost(r: Rig, trace?: string[]): Promise<{ host: SpiSdHost; bus: KlipperSpiBus }> {
   const cfg = await configureSpi(r.session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.6', rateHz: 4_000_000 });
-  const host = new SpiSdHost(cfg.bus, { busHz: 4_000_000, trace: (_ns, m) => trace?.push(m) });
+  const host = new SpiSdHost(cfg.bus, { busHz: 4_000_000, trace: traceTo((_ns, m) => { trace?.push(m); }) });
   await host.init();
   return { host, bus: cfg.bus };
 }
@@ -231,7 +232,7 @@ describe('SPI SD driver: recovery from one lost answer', () => {
     const cfg = await configureSpi(r.session, { bus: { kind: 'spi', bus: 'ssp1' }, csPin: 'P0.6', rateHz: 4_000_000 });
     for (const index of [8, 58, 9]) {
       dropAnswerToCommand(r, index);
-      const info = await new SpiSdHost(cfg.bus, { busHz: 4_000_000, trace: (_ns, m) => trace.push(m) }).init();
+      const info = await new SpiSdHost(cfg.bus, { busHz: 4_000_000, trace: traceTo((_ns, m) => { trace.push(m); }) }).init();
       expect(info.highCapacity).toBe(true);
       expect(info.csd.crcOk).toBe(true);
     }
@@ -263,7 +264,7 @@ describe('SPI SD driver: a link that loses every answer', () => {
 describe('SDIO SD driver: answers lost on the link', () => {
   async function sdioHost(r: Rig, trace: string[]): Promise<SdioSdHost> {
     const cfg = await configureSdio(r.session, { bus: 'sdio' });
-    const host = new SdioSdHost(cfg.bus, { trace: (_ns, m) => trace.push(m) });
+    const host = new SdioSdHost(cfg.bus, { trace: traceTo((_ns, m) => { trace.push(m); }) });
     await host.init();
     return host;
   }
