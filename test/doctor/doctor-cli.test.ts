@@ -90,7 +90,8 @@ describe('fwcard doctor', () => {
     const restore = steps.at(-1)!;
     expect(restore.id).toBe('restore-bootloader');
     expect(restore.kind).toBe('if-needed');
-    expect(restore.commands).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D <stock-bootloader.bin>', `dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ${fw}`]);
+    // Klipper goes back at the application address as the rebuilt file, never as this build.
+    expect(restore.commands).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D <stock-bootloader.bin>', 'dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ~/klipper/out/klipper.bin']);
     expect(restore.details.join('\n')).toMatch(/stock bootloader image for the btt-octopus-f446-v1 is not known/);
     expect(doc.recovery).toEqual({ tool: 'dfu-util', flashBase: 0x08000000, appStart: 0x08008000, bootloaderImage: null });
   });
@@ -126,7 +127,7 @@ describe('fwcard doctor', () => {
     expect(status).toBe(1);
     const s = steps.find((x) => x.id === 'recreate-card')!;
     expect(s.resolves).toContain('gpt-partition-table');
-    expect(s.commands[0]).toBe(`fwcard prepare ${img} --board btt-skr-mini-v3 --firmware <firmware.bin>`);
+    expect(s.commands[0]).toBe(`fwcard prepare ${img} --board btt-skr-mini-v3 --firmware ~/klipper/out/klipper.bin`);
     // Without --firmware the plan starts by building it.
     expect(steps[0]!.id).toBe('build-firmware');
     expect(steps[0]!.details.join('\n')).toMatch(/"8KiB bootloader" \(0x08002000\)/);
@@ -179,7 +180,7 @@ describe('fwcard doctor', () => {
     const { steps, doc } = doctor(['--board', 'btt-skr-mini']);
     const restore = steps.find((s) => s.id === 'restore-bootloader')!;
     expect(doc.recovery.tool).toBe('st-flash');
-    expect(restore.commands).toEqual(['st-flash write <stock-bootloader.bin> 0x08000000', 'st-flash --reset write out/klipper.bin 0x08007000']);
+    expect(restore.commands).toEqual(['st-flash write <stock-bootloader.bin> 0x08000000', 'st-flash --reset write ~/klipper/out/klipper.bin 0x08007000']);
     expect(restore.details.join('\n')).toMatch(/no USB DFU in ROM/);
     // The SPI bootloader: a reset is enough.
     expect(doc.powerUp.join('\n')).toMatch(/reads the card over SPI: a reset/);

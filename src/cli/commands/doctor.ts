@@ -32,6 +32,7 @@ interface DoctorCommandOptions {
   board: string;
   firmware: string | undefined;
   card: string | undefined;
+  rebuilt: string | undefined;
   common: CommonOptions;
 }
 
@@ -39,12 +40,13 @@ const parse = (_args: [], raw: RawOptions): DoctorCommandOptions => ({
   board: String(raw.board),
   firmware: stringOption(raw.firmware),
   card: stringOption(raw.card),
+  rebuilt: stringOption(raw.rebuilt),
   common: parseCommon(raw),
 });
 
 async function run(o: DoctorCommandOptions, out: Output): Promise<number> {
   const { doctor } = await import('../../flows/doctor.js');
-  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...boardsFileOf(o.common) });
+  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...(o.rebuilt ? { rebuilt: o.rebuilt } : {}), ...boardsFileOf(o.common) });
   if (out.json) out.result(r);
   else render(out, r);
   return r.ok ? 0 : 1;
@@ -56,7 +58,8 @@ export function register(program: Command): void {
     .description('Inspect the firmware and check the card for a board, then print a numbered plan: what is fine, what to fix in which order with the exact commands, and what the board does at power-up.')
     .requiredOption('--board <name>', 'your board (see `fwcard boards`)')
     .option('--firmware <file>', 'the firmware you want on the board (e.g. out/klipper.bin)')
-    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only');
+    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only')
+    .option('--rebuilt <file>', 'where the firmware will be after a rebuild, for the commands that follow it (default ~/klipper/out/klipper.bin)');
   addCommonOptions(cmd, { boardsFile: true, json: true, color: true })
     .addHelpText('after', `
 Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of kind "fix"), 2 could not run.

@@ -7,6 +7,7 @@
 import type { Board } from '../../boards/types.js';
 import { hex, mcuMemory } from '../../firmware/mcu-memory.js';
 import type { DoctorStep } from '../doctor.js';
+import { pasteLine } from './paste-line.js';
 
 export interface Recovery {
   /** The ROM-loader tool the commands use; null when fwcard knows none for this MCU. */
@@ -40,6 +41,7 @@ export function recoveryPlan(board: Board): Recovery {
 /** The commands that put the bootloader back and (optionally) Klipper after it. */
 export function recoveryCommands(r: Recovery, firmware: string, image = '<stock-bootloader.bin>'): string[] {
   if (r.flashBase === null) return [];
+  firmware = pasteLine([firmware]);
   const base = hex(r.flashBase);
   const app = r.appStart === null ? null : hex(r.appStart);
   switch (r.tool) {
@@ -55,9 +57,17 @@ export function recoveryCommands(r: Recovery, firmware: string, image = '<stock-
   }
 }
 
-export function recoveryStep(board: Board, firmware: string | null): DoctorStep & { recovery: Recovery } {
+/**
+ * dfu-util's warning on every plain .bin: "Invalid DFU suffix signature" / "A valid DFU suffix
+ * will be required in a future dfu-util release!". A DFU suffix is 16 bytes some tools append
+ * to a file (vendor/product ids and a CRC); a .bin built by make has none, and dfu-util then
+ * writes the file all the same.
+ */
+export const DFU_SUFFIX_NOTE = 'dfu-util prints "Invalid DFU suffix signature" and "A valid DFU suffix will be required in a future dfu-util release": harmless, the .bin simply has no DFU suffix (16 bytes some tools append); the write goes on. Look for "File downloaded successfully" at the end.';
+
+export function recoveryStep(board: Board, firmware: string): DoctorStep & { recovery: Recovery } {
   const r = recoveryPlan(board);
-  const fw = firmware ?? 'out/klipper.bin';
+  const fw = firmware;
   const details = [
     `If the board ignores the card (the file is not renamed or removed after power-up, the display does not change), the stock bootloader may have been erased, usually by flashing a "No bootloader" build with dfu-util or an ST-Link. The bootloader lives at the start of flash${r.flashBase === null ? '' : ` (${hex(r.flashBase)})`}; it starts the firmware at ${r.appStart === null ? 'an address the catalog does not know' : hex(r.appStart)}.`,
   ];
@@ -71,6 +81,7 @@ export function recoveryStep(board: Board, firmware: string | null): DoctorStep 
       details.push(
         `Put the ${board.mcu} in its ROM DFU mode: fit the BOOT0 jumper (or hold BOOT0), connect USB, press reset; \`dfu-util -l\` must list ${STM32_DFU_ID}.`,
         `Write the bootloader at ${hex(r.flashBase!)}, then Klipper at ${r.appStart === null ? 'the application address' : hex(r.appStart)} (built with that bootloader offset); remove the BOOT0 jumper and power-cycle. From then on the card works again.`,
+        DFU_SUFFIX_NOTE,
       );
       break;
     case 'st-flash':
