@@ -14,6 +14,8 @@ import { check, checkRemedy, remedyKind, type CheckFinding, type CheckResult, ty
 import { readFirmwareFile } from './firmware-file.js';
 import { recoveryStep, type Recovery } from './doctor/recovery.js';
 import { powerUpFacts } from './doctor/power-up.js';
+import { scan, type ScanResult } from './scan.js';
+import { klipperPortOf, usbStep } from './doctor/usb-step.js';
 import { DEFAULT_BUILD, isNoBootloaderBuild, keepBuildStep, pasteLine, withFirmware } from './doctor/firmware-routes.js';
 
 export interface DoctorOptions {
@@ -25,6 +27,8 @@ export interface DoctorOptions {
   card?: string;
   /** Where the rebuilt firmware will be when --firmware must be rebuilt (default ~/klipper/out/klipper.bin). */
   rebuilt?: string;
+  /** The serial port the user expects the board at (/dev/serial/by-id/…); checked against what USB shows. */
+  port?: string;
 }
 
 /**
@@ -58,6 +62,8 @@ export interface DoctorResult {
   powerUp: string[];
   /** How to put the stock bootloader back if it was erased. */
   recovery: Recovery;
+  /** What `fwcard scan` saw on USB and the serial ports. */
+  usb: ScanResult;
 }
 
 /** Card info findings worth telling as "fine". */
@@ -105,8 +111,13 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
     });
   }
 
+  const usb = scan();
   const power = powerUpFacts(board, opts.card ?? null);
+  // The board's own by-id name where scan sees Klipper on its MCU, instead of the placeholder.
+  const klipperPort = opts.port ?? klipperPortOf(board, usb);
+  if (klipperPort) power.step.commands = power.step.commands.map((c) => c.replace('/dev/serial/by-id/<your-board>', pasteLine([klipperPort])));
   steps.push(power.step);
+  steps.push(usbStep(board, usb, opts.port ?? null));
   const { recovery, ...restore } = recoveryStep(board, use);
   steps.push(restore);
   return {
@@ -118,6 +129,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
     steps,
     powerUp: power.facts,
     recovery,
+    usb,
   };
 }
 

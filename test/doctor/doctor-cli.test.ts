@@ -14,6 +14,8 @@ afterAll(() => removeDir(dir));
 // Keep a developer's own ~/.config/fwcard/boards.json out of the tests.
 const NO_USER_BOARDS = join(dir, 'none.json');
 writeFileSync(NO_USER_BOARDS, '{ "boards": [] }');
+// An empty USB tree, so that a board plugged into the developer's machine does not change the plan.
+const NO_USB = { FWCARD_SYSFS_ROOT: join(dir, 'sys'), FWCARD_DEV_ROOT: join(dir, 'dev') };
 
 const MTOOLS_ENV = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 
@@ -42,7 +44,7 @@ interface Step {
 }
 
 function doctor(args: string[]): { status: number | null; doc: any; steps: Step[]; stderr: string } {
-  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS } });
+  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS, ...NO_USB } });
   const doc = JSON.parse(r.stdout);
   return { status: r.status, doc, steps: doc.steps ?? [], stderr: r.stderr };
 }
@@ -69,11 +71,13 @@ describe('fwcard doctor', () => {
     expect(power.commands).toContain('fwcard flash-sdcard -c /dev/serial/by-id/<your-board> btt-octopus-f446-v1');
     expect(doc.powerUp.join('\n')).toMatch(/renames the file to FIRMWARE\.CUR/);
     // The human plan is numbered and in the same order.
-    const human = runCli(['doctor', '--board', 'btt-octopus-f446-v1', '--firmware', fw, '--card', img], { env: { FWCARD_BOARDS: NO_USER_BOARDS } });
+    const human = runCli(['doctor', '--board', 'btt-octopus-f446-v1', '--firmware', fw, '--card', img], { env: { FWCARD_BOARDS: NO_USER_BOARDS, ...NO_USB } });
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/What is fine:/);
     expect(human.stdout).toMatch(/^ {2}1\. Put the card in the board and power it on/m);
-    expect(human.stdout).toMatch(/^ {2}2\. If the board ignores the card: restore the stock bootloader/m);
+    expect(human.stdout).toMatch(/^ {2}2\. (Look for the board on USB|No board on USB|On USB now)/m);
+    expect(human.stdout).toMatch(/^ {2}3\. If the board ignores the card: restore the stock bootloader/m);
+    for (const line of human.stdout.split('\n')) if (!line.startsWith('     $ ')) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 
   it('a "No bootloader" build: rebuild first with the board\'s offset, and the dfu-util restore at 0x08000000 then 0x08008000', () => {
@@ -166,7 +170,7 @@ describe('fwcard doctor', () => {
     const fw = firmware('btt-skr-mini-v3', 'e3c.bin');
     const { status, steps } = doctor(['--board', 'btt-skr-mini-v3', '--firmware', fw, '--card', img]);
     expect(status).toBe(1);
-    expect(steps.map((s) => s.id)).toEqual(['write-firmware', 'power-up', 'restore-bootloader']);
+    expect(steps.map((s) => s.id)).toEqual(['write-firmware', 'power-up', 'usb-scan', 'restore-bootloader']);
     const w = steps[0]!;
     expect(w.resolves).toContain('firmware-differs');
     expect(w.resolves.filter((id) => id.startsWith('image-')).length).toBeGreaterThan(0);

@@ -14,6 +14,8 @@ const dir = tempDir('fwcard-doctor-wrong-');
 afterAll(() => removeDir(dir));
 const NO_USER_BOARDS = join(dir, 'none.json');
 writeFileSync(NO_USER_BOARDS, '{ "boards": [] }');
+// An empty USB tree, so that a board plugged into the developer's machine does not change the plan.
+const NO_USB = { FWCARD_SYSFS_ROOT: join(dir, 'sys'), FWCARD_DEV_ROOT: join(dir, 'dev') };
 const catalog = loadCatalog({ noUserConfig: true });
 
 interface Step {
@@ -25,7 +27,7 @@ interface Step {
 }
 
 function doctor(args: string[]): { status: number | null; doc: any; steps: Step[] } {
-  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS } });
+  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS, ...NO_USB } });
   const doc = JSON.parse(r.stdout);
   return { status: r.status, doc, steps: doc.steps ?? [] };
 }
@@ -57,7 +59,7 @@ describe('doctor with a "No bootloader" build', () => {
       expect(status).toBe(1);
       expect(doc.recovery.tool).toBe(fam.tool);
       const ids = steps.map((s) => s.id);
-      expect(ids).toEqual(['rebuild-firmware', 'keep-build-rom-loader', 'prepare-card', 'power-up', 'restore-bootloader']);
+      expect(ids).toEqual(['rebuild-firmware', 'keep-build-rom-loader', 'prepare-card', 'power-up', 'usb-scan', 'restore-bootloader']);
       // Route (a): rebuild with the board's offset, then the card, with the rebuilt file.
       const rebuild = steps[0]!;
       expect(rebuild.commands).toEqual(['cd ~/klipper', 'make menuconfig', 'make', `fwcard inspect ~/klipper/out/klipper.bin --board ${fam.board}`]);

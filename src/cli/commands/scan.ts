@@ -2,31 +2,12 @@ import type { Command } from 'commander';
 import type { ScanResult, ScannedDevice } from '../../flows/scan.js';
 import { formatBytes } from '../../util/size.js';
 import { action } from '../action.js';
+import { wrap } from '../wrap.js';
 import { addCommonOptions, parseCommon, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
 
 interface ScanOptions {
   common: CommonOptions;
-}
-
-const WIDTH = 80;
-
-/** Words into lines of at most WIDTH columns, the first after `first`, the rest after `rest`. */
-export function wrap(text: string, first: string, rest = ' '.repeat(first.length)): string[] {
-  const lines: string[] = [];
-  let line = first;
-  let empty = true;
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (!empty && line.length + 1 + word.length > WIDTH) {
-      lines.push(line);
-      line = rest + word;
-    } else {
-      line += (empty ? '' : ' ') + word;
-    }
-    empty = false;
-  }
-  lines.push(line);
-  return lines;
 }
 
 function heading(d: ScannedDevice): string {
