@@ -95,9 +95,9 @@ describe('fwcard doctor', () => {
     expect(restore.id).toBe('restore-bootloader');
     expect(restore.kind).toBe('if-needed');
     // Klipper goes back at the application address as the rebuilt file, never as this build.
-    expect(restore.commands).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D <stock-bootloader.bin>', 'dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ~/klipper/out/klipper.bin']);
-    expect(restore.details.join('\n')).toMatch(/stock bootloader image for the btt-octopus-f446-v1 is not known/);
-    expect(doc.recovery).toEqual({ tool: 'dfu-util', flashBase: 0x08000000, appStart: 0x08008000, bootloaderImage: null });
+    expect(restore.commands.slice(2)).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D btt-octopus-f446-v1-bootloader.bin', 'dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ~/klipper/out/klipper.bin']);
+    expect(restore.details.join('\n')).toMatch(/The stock bootloader: .*OctoPus-F446-bootloader-32KB\.hex in github\.com\/bigtreetech\/BIGTREETECH-OCTOPUS-V1\.0/);
+    expect(doc.recovery).toMatchObject({ tool: 'dfu-util', flashBase: 0x08000000, appStart: 0x08008000, bootloaderImage: { repository: 'bigtreetech/BIGTREETECH-OCTOPUS-V1.0', address: 0x08000000, format: 'hex' }, bootloaderSources: ['B-OCT-BL'] });
   });
 
   it('an exFAT 64 GB card for a Creality board: one re-format step naming the size limit; running its command makes the card pass', () => {
@@ -194,8 +194,9 @@ describe('fwcard doctor', () => {
     const boards = join(dir, 'boards.json');
     writeFileSync(boards, JSON.stringify({ boards: [{ name: 'btt-octopus-f446-v1', bootloaderImage: 'https://example.org/octopus/bootloader.bin' }] }));
     const oct = doctor(['--board', 'btt-octopus-f446-v1', '--boards-file', boards]);
-    expect(oct.doc.recovery.bootloaderImage).toBe('https://example.org/octopus/bootloader.bin');
-    expect(oct.steps.at(-1)!.details.join('\n')).toContain("The vendor's stock bootloader image: https://example.org/octopus/bootloader.bin");
+    expect(oct.doc.recovery.bootloaderImage).toEqual({ url: 'https://example.org/octopus/bootloader.bin', repository: null, path: null, address: null, format: 'bin' });
+    expect(oct.steps.at(-1)!.details.join('\n')).toContain('The stock bootloader: https://example.org/octopus/bootloader.bin');
+    expect(oct.steps.at(-1)!.commands.slice(0, 3)).toEqual(['wget -O btt-octopus-f446-v1-bootloader.bin https://example.org/octopus/bootloader.bin', 'dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D btt-octopus-f446-v1-bootloader.bin']);
     const lpc = doctor(['--board', 'btt-skr-v1.3']);
     expect(lpc.doc.recovery).toMatchObject({ tool: 'lpc21isp', flashBase: 0, appStart: 0x4000 });
     expect(lpc.steps.at(-1)!.commands[0]).toMatch(/^lpc21isp -bin <stock-bootloader\.bin> /);
