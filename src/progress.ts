@@ -52,6 +52,3 @@ export function traceTo(sink: (namespace: string, message: string) => void): Tra
 }
 
 export const noTrace: Trace = traceTo(() => {});
-
-/** @deprecated The old name of Trace, kept while src/sdcard/ moves to the new one (issue 13). */
-export type TraceListener = Trace;

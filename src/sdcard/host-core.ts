@@ -4,7 +4,7 @@
  * guard before anything is sent. A driver supplies only what its bus does differently:
  * `identify`, `goIdle` and its `BlockTransfers`.
  */
-import { noTrace, type TraceListener } from '../progress.js';
+import { noTrace, type Trace } from '../progress.js';
 import { LossAccount } from './loss-account.js';
 import { sdError } from './sd-errors.js';
 import { SD_BLOCK, type SdCardInfo, type SdHost } from './sd-host.js';
@@ -21,7 +21,7 @@ export interface SdHostCommonOptions {
   /** Milliseconds clock (injectable for tests). Default `performance.now`. */
   now?: () => number;
   /** Debug trace (namespace "sdcard:spi" or "sdcard:sdio"): init steps, retries, failures. */
-  trace?: TraceListener;
+  trace?: Trace;
 }
 
 export interface SdHostCoreSetup {

@@ -7,6 +7,7 @@
 import type { SdioCommandReply } from './bus.js';
 import type { BlockTransfers } from './host-core.js';
 import type { LossAccount } from './loss-account.js';
+import { cmdName } from './command-names.js';
 import { hex, sdError } from './sd-errors.js';
 import { SD_BLOCK } from './sd-host.js';
 import { CardState, Cmd, Status, STATUS_ERROR_MASK, statusState } from './sd-protocol.js';
@@ -77,12 +78,14 @@ export class SdioBlockTransfers implements BlockTransfers {
       }
       todo = [...failed.map((f) => f.i), ...lost].sort((a, b) => a - b);
     }
+    this.trace(`${cmdName(Cmd.READ_SINGLE_BLOCK)} x${count} from arg 0x${address(lba).toString(16)} (sector ${lba}): read`);
     return out;
   }
 
   async write(lba: number, data: Uint8Array, address: (lba: number) => number): Promise<void> {
     const { bus } = this.card;
     const count = data.length / SD_BLOCK;
+    this.trace(`${cmdName(Cmd.WRITE_BLOCK)} x${count} from arg 0x${address(lba).toString(16)} (sector ${lba})`);
     for (let i = 0; i < count; i++) {
       const block = data.subarray(i * SD_BLOCK, (i + 1) * SD_BLOCK);
       for (let attempt = 1; ; ) {

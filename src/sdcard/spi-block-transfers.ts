@@ -108,6 +108,7 @@ export class SpiBlockTransfers implements BlockTransfers {
       await this.stopTransmission();
       return;
     }
+    this.trace(`${cmdName(index)} arg 0x${run.address.toString(16)} (sector ${run.lba}, ${n} block(s)): R1 0x${r1.toString(16).padStart(2, '0')}`);
     card.check(index, r1);
     let lost: SpiResponseLost | undefined;
     try {
@@ -171,6 +172,7 @@ export class SpiBlockTransfers implements BlockTransfers {
       await this.checkStatusAfterWrite(run.lba);
       return;
     }
+    this.trace(`${cmdName(index)} arg 0x${run.address.toString(16)} (sector ${run.lba}, ${n} block(s)): R1 0x${r1.toString(16).padStart(2, '0')}`);
     card.check(index, r1);
     try {
       for (; run.blocks < n; run.blocks++) {

@@ -115,6 +115,10 @@ describe('fwcard flash-sdcard through a pty', () => {
     expect(text).toMatch(/ sdcard:spi: CMD0 \S.*R1 0x01/);
     expect(text).toMatch(/ sdcard:spi: CMD8: .*version 2/);
     expect(text).toMatch(/ sdcard:spi: ACMD41 .*OCR 0x[0-9a-f]{8}/i);
+    // The data transfers too: the upload's multi-block writes and the read-back's reads, with
+    // their arguments and R1.
+    expect(text).toMatch(/ sdcard:spi: CMD25 arg 0x[0-9a-f]+ \(sector \d+, \d+ block\(s\)\): R1 0x00/);
+    expect(text).toMatch(/ sdcard:spi: CMD1[78] arg 0x[0-9a-f]+ \(sector \d+, \d+ block\(s\)\): R1 0x00/);
     expect(text).not.toMatch(/ sdcard:spi$/m);
     expect(text).toMatch(/ klipper: identified lpc1768 /);
     expect(text).toMatch(/ progress: upload: uploading \/firmware\.bin/);
