@@ -173,7 +173,7 @@ function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, 
       details.push('A "No bootloader" build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader: if you already did, see the last step.');
     }
     for (const f of errors) details.push(findingText(f));
-    details.push(`Rebuild with Bootloader offset ${offsetChoice(board)}; the commands below name the rebuilt file, ${rebuilt}${rebuilt === DEFAULT_BUILD ? ' (if your build is elsewhere, give it with --rebuilt)' : ''}.`);
+    details.push(`Bootloader offset for the ${board.name}: ${offsetChoice(board)}. The commands of this plan name the rebuilt file, ${rebuilt}, never ${fw.path}${rebuilt === DEFAULT_BUILD ? ' (if your build lands elsewhere, give it with --rebuilt)' : ''}.`);
     steps.push({ id: 'rebuild-firmware', kind: 'fix', title: `Rebuild the firmware: ${fw.path} will not run on the ${board.name}`, details, commands: rebuildCommands(board, rebuilt), resolves: errors.map((f) => f.id) });
     // Route (b): the build is right for the start of flash, written over the ROM loader.
     const keep = noBootloader ? keepBuildStep(board, fw.path) : null;
