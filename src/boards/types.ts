@@ -53,6 +53,19 @@ export interface CardRules {
   gpt?: boolean;
 }
 
+/** A vendor's stock bootloader image: where to get it, and where it goes in flash. */
+export interface BootloaderImage {
+  /** A direct download link (GitHub's raw link on the repository's default branch), or a page. */
+  url: string;
+  /** The repository that publishes it ("owner/name" on GitHub) and the path inside; null when only a link is known. */
+  repository: string | null;
+  path: string | null;
+  /** Where it is written: the start of flash. Null: the flash base of the board's MCU. */
+  address: number | null;
+  /** Intel HEX carries its own addresses and must be converted to a .bin for dfu-util/st-flash. */
+  format: 'hex' | 'bin';
+}
+
 export interface Board {
   /** Catalog key, kebab-case; Klipper's name where Klipper has one. */
   name: string;
@@ -90,6 +103,6 @@ export interface Board {
   /** Where a user-supplied entry came from (`--boards-file`); absent for built-in entries. */
   origin?: string;
   /** The stock bootloader image, for `doctor` when it was erased. */
-  bootloaderImage?: Sourced<string>;
+  bootloaderImage?: Sourced<BootloaderImage>;
   notes?: string[];
 }

@@ -52,9 +52,12 @@ function checkValue(key: FactKey, v: unknown, file: string, where: string): unkn
       throw bad(file, where, 'expected a folder name ("" for the root)');
     case 'firmwareName':
     case 'afterFlash':
-    case 'bootloaderImage':
       if (typeof v === 'string' && v.length > 0) return v;
       throw bad(file, where, 'expected a non-empty string');
+    case 'bootloaderImage':
+      // A link (or file) to the image; written at the MCU's flash base, converted when it is .hex.
+      if (typeof v === 'string' && v.length > 0) return { url: v, repository: null, path: null, address: null, format: /\.hex$/i.test(v) ? 'hex' : 'bin' };
+      throw bad(file, where, 'expected a non-empty string (where the image is)');
     case 'uniqueName':
       if (typeof v === 'boolean') return v;
       throw bad(file, where, 'expected true or false');

@@ -9,11 +9,14 @@ import type { Board } from '../boards/types.js';
 import { inspectFirmware, type FirmwareReport, type Finding } from '../firmware/index.js';
 import { describeAppStart, hex, mcuMemory } from '../firmware/mcu-memory.js';
 import { formatBytes } from '../util/size.js';
-import { commandLine, remedyCommands, type Remedy } from '../errors.js';
+import { remedyCommands, type Remedy } from '../errors.js';
 import { check, checkRemedy, remedyKind, type CheckFinding, type CheckResult, type RemedyKind } from './check.js';
 import { readFirmwareFile } from './firmware-file.js';
 import { recoveryStep, type Recovery } from './doctor/recovery.js';
 import { powerUpFacts } from './doctor/power-up.js';
+import { scan, type ScanResult } from './scan.js';
+import { klipperPortOf, usbStep } from './doctor/usb-step.js';
+import { DEFAULT_BUILD, isNoBootloaderBuild, keepBuildStep, pasteLine, withFirmware } from './doctor/firmware-routes.js';
 
 export interface DoctorOptions {
   board: string;
@@ -22,6 +25,10 @@ export interface DoctorOptions {
   firmware?: string;
   /** The card (block device) or image file to judge. */
   card?: string;
+  /** Where the rebuilt firmware will be when --firmware must be rebuilt (default ~/klipper/out/klipper.bin). */
+  rebuilt?: string;
+  /** The serial port the user expects the board at (/dev/serial/by-id/…); checked against what USB shows. */
+  port?: string;
 }
 
 /**
@@ -55,6 +62,8 @@ export interface DoctorResult {
   powerUp: string[];
   /** How to put the stock bootloader back if it was erased. */
   recovery: Recovery;
+  /** What `fwcard scan` saw on USB and the serial ports. */
+  usb: ScanResult;
 }
 
 /** Card info findings worth telling as "fine". */
@@ -70,34 +79,46 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   const fine: string[] = [];
   const steps: DoctorStep[] = [];
 
+  const rebuilt = opts.rebuilt ?? DEFAULT_BUILD;
   let firmware: DoctorResult['firmware'] = null;
   if (opts.firmware) {
     const file = readFirmwareFile(opts.firmware);
     const report = inspectFirmware(file.bytes, { board, fileName: opts.firmware });
     firmware = { path: opts.firmware, ok: !report.findings.some((f) => f.severity === 'error'), ...report };
-    firmwareSteps(board, firmware, fine, steps);
+    firmwareSteps(board, firmware, rebuilt, fine, steps);
   } else {
-    steps.push(buildStep(board));
+    steps.push(buildStep(board, rebuilt));
   }
+  // The file every later command names: the given build when it is right, else the rebuilt one.
+  // A build this plan calls wrong never goes on a card or at the application address.
+  const use = firmware?.ok ? firmware.path : rebuilt;
+  const bad = firmware && !firmware.ok ? [firmware.path] : [];
+  const render = (r: Remedy | string[]): string => pasteLine(withFirmware(r, use, bad));
 
   let card: CheckResult | null = null;
   if (opts.card) {
-    card = await check({ target: opts.card, board: board.name, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(opts.firmware ? { firmware: opts.firmware } : {}) });
-    cardSteps(board, card, opts, fine, steps);
+    // A build that will be replaced is not worth comparing with the card's file.
+    card = await check({ target: opts.card, board: board.name, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(firmware?.ok ? { firmware: firmware.path } : {}) });
+    cardSteps(board, card, { firmware: firmware?.ok ? firmware.path : null, replaces: !!opts.firmware, render }, fine, steps);
   } else {
     steps.push({
       id: 'prepare-card',
       kind: 'do',
       title: 'Prepare a card for the board (this erases the card)',
       details: ['`fwcard drives` lists the cards this machine sees; use the one in your reader instead of /dev/sdX.', ...cardRulesText(board)],
-      commands: ['fwcard drives', commandLine(['fwcard', 'prepare', '/dev/sdX', '--board', board.name, '--firmware', opts.firmware ?? 'out/klipper.bin'])],
+      commands: ['fwcard drives', render(['fwcard', 'prepare', '/dev/sdX', '--board', board.name, '--firmware', use])],
       resolves: [],
     });
   }
 
+  const usb = scan();
   const power = powerUpFacts(board, opts.card ?? null);
+  // The board's own by-id name where scan sees Klipper on its MCU, instead of the placeholder.
+  const klipperPort = opts.port ?? klipperPortOf(board, usb);
+  if (klipperPort) power.step.commands = power.step.commands.map((c) => c.replace('/dev/serial/by-id/<your-board>', pasteLine([klipperPort])));
   steps.push(power.step);
-  const { recovery, ...restore } = recoveryStep(board, opts.firmware ?? null);
+  steps.push(usbStep(board, usb, opts.port ?? null));
+  const { recovery, ...restore } = recoveryStep(board, use);
   steps.push(restore);
   return {
     ok: !steps.some((s) => s.kind === 'fix'),
@@ -108,6 +129,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
     steps,
     powerUp: power.facts,
     recovery,
+    usb,
   };
 }
 
@@ -119,27 +141,21 @@ export function offsetChoice(board: Board): string {
   return starts.map((a) => `"${describeAppStart(a, family).replace(' KiB bootloader', 'KiB bootloader')}" (${hex(a)})`).join(' or ');
 }
 
-function buildStep(board: Board): DoctorStep {
+function buildStep(board: Board, rebuilt: string): DoctorStep {
   return {
     id: 'build-firmware',
     kind: 'do',
     title: 'Build the firmware for this board (no --firmware given, so it was not checked)',
     details: [
       `In Klipper's \`make menuconfig\`: processor model ${board.mcu}, Bootloader offset ${offsetChoice(board)}.`,
-      `Then check the build: \`fwcard doctor --board ${board.name} --firmware out/klipper.bin\`.`,
+      `Then check the build: \`${pasteLine(['fwcard', 'doctor', '--board', board.name, '--firmware', rebuilt])}\`.`,
     ],
-    commands: ['make menuconfig', 'make', `fwcard inspect out/klipper.bin --board ${board.name}`],
+    commands: rebuildCommands(board, rebuilt),
     resolves: [],
   };
 }
 
-/** A build linked to run from the start of flash: meant for dfu-util/ST-Link, replaces the bootloader. */
-function isNoBootloaderBuild(board: Board, r: FirmwareReport): boolean {
-  const base = mcuMemory(board.mcu)?.flashBase ?? (r.family === 'stm32' ? 0x08000000 : 0);
-  return r.flashStart === base || (r.flashStart === null && r.candidates.length > 0 && r.candidates.every((c) => c === base));
-}
-
-function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, fine: string[], steps: DoctorStep[]): void {
+function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, rebuilt: string, fine: string[], steps: DoctorStep[]): void {
   const errors = fw.findings.filter((f) => f.severity === 'error');
   const warnings = fw.findings.filter((f) => f.severity === 'warning');
   if (errors.length === 0) {
@@ -148,7 +164,8 @@ function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, 
   } else {
     const details: string[] = [];
     // inspect names it wrong-offset, or no-bootloader-build once it tells that case apart.
-    if (fw.findings.some((f) => f.id === 'wrong-offset' || f.id === 'no-bootloader-build') && isNoBootloaderBuild(board, fw)) {
+    const noBootloader = fw.findings.some((f) => f.id === 'wrong-offset' || f.id === 'no-bootloader-build') && isNoBootloaderBuild(board, fw);
+    if (noBootloader) {
       // Older inspect builds call it wrong-offset only: then say what a "No bootloader" build is.
       if (!fw.findings.some((f) => f.id === 'no-bootloader-build')) {
         details.push(`This is a "No bootloader" build: it is linked to run from the start of flash (${hex(fw.flashStart ?? fw.candidates[0]!)}), where the stock SD bootloader lives; the bootloader starts the application at ${hex(board.appStart.value[0] ?? 0)}, so it would crash.`);
@@ -156,15 +173,20 @@ function firmwareSteps(board: Board, fw: NonNullable<DoctorResult['firmware']>, 
       details.push('A "No bootloader" build is for dfu-util or an ST-Link, and flashing it that way erases the SD bootloader: if you already did, see the last step.');
     }
     for (const f of errors) details.push(findingText(f));
-    steps.push({ id: 'rebuild-firmware', kind: 'fix', title: `Rebuild the firmware: ${fw.path} will not run on the ${board.name}`, details, commands: rebuildCommands(board), resolves: errors.map((f) => f.id) });
+    details.push(`Bootloader offset for the ${board.name}: ${offsetChoice(board)}. The commands of this plan name the rebuilt file, ${rebuilt}, never ${fw.path}${rebuilt === DEFAULT_BUILD ? ' (if your build lands elsewhere, give it with --rebuilt)' : ''}.`);
+    steps.push({ id: 'rebuild-firmware', kind: 'fix', title: `Rebuild the firmware: ${fw.path} will not run on the ${board.name}`, details, commands: rebuildCommands(board, rebuilt), resolves: errors.map((f) => f.id) });
+    // Route (b): the build is right for the start of flash, written over the ROM loader.
+    const keep = noBootloader ? keepBuildStep(board, fw.path) : null;
+    if (keep) steps.push(keep);
   }
   if (warnings.length) {
     steps.push({ id: 'firmware-warnings', kind: 'do', title: 'Check these points of the build', details: warnings.map(findingText), commands: [], resolves: warnings.map((f) => f.id) });
   }
 }
 
-function rebuildCommands(board: Board): string[] {
-  return ['make menuconfig', 'make', `fwcard inspect out/klipper.bin --board ${board.name}`];
+function rebuildCommands(board: Board, rebuilt: string): string[] {
+  const inKlipper = rebuilt === DEFAULT_BUILD ? ['cd ~/klipper'] : [];
+  return [...inKlipper, 'make menuconfig', 'make', pasteLine(['fwcard', 'inspect', rebuilt, '--board', board.name])];
 }
 
 const sentence = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1) + (/[.?!]$/.test(s) ? '' : '.');
@@ -176,7 +198,15 @@ function cardRulesText(board: Board): string[] {
   return out;
 }
 
-function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: string[], steps: DoctorStep[]): void {
+/** How the card steps name the firmware: the good build (or null), whether one replaces the card's file, and the renderer that swaps a wrong build for the rebuilt one. */
+interface CardContext {
+  firmware: string | null;
+  replaces: boolean;
+  render: (r: Remedy | string[]) => string;
+}
+
+function cardSteps(board: Board, card: CheckResult, opts: CardContext, fine: string[], steps: DoctorStep[]): void {
+  const commandLine = opts.render;
   const problems = card.findings.filter((f) => f.severity !== 'info');
   for (const f of card.findings) if (f.severity === 'info' && FINE_INFO.has(f.id)) fine.push(sentence(f.message));
   if (!problems.some((f) => f.severity === 'error')) {
@@ -198,10 +228,10 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
       kind: 'fix',
       title: `Re-create the card: the ${board.name} bootloader cannot read it as it is (this erases the card)`,
       details: [...covered.map((f) => sentence(f.message)), ...cardRulesText(board)],
-      commands: [commandLine(best), commandLine(checkRemedy(card.target, { board: board.name, firmware: opts.firmware ?? null }))],
+      commands: [commandLine(best), commandLine(checkRemedy(card.target, { board: board.name, firmware: opts.firmware }))],
       resolves: covered.map((f) => f.id),
     });
-    otherSteps(problems.filter((f) => !covered.includes(f)), steps);
+    otherSteps(problems.filter((f) => !covered.includes(f)), steps, commandLine);
     return;
   }
   const fixable = problems.filter((f) => f.fix?.length || gives(f, 'fix-names'));
@@ -229,16 +259,16 @@ function cardSteps(board: Board, card: CheckResult, opts: DoctorOptions, fine: s
       resolves: rewrite.map((f) => f.id),
     });
   }
-  otherSteps(problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f)), steps);
+  otherSteps(problems.filter((f) => !fixable.includes(f) && !rewrite.includes(f)), steps, commandLine);
 }
 
 /** A finding about the firmware image now on the card (check's image-… ids), when --firmware replaces it. */
-function replacedFile(f: CheckFinding, opts: DoctorOptions): boolean {
-  return !!opts.firmware && f.id.startsWith('image-');
+function replacedFile(f: CheckFinding, opts: CardContext): boolean {
+  return opts.replaces && f.id.startsWith('image-');
 }
 
 /** Problems no fwcard command fixes (a locked card, a card the board reportedly rejects): say them. */
-function otherSteps(rest: CheckFinding[], steps: DoctorStep[]): void {
+function otherSteps(rest: CheckFinding[], steps: DoctorStep[], commandLine: (r: Remedy) => string): void {
   if (!rest.length) return;
   const errors = rest.filter((f) => f.severity === 'error');
   steps.push({

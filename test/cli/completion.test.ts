@@ -51,6 +51,7 @@ describe('fwcard completion bash', () => {
 
   it('completes command names from the program', () => {
     expect(complete(['fwcard', 'd'])).toEqual(['doctor', 'drives']);
+    expect(complete(['fwcard', 's'])).toEqual(['scan', 'simulate']);
     const all = complete(['fwcard', '']);
     for (const c of program.commands) expect(all).toContain(c.name());
     expect(complete(['fwcard', 'help', 'fl'])).toEqual(['flash-sdcard']);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { build, makeCard } from '../flash-sdcard/helpers.js';
 import { CLI, removeDir, runCli, tempDir } from '../helpers/judges.js';
+import { SysfsTree } from '../scan/sysfs-tree.js';
 
 // Every command run for real, its --json stdout validated against docs/schemas/<command>.schema.json
 // by ajv in strict mode (which also rejects mistakes in the schema files themselves).
@@ -106,6 +107,19 @@ describe('--json documents match docs/schemas', () => {
     expect(d2.status).toBe(1);
     expectValid('doctor', d2);
     expectValid('doctor', json(['doctor', '--board', 'creality-v4.2.2']));
+  });
+
+  it('scan: a sysfs tree with a board in ROM DFU, Klipper on USB and a UART; and an empty one', () => {
+    const t = new SysfsTree(join(dir, 'sysfs'))
+      .usb('1-1', { vid: '0483', pid: 'df11', manufacturer: 'STMicroelectronics', product: 'STM32  BOOTLOADER', serial: '3276345E3034', interfaces: [{ cls: 'fe', label: '@Internal Flash  /0x08000000/04*016Kg,01*064Kg,03*128Kg' }] })
+      .usb('1-2', { vid: '1d50', pid: '614e', manufacturer: 'Klipper', product: 'stm32f446xx', serial: '2C003F001351303530323539', interfaces: [{ cls: '02' }, { cls: '0a' }] })
+      .tty('ttyACM0', { under: '1-2:1.0', driver: 'cdc_acm', byId: 'usb-Klipper_stm32f446xx_2C003F001351303530323539-if00' })
+      .tty('ttyS0', { driver: 'serial8250', type: '4' });
+    for (const env of [t.env, { FWCARD_SYSFS_ROOT: join(dir, 'no-sysfs'), FWCARD_DEV_ROOT: join(dir, 'no-dev') }]) {
+      const r = runCli(['scan', '--json'], { env });
+      expect(r.status).toBe(0);
+      expectValid('scan', { doc: JSON.parse(r.stdout) });
+    }
   });
 
   it('boards (list, search, one board), drives and flash-sdcard -l', () => {

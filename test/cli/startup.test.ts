@@ -30,7 +30,7 @@ function eagerGraph(entry: string): { files: string[]; packages: string[] } {
   return { files: [...files].map((f) => relative(SRC, f)).sort(), packages: [...packages].sort() };
 }
 
-const COMMANDS = ['prepare', 'drives', 'boards', 'inspect', 'mcu-info', 'simulate', 'check', 'flash-sdcard', 'doctor', 'completion'];
+const COMMANDS = ['prepare', 'drives', 'boards', 'inspect', 'mcu-info', 'simulate', 'check', 'flash-sdcard', 'doctor', 'scan', 'completion'];
 const lightPackages = (g: { packages: string[] }): string[] => g.packages.filter((p) => !p.startsWith('node:') && p !== 'commander');
 const deepFiles = (g: { files: string[] }): string[] => g.files.filter((f) => /^(flows|fat|klipper|sdcard|sim|transport|disk|adapters)\//.test(f));
 
@@ -81,7 +81,7 @@ describe('common options', () => {
 
   it('are not declared by hand in a command file', () => {
     const dir = join(SRC, 'cli/commands');
-    for (const name of ['prepare', 'check', 'doctor', 'flash-sdcard', 'boards', 'inspect', 'drives', 'mcu-info', 'simulate', 'completion']) {
+    for (const name of ['prepare', 'check', 'doctor', 'scan', 'flash-sdcard', 'boards', 'inspect', 'drives', 'mcu-info', 'simulate', 'completion']) {
       const text = readFileSync(join(dir, `${name}.ts`), 'utf8');
       expect(text, name).not.toMatch(/\.option\(\s*'(--json|--boards-file|-q, --quiet|--no-color|-v, --verbose|--log)\b/);
       expect(text, name).toMatch(/addCommonOptions\(/);

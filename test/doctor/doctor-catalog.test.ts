@@ -18,7 +18,7 @@ describe('doctor over the whole catalog', () => {
   it('every board gets a plan: build, prepare, power-up and restore steps, with the catalog\'s facts in them', async () => {
     for (const b of catalog.all()) {
       const r = await doctor({ board: b.name });
-      expect(r.steps.map((s) => s.id), b.name).toEqual(['build-firmware', 'prepare-card', 'power-up', 'restore-bootloader']);
+      expect(r.steps.map((s) => s.id), b.name).toEqual(['build-firmware', 'prepare-card', 'power-up', 'usb-scan', 'restore-bootloader']);
       expect(r.ok).toBe(true);
       const power = r.powerUp.join('\n');
       if (b.bootloaderBus.value === 'sdio') expect(power, b.name).toMatch(/reads the card over SDIO/);

@@ -14,6 +14,8 @@ afterAll(() => removeDir(dir));
 // Keep a developer's own ~/.config/fwcard/boards.json out of the tests.
 const NO_USER_BOARDS = join(dir, 'none.json');
 writeFileSync(NO_USER_BOARDS, '{ "boards": [] }');
+// An empty USB tree, so that a board plugged into the developer's machine does not change the plan.
+const NO_USB = { FWCARD_SYSFS_ROOT: join(dir, 'sys'), FWCARD_DEV_ROOT: join(dir, 'dev') };
 
 const MTOOLS_ENV = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 
@@ -42,7 +44,7 @@ interface Step {
 }
 
 function doctor(args: string[]): { status: number | null; doc: any; steps: Step[]; stderr: string } {
-  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS } });
+  const r = runCli(['doctor', '--json', ...args], { env: { FWCARD_BOARDS: NO_USER_BOARDS, ...NO_USB } });
   const doc = JSON.parse(r.stdout);
   return { status: r.status, doc, steps: doc.steps ?? [], stderr: r.stderr };
 }
@@ -69,11 +71,13 @@ describe('fwcard doctor', () => {
     expect(power.commands).toContain('fwcard flash-sdcard -c /dev/serial/by-id/<your-board> btt-octopus-f446-v1');
     expect(doc.powerUp.join('\n')).toMatch(/renames the file to FIRMWARE\.CUR/);
     // The human plan is numbered and in the same order.
-    const human = runCli(['doctor', '--board', 'btt-octopus-f446-v1', '--firmware', fw, '--card', img], { env: { FWCARD_BOARDS: NO_USER_BOARDS } });
+    const human = runCli(['doctor', '--board', 'btt-octopus-f446-v1', '--firmware', fw, '--card', img], { env: { FWCARD_BOARDS: NO_USER_BOARDS, ...NO_USB } });
     expect(human.status).toBe(0);
     expect(human.stdout).toMatch(/What is fine:/);
     expect(human.stdout).toMatch(/^ {2}1\. Put the card in the board and power it on/m);
-    expect(human.stdout).toMatch(/^ {2}2\. If the board ignores the card: restore the stock bootloader/m);
+    expect(human.stdout).toMatch(/^ {2}2\. (Look for the board on USB|No board on USB|On USB now)/m);
+    expect(human.stdout).toMatch(/^ {2}3\. If the board ignores the card: restore the stock bootloader/m);
+    for (const line of human.stdout.split('\n')) if (!line.startsWith('     $ ')) expect(line.length, line).toBeLessThanOrEqual(80);
   });
 
   it('a "No bootloader" build: rebuild first with the board\'s offset, and the dfu-util restore at 0x08000000 then 0x08008000', () => {
@@ -90,9 +94,10 @@ describe('fwcard doctor', () => {
     const restore = steps.at(-1)!;
     expect(restore.id).toBe('restore-bootloader');
     expect(restore.kind).toBe('if-needed');
-    expect(restore.commands).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D <stock-bootloader.bin>', `dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ${fw}`]);
-    expect(restore.details.join('\n')).toMatch(/stock bootloader image for the btt-octopus-f446-v1 is not known/);
-    expect(doc.recovery).toEqual({ tool: 'dfu-util', flashBase: 0x08000000, appStart: 0x08008000, bootloaderImage: null });
+    // Klipper goes back at the application address as the rebuilt file, never as this build.
+    expect(restore.commands.slice(2)).toEqual(['dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D btt-octopus-f446-v1-bootloader.bin', 'dfu-util -a 0 -d 0483:df11 -s 0x08008000:leave -D ~/klipper/out/klipper.bin']);
+    expect(restore.details.join('\n')).toMatch(/The stock bootloader: .*OctoPus-F446-bootloader-32KB\.hex in github\.com\/bigtreetech\/BIGTREETECH-OCTOPUS-V1\.0/);
+    expect(doc.recovery).toMatchObject({ tool: 'dfu-util', flashBase: 0x08000000, appStart: 0x08008000, bootloaderImage: { repository: 'bigtreetech/BIGTREETECH-OCTOPUS-V1.0', address: 0x08000000, format: 'hex' }, bootloaderSources: ['B-OCT-BL'] });
   });
 
   it('an exFAT 64 GB card for a Creality board: one re-format step naming the size limit; running its command makes the card pass', () => {
@@ -126,7 +131,7 @@ describe('fwcard doctor', () => {
     expect(status).toBe(1);
     const s = steps.find((x) => x.id === 'recreate-card')!;
     expect(s.resolves).toContain('gpt-partition-table');
-    expect(s.commands[0]).toBe(`fwcard prepare ${img} --board btt-skr-mini-v3 --firmware <firmware.bin>`);
+    expect(s.commands[0]).toBe(`fwcard prepare ${img} --board btt-skr-mini-v3 --firmware ~/klipper/out/klipper.bin`);
     // Without --firmware the plan starts by building it.
     expect(steps[0]!.id).toBe('build-firmware');
     expect(steps[0]!.details.join('\n')).toMatch(/"8KiB bootloader" \(0x08002000\)/);
@@ -165,7 +170,7 @@ describe('fwcard doctor', () => {
     const fw = firmware('btt-skr-mini-v3', 'e3c.bin');
     const { status, steps } = doctor(['--board', 'btt-skr-mini-v3', '--firmware', fw, '--card', img]);
     expect(status).toBe(1);
-    expect(steps.map((s) => s.id)).toEqual(['write-firmware', 'power-up', 'restore-bootloader']);
+    expect(steps.map((s) => s.id)).toEqual(['write-firmware', 'power-up', 'usb-scan', 'restore-bootloader']);
     const w = steps[0]!;
     expect(w.resolves).toContain('firmware-differs');
     expect(w.resolves.filter((id) => id.startsWith('image-')).length).toBeGreaterThan(0);
@@ -179,7 +184,7 @@ describe('fwcard doctor', () => {
     const { steps, doc } = doctor(['--board', 'btt-skr-mini']);
     const restore = steps.find((s) => s.id === 'restore-bootloader')!;
     expect(doc.recovery.tool).toBe('st-flash');
-    expect(restore.commands).toEqual(['st-flash write <stock-bootloader.bin> 0x08000000', 'st-flash --reset write out/klipper.bin 0x08007000']);
+    expect(restore.commands).toEqual(['st-flash write <stock-bootloader.bin> 0x08000000', 'st-flash --reset write ~/klipper/out/klipper.bin 0x08007000']);
     expect(restore.details.join('\n')).toMatch(/no USB DFU in ROM/);
     // The SPI bootloader: a reset is enough.
     expect(doc.powerUp.join('\n')).toMatch(/reads the card over SPI: a reset/);
@@ -189,8 +194,9 @@ describe('fwcard doctor', () => {
     const boards = join(dir, 'boards.json');
     writeFileSync(boards, JSON.stringify({ boards: [{ name: 'btt-octopus-f446-v1', bootloaderImage: 'https://example.org/octopus/bootloader.bin' }] }));
     const oct = doctor(['--board', 'btt-octopus-f446-v1', '--boards-file', boards]);
-    expect(oct.doc.recovery.bootloaderImage).toBe('https://example.org/octopus/bootloader.bin');
-    expect(oct.steps.at(-1)!.details.join('\n')).toContain("The vendor's stock bootloader image: https://example.org/octopus/bootloader.bin");
+    expect(oct.doc.recovery.bootloaderImage).toEqual({ url: 'https://example.org/octopus/bootloader.bin', repository: null, path: null, address: null, format: 'bin' });
+    expect(oct.steps.at(-1)!.details.join('\n')).toContain('The stock bootloader: https://example.org/octopus/bootloader.bin');
+    expect(oct.steps.at(-1)!.commands.slice(0, 3)).toEqual(['wget -O btt-octopus-f446-v1-bootloader.bin https://example.org/octopus/bootloader.bin', 'dfu-util -l', 'dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D btt-octopus-f446-v1-bootloader.bin']);
     const lpc = doctor(['--board', 'btt-skr-v1.3']);
     expect(lpc.doc.recovery).toMatchObject({ tool: 'lpc21isp', flashBase: 0, appStart: 0x4000 });
     expect(lpc.steps.at(-1)!.commands[0]).toMatch(/^lpc21isp -bin <stock-bootloader\.bin> /);

@@ -1,5 +1,6 @@
 /** BIGTREETECH boards (boards.md §2-4). */
 import type { Board } from '../types.js';
+import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, SDIO_AS_SWSPI, spi, swspi, unverified, KIB } from './facts.js';
 
 const FIRMWARE_BIN_FATFS = {
@@ -92,6 +93,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-OCT-BL', 'GA-BL']),
     card: fatfsCard(['B-OCT-BL']),
+    bootloaderImage: fact(IMAGES.octopusF407, ['B-OCT-BL']),
     notes: ['Bootloader reads the card over SDIO: after Klipper flash-sdcard, power-cycle the board (K-DOC, K-PR5759).'],
   },
   {
@@ -108,6 +110,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-OCT-BL']),
     card: fatfsCard(['B-OCT-BL']),
+    bootloaderImage: inferred(IMAGES.octopusF429, ['B-OCT-BL'], 'BTT names it for the 1 MB-flash F429 (STM32F429ZGT6 has 1 MB); ask BTT for a 2 MB board.'),
     notes: ['SDIO bootloader: power-cycle after Klipper flash-sdcard (K-DOC).'],
   },
   {
@@ -124,6 +127,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-OCT-BL']),
     card: fatfsCard(['B-OCT-BL', 'B-DOC-OCT']),
+    bootloaderImage: inferred(IMAGES.octopusF446, ['B-OCT-BL'], 'BTT publishes it beside the F407, F429 and H723 images in that folder; if the link fails, pick the F446 file there.'),
     notes: ['SDIO bootloader: power-cycle after Klipper flash-sdcard (K-DOC, K-PR5759).', 'BTT recommends the SD Association "SD Card Formatter" (B-DOC-OCT).'],
   },
   {
@@ -202,6 +206,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-OCT-BL']),
     card: fatfsCard(['B-OCT-BL']),
+    bootloaderImage: inferred(IMAGES.octopusH723, ['B-OCT-BL'], 'The Octopus Pro H723 image (128 KiB); BTT publishes none for the SKR 3 in its SKR-3 repository, so for an SKR 3 ask BTT.'),
     notes: ['An SKR 3 EZ (H723) user could not get SD updates to rename the file and fell back to DFU at 0x08020000 (I-SKR3-69).'],
   },
   {
@@ -280,6 +285,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-M8P']),
     card: fatfsCard(['B-M8P']),
+    bootloaderImage: fact(IMAGES.mantaM8pV1, ['B-M8P']),
     notes: ['Use the MCU SD card slot, not the CM4 one.', 'macOS metadata files "mess with the bootloader" (I-M8P-42).'],
   },
   {
@@ -295,6 +301,7 @@ export const BTT_BOARDS: Board[] = [
     ...FIRMWARE_BIN_FATFS,
     afterFlash: cur(['B-M8P']),
     card: fatfsCard(['B-M8P']),
+    bootloaderImage: fact(IMAGES.mantaM8pV2, ['B-M8P']),
     notes: ["BTT's wiki shows DFU flashing for this board (BTT-WIKI-H723)."],
   },
   {

@@ -1,5 +1,6 @@
 /** FYSETC boards (boards.md §7). */
 import type { Board } from '../types.js';
+import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
 
 const common = {
@@ -24,6 +25,7 @@ export const FYSETC_BOARDS: Board[] = [
     flashBytes: inferred(512 * KIB, ['ST-PN'], 'STM32F446VET6.'),
     ...common,
     card: fatfsCard(['F-SP', 'F-S6'], { fileSystems: ['FAT12', 'FAT16', 'FAT32'] }),
+    bootloaderImage: fact(IMAGES.spider, ['F-SP'], 'verified', 'The 32 KiB bootloader (application at 0x08008000) of boards shipped from 2021-06-23; older 64 KiB boards: bootloader/Bootloader_FYSETC_SPIDER_10000.hex in the same repository. The S6 has its own: FYSETC/FYSETC-S6 bootloader/Bootloader-FYSETC_S6.hex.'),
     notes: [
       'Wait about 30 s after power-on; an LED beside the slot blinks (F-SP).',
       'The S6 has no on-board slot: use an SD module on EXP2 with CS on PA4 (F-S6).',
@@ -42,6 +44,7 @@ export const FYSETC_BOARDS: Board[] = [
     flashBytes: inferred(256 * KIB, ['ST-PN'], 'STM32F401RC.'),
     ...common,
     card: fatfsCard(['F-CH']),
+    bootloaderImage: fact(IMAGES.cheetahV2, ['F-CH'], 'verified', 'For the Cheetah V2.0.'),
     notes: ['Cheetah V1.1/V1.2 (STM32F103) have no SD bootloader.'],
   },
 ];

@@ -1,5 +1,6 @@
 /** Makerbase (MKS) boards (boards.md §6). */
 import type { Board } from '../types.js';
+import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, SDIO_AS_SWSPI, spi, unverified, KIB } from './facts.js';
 
 const unknownLfn = unverified<boolean | 'unknown'>('unknown', [], 'Not determined.');
@@ -29,6 +30,7 @@ export const MKS_BOARDS: Board[] = [
     readsLongNames: inferred(true, ['MKS-N1', 'K-c-4a567c8d1'], 'Robin_nano35.bin is longer than 8.3; Klipper had to enable LFN to write it.'),
     afterFlash: fact('ROBIN_NANO35.CUR', ['MKS-N1'], 'verified', "Klipper's definition expects ROBIN_NANO35.BIN to remain (K-BD): behaviour may differ between bootloader versions."),
     card: fatfsCard(['MKS-N1']),
+    bootloaderImage: inferred(IMAGES.robinNano35, ['MKS-N1'], 'The Robin Nano V1.2 bootloader (200608); not checked for the other boards of this entry.'),
     notes: ['A 16 GB FAT32 card failed where an 8 GB card worked (I-MKSN-83).', 'SDIO bootloader: power-cycle after Klipper flash-sdcard.'],
   },
   {
@@ -53,6 +55,7 @@ export const MKS_BOARDS: Board[] = [
     readsLongNames: unknownLfn,
     afterFlash: fact('Robin_e3.CUR', ['MKS-E3', 'K-BD']),
     card: fatfsCard(['MKS-E3', 'I-MKSE3-41']),
+    bootloaderImage: fact(IMAGES.robinE3, ['MKS-E3']),
     notes: ['A 1 GB FAT16 card worked (I-MKSE3-41).'],
   },
   {
@@ -92,6 +95,7 @@ export const MKS_BOARDS: Board[] = [
     readsLongNames: inferred(true, ['MKS-N3'], 'Robin_nano_v3.bin is longer than 8.3.'),
     afterFlash: fact('ROBIN_NANO_V3.CUR', ['MKS-N3']),
     card: fatfsCard(['MKS-N3']),
+    bootloaderImage: fact(IMAGES.robinNanoV3, ['MKS-N3'], 'verified', 'The version that beeps at start-up; bootloader/No beep/ holds the silent one.'),
     notes: ['The bootloader also reads a USB stick (drive 1:) (MKS-N3).'],
   },
   {
@@ -111,6 +115,7 @@ export const MKS_BOARDS: Board[] = [
     readsLongNames: inferred(true, ['MKS-N1'], 'Robin_nano35.bin is longer than 8.3.'),
     afterFlash: fact('Robin_nano35.CUR', ['MKS-N1']),
     card: fatfsCard(['MKS-N1']),
+    bootloaderImage: fact(IMAGES.robinNanoV13, ['MKS-N1']),
   },
   {
     name: 'mks-robin-mini',

@@ -72,7 +72,7 @@ function showBoard(out: Output, b: Board): void {
       .join(', '),
   );
   factLine(out, 'conversion', b.conversion);
-  factLine(out, 'stock bootloader', b.bootloaderImage);
+  factLine(out, 'stock bootloader', b.bootloaderImage, (v: NonNullable<Board['bootloaderImage']>['value']) => `${v.repository ? `${v.repository}: ${v.path}` : v.url}${v.address === null ? '' : ` at ${hex(v.address)}`}`);
   const k = b.klipper;
   if (k) {
     const bus = k.bus.kind === 'swspi' ? `software SPI miso ${k.bus.miso} mosi ${k.bus.mosi} sclk ${k.bus.sclk}` : `${k.bus.kind === 'sdio' ? 'SDIO' : 'SPI'} bus ${k.bus.bus}`;

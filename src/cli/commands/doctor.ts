@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DoctorResult } from '../../flows/doctor.js';
 import { action } from '../action.js';
+import { wrap } from '../wrap.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
 
@@ -9,18 +10,21 @@ const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { f
 function render(out: Output, r: DoctorResult): void {
   const models = r.board.models.slice(0, 3).join(' / ') + (r.board.models.length > 3 ? ' / …' : '');
   const who = models.toLowerCase().startsWith(r.board.vendor.toLowerCase()) ? models : `${r.board.vendor} ${models}`.trim();
-  out.line(`Plan for the ${r.board.name} (${who}; ${r.board.mcu})`);
+  for (const l of wrap(`Plan for the ${r.board.name} (${who}; ${r.board.mcu})`, '', '  ')) out.line(l);
   if (r.fine.length) {
     out.line();
     out.line('What is fine:');
-    for (const f of r.fine) out.line(`  ${out.color(32, '✔')} ${f}`);
+    for (const f of r.fine) for (const l of wrap(f, '  ✔ ', '    ')) out.line(l.replace('✔', out.color(32, '✔')));
   }
   out.line();
   out.line('What to do, in this order:');
   r.steps.forEach((s, i) => {
     const [color, word] = TAG[s.kind];
-    out.line(`  ${i + 1}. ${s.title}  ${out.color(color, `[${word}]`)}`);
-    for (const d of s.details) out.line(`     - ${d}`);
+    // The tag goes on the title's last line, in colour; commands stay whole so they paste.
+    const title = wrap(`${s.title} [${word}]`, `  ${i + 1}. `, '     ');
+    title[title.length - 1] = title.at(-1)!.replace(`[${word}]`, out.color(color, `[${word}]`));
+    for (const l of title) out.line(l);
+    for (const d of s.details) for (const l of wrap(d, '     - ', '       ')) out.line(l);
     for (const c of s.commands) out.line(`     $ ${c}`);
   });
   out.line();
@@ -32,6 +36,8 @@ interface DoctorCommandOptions {
   board: string;
   firmware: string | undefined;
   card: string | undefined;
+  rebuilt: string | undefined;
+  port: string | undefined;
   common: CommonOptions;
 }
 
@@ -39,12 +45,14 @@ const parse = (_args: [], raw: RawOptions): DoctorCommandOptions => ({
   board: String(raw.board),
   firmware: stringOption(raw.firmware),
   card: stringOption(raw.card),
+  rebuilt: stringOption(raw.rebuilt),
+  port: stringOption(raw.port),
   common: parseCommon(raw),
 });
 
 async function run(o: DoctorCommandOptions, out: Output): Promise<number> {
   const { doctor } = await import('../../flows/doctor.js');
-  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...boardsFileOf(o.common) });
+  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...(o.rebuilt ? { rebuilt: o.rebuilt } : {}), ...(o.port ? { port: o.port } : {}), ...boardsFileOf(o.common) });
   if (out.json) out.result(r);
   else render(out, r);
   return r.ok ? 0 : 1;
@@ -56,7 +64,9 @@ export function register(program: Command): void {
     .description('Inspect the firmware and check the card for a board, then print a numbered plan: what is fine, what to fix in which order with the exact commands, and what the board does at power-up.')
     .requiredOption('--board <name>', 'your board (see `fwcard boards`)')
     .option('--firmware <file>', 'the firmware you want on the board (e.g. out/klipper.bin)')
-    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only');
+    .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only')
+    .option('--port <device>', 'where you expect the board (/dev/serial/by-id/…): doctor says whether it is there and what answers')
+    .option('--rebuilt <file>', 'where the firmware will be after a rebuild, for the commands that follow it (default ~/klipper/out/klipper.bin)');
   addCommonOptions(cmd, { boardsFile: true, json: true, color: true })
     .addHelpText('after', `
 Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of kind "fix"), 2 could not run.

@@ -18,6 +18,7 @@ const table: Record<string, () => Promise<{ register: Register }>> = {
   check: () => import('./check.js'),
   'flash-sdcard': () => import('./flash-sdcard.js'),
   doctor: () => import('./doctor.js'),
+  scan: () => import('./scan.js'),
   completion: () => import('./completion.js'),
 };
 
