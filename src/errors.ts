@@ -105,6 +105,8 @@ export interface UsageCodes {
   'not-a-windows-disk': PathDetails;
   'not-an-image': NoDetails;
   'partition-too-large': NoDetails;
+  /** simulate --port-link: something that is not the simulator's own link is at the path. */
+  'port-link-exists': PathDetails & { what: string };
   'read-only-entry': NoDetails;
   'sector-size': NoDetails;
   'size-on-device': NoDetails;
