@@ -95,6 +95,8 @@ export interface UsageCodes {
   'format-options-without-format': NoDetails;
   'image-missing': PathDetails;
   'impossible-layout': { fs: string; bytes: number };
+  /** A run stopped at a safe point at the user's request (Ctrl-C); exit 130. `state`: what the card holds. */
+  interrupted: { state: string; where: string };
   'missing-arguments': NoDetails;
   'missing-board': { missing: string[] };
   'missing-target': { missing: string[] };

@@ -25,3 +25,24 @@ export function action<A extends unknown[], T extends { common: CommonOptions }>
     }
   };
 }
+
+/**
+ * Ctrl-C during a long job that must not be cut anywhere (flash-sdcard): the first press aborts
+ * the returned signal — the flow stops at its next safe point and its error says what it left —
+ * and the second exits at once with 130. Without this, SIGINT's default would end the process
+ * inside whatever it was writing. `dispose` puts the default back.
+ */
+export function stopOnCtrlC(words: { first: string; second: string }): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (!controller.signal.aborted) {
+      process.stderr.write(`\n${words.first}\n`);
+      controller.abort();
+      return;
+    }
+    process.stderr.write(`\n${words.second}\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
