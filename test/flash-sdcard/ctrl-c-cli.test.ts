@@ -24,8 +24,8 @@ interface Interrupted {
   afterSigint: number;
 }
 
-/** Run fwcard and send it SIGINT once its stderr matches `when`. */
-function interruptWhen(args: string[], when: RegExp): Promise<Interrupted> {
+/** Run fwcard and send it SIGINT once its stderr matches `when` (and again `againMs` later). */
+function interruptWhen(args: string[], when: RegExp, againMs?: number): Promise<Interrupted> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -38,6 +38,12 @@ function interruptWhen(args: string[], when: RegExp): Promise<Interrupted> {
       if (!sentAt && when.test(stderr)) {
         sentAt = Date.now();
         c.kill('SIGINT');
+        if (againMs !== undefined) {
+          setTimeout(() => {
+            sentAt = Date.now();
+            c.kill('SIGINT');
+          }, againMs);
+        }
       }
     });
     c.once('error', reject);
@@ -93,5 +99,24 @@ describe('Ctrl-C during fwcard flash-sdcard (SIGINT to the child, through the pt
     await sims.stop(sim);
     const fsck = fsckFat(img, OFF);
     expect(fsck.status, fsck.output).toBe(0);
+  });
+
+  it('a second Ctrl-C exits at once (130); the next run undoes whatever it cut short and completes the update', async () => {
+    const img = join(dir, 'twice.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-twice', { size: 64_000 });
+    const tty = join(dir, 'skr-twice');
+    const sim = await sims.start(['--board', 'btt-skr-v1.3', '--card', img, '--link', 'uart:250000', '--port-link', tty]);
+    const r = await interruptWhen(['flash-sdcard', '-f', fw.bin, '-d', fw.dict, tty, 'btt-skr-v1.3'], /uploading \/firmware\.bin: \d+%/, 200);
+    expect(r.status, r.stderr).toBe(130);
+    expect(r.afterSigint).toBeLessThan(1000);
+    expect(r.stderr).toMatch(/stopped at once\. If a card update was being written, the next run undoes it/);
+    const done = spawnSync(process.execPath, [CLI, 'flash-sdcard', '-f', fw.bin, '-d', fw.dict, tty, 'btt-skr-v1.3'], { encoding: 'utf8', timeout: 120_000 });
+    await sims.stop(sim);
+    expect(done.status, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/now runs v0\.13\.0-twice/);
+    const fsck = fsckFat(img, OFF);
+    expect(fsck.status, fsck.output).toBe(0);
+    expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
   });
 });
