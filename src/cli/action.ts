@@ -44,5 +44,19 @@ export function stopOnCtrlC(words: { first: string; second: string }): { signal:
     process.exit(130);
   };
   process.on('SIGINT', onSigint);
-  return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+  // While a spinner turns, ora puts a terminal's stdin in raw mode: Ctrl-C is then a byte, not a
+  // signal, and its stdin discarder turns that byte back into SIGINT only when stdin flows —
+  // which it never made it do (so Ctrl-C was ignored). Keep stdin flowing while we listen.
+  const stdin = process.stdin.isTTY ? process.stdin : null;
+  const discard = (): void => undefined;
+  stdin?.on('data', discard);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      stdin?.off('data', discard);
+      // A paused stdin no longer keeps the process alive.
+      stdin?.pause();
+    },
+  };
 }

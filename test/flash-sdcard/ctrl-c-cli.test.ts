@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, fsckFat, mcopyOut, mdir, removeDir, tempDir } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
+import { Tmux } from '../cli/tmux.js';
 import { START, build, makeCard } from './helpers.js';
 
 // Issue 14: Ctrl-C during `fwcard flash-sdcard` was ignored (three presses, the run finished) and
@@ -115,6 +116,38 @@ describe('Ctrl-C during fwcard flash-sdcard (SIGINT to the child, through the pt
     await sims.stop(sim);
     expect(done.status, done.stderr).toBe(0);
     expect(done.stdout).toMatch(/now runs v0\.13\.0-twice/);
+    const fsck = fsckFat(img, OFF);
+    expect(fsck.status, fsck.output).toBe(0);
+    expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
+  });
+
+  it('in a terminal (the spinner drawn, stdin in raw mode): the first Ctrl-C stops the run at a safe point (exit 130)', async () => {
+    const img = join(dir, 'tty.img');
+    makeCard(img, { sizeMiB: 64, fat: 16 });
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-tty', { size: 64_000 });
+    const tty = join(dir, 'skr-tty');
+    const sim = await sims.start(['--board', 'btt-skr-v1.3', '--card', img, '--link', 'uart:250000', '--port-link', tty]);
+    const t = new Tmux(`sh -c 'node ${CLI} flash-sdcard -f ${fw.bin} -d ${fw.dict} ${tty} btt-skr-v1.3; echo "EXIT=$?"; sleep 60'`, { cwd: dir, env: { NO_COLOR: '1' }, width: 200 });
+    try {
+      await t.waitFor(/uploading \/firmware\.bin: \d+%/, 30_000);
+      t.keys('C-c');
+      const s = await t.waitFor(/EXIT=\d+/, 60_000);
+      expect(s).toMatch(/stopping at the next safe point/);
+      expect(s).toMatch(/fwcard: error: stopped \(Ctrl-C\) before reading \/FWCARD\.TMP/);
+      expect(s).toMatch(/EXIT=130/);
+    } finally {
+      t.kill();
+    }
+    // The re-run in the terminal completes, and the process ends (stdin let go of).
+    const again = new Tmux(`sh -c 'node ${CLI} flash-sdcard -f ${fw.bin} -d ${fw.dict} ${tty} btt-skr-v1.3; echo "EXIT=$?"; sleep 60'`, { cwd: dir, env: { NO_COLOR: '1' }, width: 200 });
+    try {
+      const s = await again.waitFor(/EXIT=\d+/, 90_000);
+      expect(s).toMatch(/now runs v0\.13\.0-tty/);
+      expect(s).toMatch(/EXIT=0/);
+    } finally {
+      again.kill();
+    }
+    await sims.stop(sim);
     const fsck = fsckFat(img, OFF);
     expect(fsck.status, fsck.output).toBe(0);
     expect(mcopyOut(img, OFF, '/FIRMWARE.CUR', dir).equals(Buffer.from(fw.bytes))).toBe(true);
