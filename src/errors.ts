@@ -95,6 +95,8 @@ export interface UsageCodes {
   'format-options-without-format': NoDetails;
   'image-missing': PathDetails;
   'impossible-layout': { fs: string; bytes: number };
+  /** A run stopped at a safe point at the user's request (Ctrl-C); exit 130. `state`: what the card holds. */
+  interrupted: { state: string; where: string };
   'missing-arguments': NoDetails;
   'missing-board': { missing: string[] };
   'missing-target': { missing: string[] };
@@ -105,6 +107,8 @@ export interface UsageCodes {
   'not-a-windows-disk': PathDetails;
   'not-an-image': NoDetails;
   'partition-too-large': NoDetails;
+  /** simulate --port-link: something that is not the simulator's own link is at the path. */
+  'port-link-exists': PathDetails & { what: string };
   'read-only-entry': NoDetails;
   'sector-size': NoDetails;
   'size-on-device': NoDetails;

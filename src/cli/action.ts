@@ -25,3 +25,38 @@ export function action<A extends unknown[], T extends { common: CommonOptions }>
     }
   };
 }
+
+/**
+ * Ctrl-C during a long job that must not be cut anywhere (flash-sdcard): the first press aborts
+ * the returned signal — the flow stops at its next safe point and its error says what it left —
+ * and the second exits at once with 130. Without this, SIGINT's default would end the process
+ * inside whatever it was writing. `dispose` puts the default back.
+ */
+export function stopOnCtrlC(words: { first: string; second: string }): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (!controller.signal.aborted) {
+      process.stderr.write(`\n${words.first}\n`);
+      controller.abort();
+      return;
+    }
+    process.stderr.write(`\n${words.second}\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  // While a spinner turns, ora puts a terminal's stdin in raw mode: Ctrl-C is then a byte, not a
+  // signal, and its stdin discarder turns that byte back into SIGINT only when stdin flows —
+  // which it never made it do (so Ctrl-C was ignored). Keep stdin flowing while we listen.
+  const stdin = process.stdin.isTTY ? process.stdin : null;
+  const discard = (): void => undefined;
+  stdin?.on('data', discard);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', onSigint);
+      stdin?.off('data', discard);
+      // A paused stdin no longer keeps the process alive.
+      stdin?.pause();
+    },
+  };
+}

@@ -1,8 +1,10 @@
 import { SafetyError } from '../errors.js';
+import { isPromptCancel, promptCancelled } from './interactive/terminal.js';
 
 /**
  * Ask "type yes" on the terminal. Never interactive without a TTY: then the caller must have
- * passed --yes, or we refuse with the flag to pass.
+ * passed --yes, or we refuse with the flag to pass. Ctrl-C or Ctrl-D at the question throws
+ * the `cancelled` usage error (exit 2): the question comes before anything is written.
  */
 export async function confirmDestructive(question: string, opts: { yes?: boolean; flag?: string } = {}): Promise<boolean> {
   if (opts.yes) return true;
@@ -17,6 +19,12 @@ export async function confirmDestructive(question: string, opts: { yes?: boolean
   try {
     const answer = await rl.question(`${question}\nType "yes" to continue: `);
     return answer.trim().toLowerCase() === 'yes';
+  } catch (e) {
+    // Ctrl-C and Ctrl-D both close the interface, and the waiting question rejects (AbortError).
+    if (!isPromptCancel(e)) throw e;
+    // End the prompt's line, so that the message starts on its own.
+    process.stderr.write('\n');
+    throw promptCancelled(e);
   } finally {
     rl.close();
   }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { IoError } from '../errors.js';
+import { existsSync, lstatSync, readlinkSync, unlinkSync } from 'node:fs';
+import { IoError, UsageError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { Simulator } from './simulator.js';
 
@@ -24,6 +24,8 @@ export class PtyServer {
   private host: Transport | undefined;
   private closed = false;
   private readonly offPresence: () => void;
+  /** Where the link socat made points (/dev/pts/N): the only link at the path we may remove. */
+  private ownTarget: string | null = null;
 
   private constructor(
     private readonly sim: Simulator,
@@ -49,7 +51,10 @@ export class PtyServer {
   }
 
   private async start(): Promise<void> {
-    removeStaleLink(this.opts.path);
+    // socat's link= replaces whatever is at the path, and we remove the path on exit: never
+    // let that be someone's file. Only our own link (or a dead simulator's) gives way.
+    claimPortLink(this.opts.path, this.ownTarget);
+    removeOwnLink(this.opts.path, this.ownTarget);
     const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${this.opts.path}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     const spawned = new Promise<void>((resolve, reject) => {
@@ -79,6 +84,7 @@ export class PtyServer {
       }
       await new Promise((r) => setTimeout(r, 20));
     }
+    this.ownTarget = linkTarget(this.opts.path);
     const host = this.sim.connect(this.opts.path);
     await host.open();
     this.host = host;
@@ -123,15 +129,56 @@ export class PtyServer {
     this.stopChild();
     if (c && c.exitCode === null) await new Promise((r) => c.once('exit', r));
     await this.host?.close();
-    removeStaleLink(this.opts.path);
+    removeOwnLink(this.opts.path, this.ownTarget);
   }
 }
 
-function removeStaleLink(path: string): void {
+/** Where the symlink at `path` points; null when there is none (or it is not a symlink). */
+function linkTarget(path: string): string | null {
   try {
-    if (lstatSync(path).isSymbolicLink()) unlinkSync(path);
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
   } catch {
-    /* absent */
+    return null;
+  }
+}
+
+/** A pseudo-terminal's node, as socat's link= names it. */
+const PTS = /^\/dev\/pts\/\d+$/;
+
+/**
+ * May we serve at `path`? Yes when nothing is there, when it is the link we made ourselves
+ * (socat is restarted while a USB board re-enumerates), or when it is a simulator's stale link:
+ * a symlink to a /dev/pts/N that no longer exists (a simulator killed with SIGKILL leaves one).
+ * Anything else — a file, a directory, another link, a live pty's link — is refused.
+ */
+export function claimPortLink(path: string, ownTarget: string | null = null): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  const target = st.isSymbolicLink() ? readlinkSync(path) : null;
+  if (target !== null && (target === ownTarget || (PTS.test(target) && !existsSync(target)))) return;
+  const what =
+    target === null ? (st.isDirectory() ? 'a directory' : st.isFile() ? 'a file' : 'something other than a link')
+    : PTS.test(target) ? `a link to ${target}, a pseudo-terminal in use (another simulator?)`
+    : `a link to ${target}`;
+  throw new UsageError('port-link-exists', `${path} already exists (${what}): the simulator will not replace it`, {
+    hint: `Choose another --port-link path that does not exist yet${PTS.test(target ?? '') ? ', or stop the simulator serving there' : ''}; fwcard simulate creates the link and removes it when it stops.`,
+    details: { path, what },
+  });
+}
+
+/** Remove the link at `path` if it is ours (ownTarget) or a stale pty link; nothing else. */
+function removeOwnLink(path: string, ownTarget: string | null): void {
+  const target = linkTarget(path);
+  if (target === null) return;
+  if (target !== ownTarget && !(PTS.test(target) && !existsSync(target))) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    /* gone already */
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listDrives, type Drive } from '../../src/disk/drives.js';
@@ -104,6 +104,40 @@ describe('in a terminal', () => {
     const s = await t.waitFor(/EXIT=\d+/);
     expect(s).toMatch(/cancelled: nothing was written/);
     expect(s).toMatch(/EXIT=2/);
+    expect(fingerprint(img)).toBe(before);
+  });
+
+  // Issue 14: these keys used to end in "internal error: AbortError", a stack trace and exit 3.
+  for (const [key, name] of [['C-c', 'Ctrl-C'], ['C-d', 'Ctrl-D']] as const) {
+    it(`${name} at "Type yes to continue" cancels cleanly: the message, exit 2, no stack trace, the image byte-identical`, async () => {
+      const img = join(dir, `confirm-${key}.img`);
+      writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
+      const before = fingerprint(img);
+      const t = terminal(`node ${CLI} prepare ${img} --board btt-octopus-f446-v1 --firmware ${fw.bin}`);
+      await t.waitFor(/Type "yes" to continue:/);
+      t.type('ye');
+      t.keys(key === 'C-d' ? 'C-u' : 'C-c');
+      if (key === 'C-d') t.keys('C-d');
+      const s = await t.waitFor(/EXIT=\d+/);
+      expect(s).toMatch(/^fwcard: error: cancelled: nothing was written$/m);
+      expect(s).toMatch(/hint: Run the command again when you are ready/);
+      expect(s).not.toMatch(/internal error|AbortError|this is a bug|    at /);
+      expect(s).toMatch(/EXIT=2/);
+      expect(fingerprint(img)).toBe(before);
+    });
+  }
+
+  it('--json: Ctrl-C at the confirmation prints the error document (code cancelled) and exits 2', async () => {
+    const img = join(dir, 'confirm-json.img');
+    writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
+    const before = fingerprint(img);
+    const out = join(dir, 'confirm-json.out');
+    const t = terminal(`node ${CLI} prepare ${img} --json --board btt-octopus-f446-v1 --firmware ${fw.bin} > ${out}`);
+    await t.waitFor(/Type "yes" to continue:/);
+    t.keys('C-c');
+    expect(await t.waitFor(/EXIT=\d+/)).toMatch(/EXIT=2/);
+    const doc = JSON.parse(readFileSync(out, 'utf8'));
+    expect(doc).toMatchObject({ ok: false, error: { code: 'cancelled', message: 'cancelled: nothing was written' } });
     expect(fingerprint(img)).toBe(before);
   });
 

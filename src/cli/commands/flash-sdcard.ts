@@ -3,7 +3,7 @@ import type { Board } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
 import type { FlashPlan, FlashSdcardOptions, FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
 import { formatBytes } from '../../util/size.js';
-import { action } from '../action.js';
+import { action, stopOnCtrlC } from '../action.js';
 import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, positiveInteger, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
@@ -98,6 +98,10 @@ async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
   const { flashSdcard, planFlashSdcard } = await import('../../flows/flash-sdcard/index.js');
   const view = await ProgressView.create({ quiet: o.common.quiet });
   const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
+  const ctrlC = stopOnCtrlC({
+    first: 'stopping at the next safe point (never inside a card update); press Ctrl-C again to stop at once',
+    second: 'stopped at once. If a card update was being written, the next run undoes it (fwcard keeps a record of it on this computer); run the same command again to complete the update.',
+  });
   try {
     const flow: FlashSdcardOptions = {
       device: o.device,
@@ -114,6 +118,7 @@ async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
         trace?.('progress', `${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
       },
       ...(trace ? { trace } : {}),
+      signal: ctrlC.signal,
     };
     if (o.dryRun) {
       const plan = await planFlashSdcard(flow);
@@ -129,6 +134,8 @@ async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
   } catch (e) {
     view.stop(true);
     throw e;
+  } finally {
+    ctrlC.dispose();
   }
 }
 

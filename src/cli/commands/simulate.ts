@@ -104,7 +104,7 @@ export function register(program: Command): void {
     .requiredOption('--board <name>', 'board from the catalog (`fwcard boards`)')
     .option('--card <image>', 'SD card image file backing the emulated card')
     .option('--link <link>', 'uart:<baud> or usb', `uart:${KLIPPER_DEFAULT_BAUD}`)
-    .option('--port-link <path>', 'where to create the serial port symlink')
+    .option('--port-link <path>', "where to create the serial port symlink (a path that does not exist yet; a killed simulator's stale link is replaced, anything else is refused)")
     .option('--boot-ms <ms>', 'how long a reset keeps the board away')
     .option('--latency <ms>', 'one-way link latency')
     .option('--faults <spec>', 'byte faults on the link, e.g. drop=0.001,flip=0.0005,dup=0,seed=7');

@@ -3,7 +3,7 @@ import { search } from '@inquirer/prompts';
 import type { Catalog } from '../../boards/catalog.js';
 import type { Board } from '../../boards/types.js';
 import type { Choice } from './drive-picker.js';
-import { promptContext } from './terminal.js';
+import { asking, promptContext } from './terminal.js';
 
 function boardChoice(b: Board): Choice {
   const file = (b.folder.value ? `${b.folder.value}/` : '') + b.firmwareName.value;
@@ -20,5 +20,5 @@ export function boardChoices(catalog: Catalog, term: string | undefined): Choice
 }
 
 export async function pickBoard(catalog: Catalog): Promise<string> {
-  return search({ message: 'Which board? (type to search: name, vendor, printer, MCU)', source: async (term) => boardChoices(catalog, term), pageSize: 10 }, promptContext());
+  return asking(() => search({ message: 'Which board? (type to search: name, vendor, printer, MCU)', source: async (term) => boardChoices(catalog, term), pageSize: 10 }, promptContext()));
 }

@@ -4,7 +4,7 @@
  */
 import type { Drive } from '../../disk/drives.js';
 import { UsageError } from '../../errors.js';
-import { canAsk, isPromptCancel } from './terminal.js';
+import { canAsk, isPromptCancel, promptCancelled } from './terminal.js';
 
 export interface PrepareArgs {
   targets: string[];
@@ -54,7 +54,7 @@ export async function completePrepareArgs(given: PrepareArgs, picker?: PickerDep
     const board = noBoard ? await deps.pickBoard(given.boardsFile) : given.board!;
     return { targets, board };
   } catch (e) {
-    if (isPromptCancel(e)) throw new UsageError('cancelled', 'cancelled: nothing was written', { cause: e });
+    if (isPromptCancel(e)) throw promptCancelled(e);
     throw e;
   }
 }

@@ -1,3 +1,5 @@
+import { UsageError } from '../../errors.js';
+
 /**
  * When fwcard may ask: only with a terminal on both ends (stdin to read keys, stderr to draw
  * on; stdout stays free for --json). Pipes, cron and CI never get a prompt.
@@ -9,7 +11,34 @@ export function canAsk(): boolean {
 /** Where the prompts read and draw. */
 export const promptContext = () => ({ input: process.stdin, output: process.stderr });
 
-/** Inquirer rejects with ExitPromptError on Ctrl-C / Ctrl-D. */
+/**
+ * A prompt ended by Ctrl-C or Ctrl-D: inquirer rejects with ExitPromptError (AbortPromptError
+ * when aborted by a signal), node's readline/promises with AbortError (its interface closes on
+ * both keys while a question waits).
+ */
 export function isPromptCancel(e: unknown): boolean {
-  return (e as Error)?.name === 'ExitPromptError' || (e as Error)?.name === 'AbortPromptError';
+  const name = (e as Error)?.name;
+  return name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'AbortError';
+}
+
+/**
+ * The error every prompt raises when the user cancels it: a usage error (exit 2), rendered like
+ * any other, never the "internal error" of an unexpected rejection. Every prompt is asked before
+ * anything is written, so the message can say so.
+ */
+export function promptCancelled(cause: unknown): UsageError<'cancelled'> {
+  return new UsageError('cancelled', 'cancelled: nothing was written', {
+    hint: 'Run the command again when you are ready; --dry-run shows what it would do without asking.',
+    cause,
+  });
+}
+
+/** Run a prompt; a Ctrl-C or Ctrl-D in it becomes promptCancelled(). */
+export async function asking<T>(prompt: () => Promise<T>): Promise<T> {
+  try {
+    return await prompt();
+  } catch (e) {
+    if (isPromptCancel(e)) throw promptCancelled(e);
+    throw e;
+  }
 }

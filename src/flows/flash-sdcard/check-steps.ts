@@ -21,6 +21,7 @@ export async function cardFileMatches(card: RemoteCard, path: string | null, dig
 export async function checkSteps(run: Run): Promise<FlashSdcardResult> {
   const { job, link, opts } = run;
   const version = link.version;
+  run.stop.check('before reading the card');
   return cardSession(run, { needWrite: false }, async (card) => {
     const survey = await surveyCard(link, job, card, { device: opts.device, previousVersion: run.previousVersion });
     const plan = planFlash(job, survey, { mode: 'check', now: opts.now ?? new Date() });
@@ -30,7 +31,10 @@ export async function checkSteps(run: Run): Promise<FlashSdcardResult> {
     if (!decision.ok) {
       throw verificationError(decision.failure, { moment: 'check', facts, what: job.firmwarePath, curName: job.board.klipper!.currentFirmwarePath, curOnCard: !!curPath, leftoverDeleted: false });
     }
-    for (const p of plan.removals) await card.volume.unlink(p);
+    for (const p of plan.removals) {
+      run.stop.check(`before deleting ${p}`);
+      await card.volume.unlink(p);
+    }
     return {
       board: plan.board, device: opts.device, mcu: plan.mcu, firmwarePath: plan.firmwarePath, sha256: job.sha256, firmwareSize: job.data.byteLength,
       uploaded: false, verification: decision.verification, previousVersion: run.previousVersion, version, card: null, removed: [],

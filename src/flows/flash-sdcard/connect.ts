@@ -4,6 +4,7 @@ import { McuSession } from '../../klipper/session.js';
 import type { ProgressListener, Trace } from '../../progress.js';
 import { SerialTransport } from '../../transport/serial-port.js';
 import type { Transport } from '../../transport/transport.js';
+import { pause } from './stop.js';
 
 export type TransportFactory = (path: string, baud: number) => Transport;
 
@@ -17,9 +18,9 @@ export interface ConnectOptions {
   timeoutMs: number;
   onProgress?: ProgressListener;
   trace?: Trace;
+  /** A stop (Ctrl-C): the retries and their pauses end at once, rejecting with its reason. */
+  signal?: AbortSignal;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Causes that waiting will not cure: report them at once. */
 const PERMANENT = new Set(['port-busy', 'permission-denied', 'serial-unavailable', 'not-a-serial-port']);
@@ -36,7 +37,7 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
   const deadline = Date.now() + o.timeoutMs;
   if (o.device.startsWith('/') && !existsSync(o.device)) {
     const until = Date.now() + Math.min(APPEAR_MS, o.timeoutMs);
-    while (!existsSync(o.device) && Date.now() < until) await sleep(100);
+    while (!existsSync(o.device) && Date.now() < until) await pause(100, o.signal);
     if (!existsSync(o.device)) {
       throw new IoError('no-such-device', `${o.device} does not exist`, {
         hint: 'Is the board connected and powered? List the serial devices with `ls /dev/serial/by-id/` (USB) or check the UART path (e.g. /dev/ttyAMA0).',
@@ -46,22 +47,30 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
   }
   let last: unknown;
   for (let attempt = 1; ; attempt++) {
+    o.signal?.throwIfAborted();
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     o.onProgress?.({ phase: 'connect', label: attempt === 1 ? `connecting to ${o.device}` : `connecting to ${o.device} (attempt ${attempt}, ${left}s left)` });
     const transport = o.transport(o.device, o.baud);
     const session = new McuSession({ transport, connectTimeoutMs: Math.min(5000, Math.max(1000, deadline - Date.now())), ...(o.trace ? { trace: o.trace } : {}) });
+    // A stop during an attempt closes its port: the identify waiting on it ends at once.
+    const abandon = (): void => void session.close().catch(() => undefined);
+    o.signal?.addEventListener('abort', abandon, { once: true });
     try {
       await transport.open();
       await session.connect();
+      o.signal?.throwIfAborted();
       o.onProgress?.({ phase: 'connect', label: `connected to ${o.device}`, done: true });
       return session;
     } catch (e) {
       last = e;
       await session.close().catch(() => undefined);
+      o.signal?.throwIfAborted();
       if (isFwcardError(e) && PERMANENT.has(e.code)) throw e;
       if (Date.now() + 500 >= deadline) break;
       o.trace?.('flash-sdcard', `connect attempt ${attempt} failed: ${(e as Error).message}`);
-      await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
+      await pause(Math.min(1000, Math.max(0, deadline - Date.now())), o.signal);
+    } finally {
+      o.signal?.removeEventListener('abort', abandon);
     }
   }
   const cause = last as Error | undefined;
@@ -77,7 +86,7 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
  * (and the /dev/serial/by-id link) disappears and returns; a UART stays put and just goes quiet
  * while the bootloader runs.
  */
-export async function waitForReturn(device: string, o: { timeoutMs: number; onProgress?: ProgressListener }): Promise<void> {
+export async function waitForReturn(device: string, o: { timeoutMs: number; onProgress?: ProgressListener; signal?: AbortSignal }): Promise<void> {
   const start = Date.now();
   let target: string | null = null;
   try {
@@ -92,7 +101,7 @@ export async function waitForReturn(device: string, o: { timeoutMs: number; onPr
       vanished = true;
       break;
     }
-    await sleep(50);
+    await pause(50, o.signal);
   }
   if (!vanished) {
     o.onProgress?.({ phase: 'reset', label: `waiting for ${device} (UART: the bootloader runs while the port is quiet)` });
@@ -102,7 +111,7 @@ export async function waitForReturn(device: string, o: { timeoutMs: number; onPr
     const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
     o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${left}s left)` });
     if (existsSync(device)) return;
-    await sleep(100);
+    await pause(100, o.signal);
   }
   throw new DeviceError('unable-to-reconnect', `Unable to reconnect: ${device}${target && target !== device ? ` (${target})` : ''} did not come back within ${Math.round(o.timeoutMs / 1000)} s after the reset`, {
     hint: 'The bootloader may still be flashing, or the new firmware does not start (wrong offset or interface?). Power-cycle the board; then run again with -c to check what it runs.',

@@ -7,6 +7,7 @@ import { serialTransport } from './connect.js';
 import { McuLink } from './link.js';
 import { planFlash, type FlashPlan } from './plan.js';
 import { cardSession, type Run } from './run.js';
+import { StopPoints } from './stop.js';
 import type { FlashSdcardOptions, FlashSdcardResult } from './types.js';
 import { uploadSteps } from './upload-steps.js';
 
@@ -49,17 +50,26 @@ async function withRun<T>(opts: FlashSdcardOptions, steps: (run: Run) => Promise
   const job = loadJob(opts);
   const link = new McuLink({
     device: opts.device, baud: opts.baud ?? DEFAULT_BAUD, transport: opts.transport ?? serialTransport, connectTimeoutMs: opts.connectTimeoutMs ?? 60_000,
-    reconnectTimeoutMs: opts.reconnectTimeoutMs ?? 30_000, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}),
+    reconnectTimeoutMs: opts.reconnectTimeoutMs ?? 30_000, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  const stop = new StopPoints(opts.signal, { device: opts.device, board: opts.board });
+  stop.check('before connecting');
   const lock = acquireLock(opts.device, 'serial port');
   try {
     return await closingAfter(async () => {
       await link.connect();
+      stop.check('after connecting');
       checkMcu(job, link.mcu, opts.device);
       const previousVersion = link.version;
       await link.restartIfConfigured();
-      return steps({ opts, job, link, progress, started, previousVersion });
+      return steps({ opts, job, link, progress, started, previousVersion, stop });
     }, () => link.close());
+  } catch (e) {
+    // A wait the stop ended (connecting, the reconnect wait) rejects with the signal's reason.
+    if (stop.requested && (e as Error)?.name === 'AbortError') {
+      throw stop.error(stop.card.kind === 'reset' ? 'while waiting for the board to come back after the reset' : 'while connecting to the board', e);
+    }
+    throw e;
   } finally {
     lock.release();
   }

@@ -12,6 +12,8 @@ export interface McuLinkOptions {
   reconnectTimeoutMs: number;
   onProgress?: ProgressListener;
   trace?: Trace;
+  /** A stop (Ctrl-C): connecting and the reconnect wait end at once, rejecting with its reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -44,8 +46,8 @@ export class McuLink {
   }
 
   async connect(): Promise<McuSession> {
-    const { device, baud, transport, connectTimeoutMs: timeoutMs, trace } = this.o;
-    this.current = await connectMcu({ device, baud, transport, timeoutMs, onProgress: this.progress, ...(trace ? { trace } : {}) });
+    const { device, baud, transport, connectTimeoutMs: timeoutMs, trace, signal } = this.o;
+    this.current = await connectMcu({ device, baud, transport, timeoutMs, onProgress: this.progress, ...(trace ? { trace } : {}), ...(signal ? { signal } : {}) });
     return this.current;
   }
 
@@ -58,7 +60,7 @@ export class McuLink {
     const session = this.session;
     this.current = null;
     await session.reset();
-    if (this.isPath) await waitForReturn(this.o.device, { timeoutMs: this.o.reconnectTimeoutMs, onProgress: this.progress });
+    if (this.isPath) await waitForReturn(this.o.device, { timeoutMs: this.o.reconnectTimeoutMs, onProgress: this.progress, ...(this.o.signal ? { signal: this.o.signal } : {}) });
     return this.connect();
   }
 

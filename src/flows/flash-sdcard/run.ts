@@ -3,6 +3,7 @@ import type { Job } from './build.js';
 import { withCard } from './card-session.js';
 import type { McuLink } from './link.js';
 import type { RemoteCard } from './remote-card.js';
+import type { StopPoints } from './stop.js';
 import type { FlashSdcardOptions } from './types.js';
 
 /** One run of flash-sdcard: what the step sequences share. */
@@ -15,6 +16,8 @@ export interface Run {
   started: number;
   /** What the MCU ran when we first connected. */
   previousVersion: string | null;
+  /** The safe points where a stop asked for (opts.signal) ends the run. */
+  stop: StopPoints;
 }
 
 /** A card session over the run's link, with the run's bus speed, progress and trace. */

@@ -26,6 +26,12 @@ export interface FlashSdcardOptions {
   onProgress?: ProgressListener;
   trace?: Trace;
   now?: Date;
+  /**
+   * Abort it to stop the run at its next safe point (the CLI: the first Ctrl-C): between steps
+   * and between the card's file operations, never inside one FAT update; waits end at once. The
+   * run then throws the usage error `interrupted` (exit 130) saying what the card holds.
+   */
+  signal?: AbortSignal;
 }
 
 export interface FlashSdcardResult {

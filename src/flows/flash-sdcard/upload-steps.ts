@@ -15,6 +15,7 @@ type Uploaded = { plan: FlashPlan & { upload: UploadPlan }; outcome: UploadOutco
  * power cycle, stop there, to be completed with -c.
  */
 export async function uploadSteps(run: Run): Promise<FlashSdcardResult> {
+  run.stop.check('before the upload');
   const up = await upload(run);
   const { plan, outcome } = up;
   const base = {
@@ -40,7 +41,8 @@ async function upload(run: Run): Promise<Uploaded> {
     const plan = planFlash(job, survey, { mode: 'upload', now: opts.now ?? new Date() });
     if (!hasUpload(plan)) throw new Error('an upload plan without its upload');
     const snapshot = () => ({ serial: link.session.stats, bus: card.busCounters() });
-    const outcome = await uploadToCard(card, plan, job.data, { snapshot, onProgress: run.progress });
+    run.stop.check('before the upload');
+    const outcome = await uploadToCard(card, plan, job.data, { snapshot, onProgress: run.progress, stop: run.stop });
     return { plan, outcome, interrupted: card.interrupted };
   });
 }
@@ -52,10 +54,14 @@ function hasUpload(plan: FlashPlan): plan is Uploaded['plan'] {
 /** Reset so the bootloader flashes the card; then see what runs and what the card holds. */
 async function afterReset(run: Run, up: Uploaded): Promise<{ verification: FlashSdcardResult['verification']; version: string | null; leftoverDeleted: boolean; interrupted: UndoOutcome }> {
   const { job, link } = run;
+  run.stop.check('before the reset');
   run.progress({ phase: 'reset', label: 'resetting the MCU so the bootloader flashes the card' });
+  run.stop.enter({ kind: 'reset', path: up.plan.upload.path });
   await link.restart();
   const version = link.version;
+  run.stop.check('before the check after flashing');
   await link.restartIfConfigured();
+  run.stop.check('before the check after flashing');
   const seen = await cardSession(run, { needWrite: true }, async (card) => {
     const files = await listFolder(card, job);
     const names = flashedNames(job, files, up.plan.upload.path);

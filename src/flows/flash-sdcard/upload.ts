@@ -4,6 +4,7 @@ import { installFirmware } from '../install-firmware.js';
 import { linkTraffic, type LinkSnapshot } from './link-stats.js';
 import type { FlashPlan, UploadPlan } from './plan.js';
 import type { RemoteCard } from './remote-card.js';
+import type { StopPoints } from './stop.js';
 import type { UploadLinkStats } from './types.js';
 
 export interface UploadOutcome {
@@ -17,15 +18,17 @@ export interface UploadOutcome {
  * Put the firmware on the card as the plan says (installFirmware: temporary name, read back,
  * compare, stale names, rename), timing it and counting the link's traffic.
  */
-export async function uploadToCard(card: RemoteCard, plan: FlashPlan & { upload: UploadPlan }, data: Uint8Array, o: { snapshot: () => LinkSnapshot; onProgress: ProgressListener }): Promise<UploadOutcome> {
+export async function uploadToCard(card: RemoteCard, plan: FlashPlan & { upload: UploadPlan }, data: Uint8Array, o: { snapshot: () => LinkSnapshot; onProgress: ProgressListener; stop?: StopPoints }): Promise<UploadOutcome> {
   const { upload } = plan;
   const progress = o.onProgress;
   const label = `uploading ${upload.path}`;
   const t0 = Date.now();
   const before = o.snapshot();
+  // A stop falls between the file operations (each one whole FAT update), never inside one.
+  const volume = o.stop ? o.stop.volume(card.volume) : card.volume;
   progress({ phase: 'upload', label, bytes: 0, total: data.byteLength });
   const { removed } = await installFirmware({
-    volume: card.volume,
+    volume,
     data,
     sha256: plan.firmware.sha256,
     target: { folder: upload.folder ?? '/', path: upload.path, removes: plan.removals },
@@ -34,7 +37,7 @@ export async function uploadToCard(card: RemoteCard, plan: FlashPlan & { upload:
       progress({ phase: 'verify', label: 'reading back from the card', bytes: 0, total: bytes });
       // The read-back is one long file: have its clusters fetched in long runs over the MCU.
       card.readAhead(bytes);
-      return card.volume.readFile(path, (e) => progress({ ...e, phase: 'verify', label: 'reading back from the card' }));
+      return volume.readFile(path, (e) => progress({ ...e, phase: 'verify', label: 'reading back from the card' }));
     },
     mismatchError: ({ expected, actual }) =>
       new VerifyError('checksum-mismatch', `Checksum Mismatch: the file read back from the card differs from ${plan.firmware.path}`, {
