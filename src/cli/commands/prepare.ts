@@ -6,20 +6,10 @@ import { confirmDestructive } from '../confirm.js';
 import { Output, reportError } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import type { Layout } from '../../fat/layout.js';
-import type { CardProbe } from '../../partition/probe.js';
+import { describeTargetNow } from '../render/card-content.js';
 import { UsageError, isFwcardError } from '../../errors.js';
 import { makeTrace } from '../trace.js';
 import { completePrepareArgs } from '../interactive/prepare-args.js';
-
-export function describeCurrent(c: CardProbe | null): string[] {
-  if (!c) return ['(new image file: nothing to destroy)'];
-  if (c.table === 'none') return [`no partition table; ${c.superfloppyFs === 'empty' ? 'blank' : `file system at sector 0: ${c.superfloppyFs}`}`];
-  const lines = [`${c.table.toUpperCase()} partition table with ${c.partitions.length} partition(s)`];
-  for (const p of c.partitions) {
-    lines.push(`  #${p.index + 1}: start ${p.start}, ${formatBytes(p.sectors * 512)}, ${c.table === 'gpt' ? 'GPT' : partitionTypeName(p.type)}, ${p.fs}${p.label ? ` "${p.label}"` : ''}`);
-  }
-  return lines;
-}
 
 export function describeLayout(l: Layout): string[] {
   return [
@@ -37,8 +27,8 @@ function planText(plan: PreparePlan): string[] {
     `target: ${t.path} (${t.kind === 'block' ? 'block device' : 'image file'}${t.model ? `, ${t.model}` : ''}), ${formatBytes(t.sizeBytes)}, ${t.cardKind}`,
   ];
   for (const m of t.mounted) lines.push(`mounted: ${m.source} on ${m.mountPoint} (will be unmounted)`);
+  lines.push(...describeTargetNow(t.current, plan.format));
   if (plan.format) {
-    lines.push('now on it (will be destroyed):', ...describeCurrent(t.current).map((l) => '  ' + l));
     if (plan.layout) lines.push('new layout:', ...describeLayout(plan.layout).map((l) => '  ' + l));
   } else {
     lines.push(`keeping the FAT volume at sector ${plan.volume.start}`);
@@ -172,6 +162,7 @@ function renderResult(out: Output, target: string, result: PrepareResult): void 
   if (result.dryRun) {
     out.line('dry run: nothing was written. Planned:');
     out.line(`  target: ${target}`);
+    for (const l of describeTargetNow(result.plan.target.current, result.formatted, true)) out.line('  ' + l);
     if (result.layout) for (const l of describeLayout(result.layout)) out.line('  ' + l);
     out.line(`  firmware: ${result.firmwarePath} (${formatBytes(result.firmwareSize)}, sha256 ${result.sha256})`);
     for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);
