@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .option('--no-format', 'keep the card\'s FAT volume and only replace the firmware file')
     .option('--force', 'write even if the firmware check reports an error')
     .option('-y, --yes', 'do not ask for confirmation before erasing')
-    .option('--dry-run', 'print the planned layout and write nothing')
+    .option('--dry-run', 'print what is on the target now and the planned layout; write nothing')
     .option('--boards-file <file>', 'extra or overriding board definitions (JSON)')
     .option('--json', 'print one JSON document on stdout')
     .option('-q, --quiet', 'no progress output')

@@ -84,7 +84,10 @@ interface CheckedPartition {
 
 /** check's partition lines: each with what it holds (`content`), or its file system where that was not read. */
 export function describeCheckedPartitions(card: { table: 'mbr' | 'gpt' | 'none'; sectorSize: number; partitions: CheckedPartition[]; content: VolumeContent | null }): string[] {
-  if (card.table === 'none') return [`no partition table (superfloppy)${card.content ? `; the whole card: ${describeContent(card.content)}` : ''}`];
+  if (card.table === 'none') {
+    const fat = card.content === null || /^FAT/.test(card.content.fs);
+    return [`no partition table${fat ? ' (superfloppy)' : ''}${card.content ? `; the whole card: ${describeContent(card.content)}` : ''}`];
+  }
   return card.partitions.map((p) => {
     const what = p.content ? describeContent(p.content) : `${p.fs}${p.label ? ` "${p.label}"` : ''}`;
     return `${p.logical ? `logical #${p.slot + 1}` : `#${p.slot + 1}`}: start ${p.start}, ${formatBytes(p.sectors * card.sectorSize)}, ${p.typeName}${p.name ? ` "${p.name}"` : ''}: ${what}`;

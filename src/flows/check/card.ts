@@ -177,6 +177,6 @@ export function fsFindings(fs: FsKind, ctx: HintContext, where: string, extra = 
     case 'empty':
       return [{ id: 'filesystem-missing', severity: 'error', message: `${where} is blank: there is no file system${tail}`, hint: `Format it (this erases it): ${fat32}` }];
     default:
-      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds no file system a bootloader recognises${tail}`, hint: `Re-create it (this erases it): ${fat32}` }];
+      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds ${fs === 'unknown' ? 'no file system a bootloader recognises' : `${fs === 'ISO9660' ? 'an ISO 9660 image' : fs}, which SD bootloaders do not read (they read FAT)`}${tail}`, hint: `Re-create it (this erases it): ${fat32}` }];
   }
 }
