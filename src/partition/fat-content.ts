@@ -72,6 +72,7 @@ async function readFatRoot(read: VolumeReader, bs: FatBootSector): Promise<{ byt
     sectors += n;
     if (n < bs.sectorsPerCluster) return { bytes: concat(parts), complete: false };
     const fat = await read(bs.activeFatStart + Math.floor(cluster / perFatSector), 1);
+    if (fat.byteLength < bs.bytesPerSector) return { bytes: concat(parts), complete: false }; // FAT outside the partition
     cluster = new DataView(fat.buffer, fat.byteOffset).getUint32((cluster % perFatSector) * 4, true) & 0x0fffffff;
   }
   return { bytes: concat(parts), complete: cluster >= 0x0ffffff8 };
@@ -159,9 +160,12 @@ async function fatUsedBytes(read: VolumeReader, bs: FatBootSector): Promise<numb
   }
   if (bs.sectorsPerFat > FAT_COUNT_SECTORS) return null;
   const fat = await read(bs.activeFatStart, bs.sectorsPerFat);
+  if (fat.byteLength < bs.sectorsPerFat * bs.bytesPerSector) return null; // the FAT runs past the partition
   const dv = new DataView(fat.buffer, fat.byteOffset, fat.byteLength);
   let used = 0;
-  for (let c = 2; c < bs.clusterCount + 2; c++) {
+  // A FAT too small for its cluster count (a damaged BPB) is counted as far as it goes.
+  const entries = Math.floor((fat.byteLength * 8) / (bs.fatType === 'FAT32' ? 32 : bs.fatType === 'FAT16' ? 16 : 12)) - 1;
+  for (let c = 2; c < Math.min(bs.clusterCount + 2, entries); c++) {
     let v: number;
     if (bs.fatType === 'FAT32') v = dv.getUint32(c * 4, true) & 0x0fffffff;
     else if (bs.fatType === 'FAT16') v = dv.getUint16(c * 2, true);

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { parseBootSector } from '../../src/partition/boot-sector.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCardContent, describeContent } from '../../src/cli/render/card-content.js';
 import { openImageFile } from '../../src/disk/image-file.js';
 import { readVolumeContent } from '../../src/partition/content.js';
 import { probeCard, type CardProbe } from '../../src/partition/probe.js';
-import { removeDir, tempDir } from '../helpers/judges.js';
+import { mdir, removeDir, tempDir } from '../helpers/judges.js';
 import { MiB, blank, cb1Card, extPartition, fatPartition, lvmLabel, poke, sfdisk, wholeCard } from './cards.js';
 
 // Issue 14: what is on a card now, by signature, on cards made by the real tools.
@@ -139,5 +142,48 @@ describe('partitions by signature (issue 14)', () => {
     } finally {
       await dev.close();
     }
+  });
+
+  it('FAT12, FAT16 and FAT32 used space agrees with what mtools counts free', async () => {
+    for (const [bits, mib] of [[12, 4], [16, 64], [32, 64]] as const) {
+      const img = blank(join(dir, `used${bits}.img`), mib * MiB);
+      const r = spawnSync('mkfs.fat', ['-F', String(bits), '-n', `USED${bits}`, img], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const payload = join(dir, 'payload.bin');
+      writeFileSync(payload, randomBytes(300_000));
+      expect(spawnSync('mcopy', ['-i', img, payload, '::/'], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } }).status).toBe(0);
+      const free = Number(/([\d ]+) bytes free/.exec(mdir(img, 0))![1]!.replace(/ /g, ''));
+      const bs = parseBootSector(readFileSync(img).subarray(0, 512));
+      if (bs.kind !== 'fat') throw new Error('not FAT');
+      const p = await probe(img);
+      expect(p.whole, `FAT${bits}`).toMatchObject({ fs: `FAT${bits}`, label: `USED${bits}`, usedBytes: bs.clusterCount * bs.clusterBytes - free, files: { names: ['payload.bin'] } });
+    }
+  });
+
+  it('a damaged or hostile volume never makes the probe throw', async () => {
+    const img = blank(join(dir, 'hostile.img'), 32 * MiB);
+    const made = spawnSync('mkfs.fat', ['-F', '16', img], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const good = readFileSync(img).subarray(0, 512);
+    expect(parseBootSector(good)).toMatchObject({ kind: 'fat', fatType: 'FAT16' });
+    await fc.assert(
+      // Edits land mostly in the BPB (bytes 11-63), where a small change makes a FAT too small
+      // for its cluster count, a root directory outside the volume, a cluster chain that loops.
+      fc.asyncProperty(fc.array(fc.tuple(fc.oneof(fc.integer({ min: 11, max: 63 }), fc.integer({ min: 0, max: 4095 })), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }), fc.uint8Array({ minLength: 512, maxLength: 512 }), async (edits, junk) => {
+        const head = new Uint8Array(4096);
+        head.set(good);
+        head.set(junk, 512 + 512 * (edits.length % 7));
+        for (const [at, v] of edits) head[at] = v;
+        poke(img, 0, head);
+        const dev = openImageFile(img, { readOnly: true });
+        try {
+          const c = await readVolumeContent(dev, 0, dev.sectorCount, { details: true });
+          expect(typeof c.fs).toBe('string');
+        } finally {
+          await dev.close();
+        }
+      }),
+      { numRuns: 300, examples: [[[[22, 1], [23, 0]], new Uint8Array(512)]] }, // a one-sector FAT for 2000 clusters
+    );
   });
 });
