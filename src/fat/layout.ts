@@ -72,6 +72,11 @@ const FAT16_MAX_CLUSTERS = 65524;
 const FAT32_MIN_CLUSTERS = 65525;
 /** FAT32 entries are 28 bits; 0x0FFFFFF5 and above are reserved values. */
 const FAT32_MAX_CLUSTERS = 0x0ffffff5 - 2;
+/**
+ * Clusters kept between a volume and a FAT-type limit (4085, 65525): `fwcard check` warns when a
+ * count is within 16 of one (fat-type-ambiguous), so every volume prepare writes stays 17 away.
+ */
+export const FAT_TYPE_MARGIN = 17;
 /** Smallest volume we will format: a FAT16 volume needs 4085 clusters. */
 export const MIN_VOLUME_BYTES = 2 * 1024 * 1024;
 
@@ -189,13 +194,15 @@ export function planLayout(req: LayoutRequest): Layout {
   let cluster = req.clusterBytes ?? rules.cluster;
   if (req.clusterBytes === undefined && req.maxClusterBytes !== undefined) cluster = Math.min(cluster, req.maxClusterBytes);
 
+  const [min, max] = fsType === 'FAT16' ? [FAT16_MIN_CLUSTERS, FAT16_MAX_CLUSTERS] : [FAT32_MIN_CLUSTERS, FAT32_MAX_CLUSTERS];
+  // Keep clear of the FAT-type limits: readers that count clusters slightly differently must
+  // still agree on the FAT type, and fwcard check warns within 16 clusters of a limit.
+  const lo = min + FAT_TYPE_MARGIN;
+  const hi = fsType === 'FAT16' ? max - FAT_TYPE_MARGIN : max;
+  const plan = (c: number, sectors?: number): Layout => tryLayout(fsType, c, bu, mbr, req.deviceSectors, sectors, sectorSize, rootEntries, rootSectors, minReserved);
   for (let attempt = 0; attempt < 12; attempt++) {
-    const layout = tryLayout(fsType, cluster, bu, mbr, req.deviceSectors, requestedPart === undefined ? undefined : Math.floor(requestedPart / sectorSize), sectorSize, rootEntries, rootSectors, minReserved);
-    const [min, max] = fsType === 'FAT16' ? [FAT16_MIN_CLUSTERS, FAT16_MAX_CLUSTERS] : [FAT32_MIN_CLUSTERS, FAT32_MAX_CLUSTERS];
-    // Auto mode keeps a margin above the FAT16/FAT32 threshold: readers that count clusters
-    // slightly differently must still agree on the FAT type.
-    const margin = req.clusterBytes === undefined ? 16 : 0;
-    if (layout.clusterCount >= min + margin && layout.clusterCount <= max) {
+    const layout = plan(cluster, requestedPart === undefined ? undefined : Math.floor(requestedPart / sectorSize));
+    if (layout.clusterCount >= lo && layout.clusterCount <= hi) {
       if (req.maxClusterBytes !== undefined && layout.clusterBytes > req.maxClusterBytes && req.clusterBytes !== undefined) {
         throw new UsageError('cluster-too-large-for-board', `${layout.clusterBytes}-byte clusters are larger than this board's bootloader handles (${req.maxClusterBytes})`, {
           hint: `Leave --cluster out, or use --cluster ${req.maxClusterBytes} or smaller.`,
@@ -203,25 +210,24 @@ export function planLayout(req: LayoutRequest): Layout {
       }
       return layout;
     }
+    // A FAT16 volume just over the top (an exactly 1 GiB or 2 GiB card) is trimmed by a few
+    // clusters rather than given clusters twice as large (or 64 KiB ones, which many readers reject).
+    if (fsType === 'FAT16' && layout.clusterCount > hi && layout.clusterCount - hi <= 64) {
+      const trimmed = trimFat16(layout, hi, plan);
+      if (trimmed) return trimmed;
+    }
     if (req.clusterBytes !== undefined) {
-      throw new UsageError('bad-cluster-count', `${fsType} with ${req.clusterBytes}-byte clusters on ${formatBytes(layout.partitionSectors * sectorSize)} gives ${layout.clusterCount} clusters; ${fsType} needs ${min}..${max}`, {
+      throw new UsageError('bad-cluster-count', `${fsType} with ${req.clusterBytes}-byte clusters on ${formatBytes(layout.partitionSectors * sectorSize)} gives ${layout.clusterCount} clusters; ${fsType} needs ${min}..${max}, and fwcard keeps ${FAT_TYPE_MARGIN} clear of the FAT-type limits (${lo}..${hi})`, {
         hint: fsType === 'FAT16'
-          ? (layout.clusterCount > max ? 'Use larger clusters, --fs fat32, or a smaller --partition-size.' : 'Use smaller clusters or --fs fat32… or a larger volume.')
-          : (layout.clusterCount < min ? 'Use smaller clusters (e.g. --cluster 512) or --fs fat16.' : 'Use larger clusters.'),
+          ? (layout.clusterCount > hi ? 'Use larger clusters, --fs fat32, or a smaller --partition-size.' : 'Use smaller clusters or --fs fat32… or a larger volume.')
+          : (layout.clusterCount < lo ? 'Use smaller clusters (e.g. --cluster 512) or --fs fat16.' : 'Use larger clusters.'),
         details: { fs: fsType, clusterBytes: req.clusterBytes, clusterCount: layout.clusterCount },
       });
     }
-    if (layout.clusterCount < min + margin) {
+    if (layout.clusterCount < lo) {
       if (cluster <= 512) break;
       cluster /= 2;
     } else if (fsType === 'FAT16' && cluster >= 32768) {
-      // 64 KiB clusters are outside what many FAT16 readers accept. A volume only slightly over
-      // the FAT16 limit (an exactly-2 GiB partition) is trimmed to 65524 clusters instead.
-      const over = layout.clusterCount - max;
-      if (over <= 64) {
-        const trimmed = tryLayout(fsType, cluster, bu, mbr, req.deviceSectors, layout.partitionSectors - over * layout.sectorsPerCluster, sectorSize, rootEntries, rootSectors, minReserved);
-        if (trimmed.clusterCount <= max && trimmed.clusterCount >= min) return trimmed;
-      }
       throw new UsageError('fat16-too-large', `FAT16 with 32 KiB clusters covers at most 2 GiB; this volume is ${formatBytes(layout.partitionSectors * sectorSize)}`, {
         hint: 'Use --fs fat32, or --partition-size 2G for a FAT16 volume (or --cluster 65536, which many bootloaders reject).',
         details: { bytes: layout.partitionSectors * sectorSize },
@@ -238,6 +244,15 @@ export function planLayout(req: LayoutRequest): Layout {
       : `FAT32 needs at least 65525 clusters (about 33 MiB with 512-byte clusters). Use --fs fat16 for a small volume.`,
     details: { fs: fsType, bytes: volumeBytesWanted },
   });
+}
+
+/** Shrink a FAT16 volume until its cluster count is at most `hi` (a few passes: alignment moves it). */
+function trimFat16(layout: Layout, hi: number, plan: (cluster: number, sectors: number) => Layout): Layout | null {
+  let l = layout;
+  for (let pass = 0; pass < 4 && l.clusterCount > hi; pass++) {
+    l = plan(l.clusterBytes, l.partitionSectors - (l.clusterCount - hi) * l.sectorsPerCluster);
+  }
+  return l.clusterCount <= hi && l.clusterCount >= FAT16_MIN_CLUSTERS + FAT_TYPE_MARGIN ? l : null;
 }
 
 function chooseFs(req: LayoutRequest, volumeBytes: number): FatType {

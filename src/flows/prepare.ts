@@ -70,6 +70,7 @@ function resultOf(plan: PreparePlan, opts: PrepareOptions): PrepareResult {
     removed: plan.removes,
     layout: plan.layout,
     findings: plan.inspection.findings,
+    plan: { target: plan.target },
     verified: false,
     bytesWritten: 0,
     durationMs: 0,

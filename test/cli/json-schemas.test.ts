@@ -71,6 +71,13 @@ describe('--json documents match docs/schemas', () => {
     expect(dry.status).toBe(0);
     expect(dry.doc.dryRun).toBe(true);
     expectValid('prepare', dry);
+    expect(dry.doc.plan.target.current).toBeNull(); // a new image: nothing on it
+    // A dry run on a card that holds something: plan.target.current says what (issue 14).
+    const again = json(['prepare', join(dir, 'a.img'), '--board', 'btt-skr-v1.3', '--firmware', fw.bin, '--dry-run']);
+    expect(again.status).toBe(0);
+    expectValid('prepare', again);
+    expect(again.doc.plan.target.current.table).toBe('mbr');
+    expect(again.doc.plan.target.current.partitions[0].content).toMatchObject({ fs: 'FAT16', files: { count: 1, names: ['firmware.bin'] } });
     const kept = json(['prepare', join(dir, 'a.img'), '--board', 'btt-skr-v1.3', '--firmware', fw.bin, '--no-format', '--yes']);
     expect(kept.status).toBe(0);
     expect(kept.doc.formatted).toBe(false);

@@ -72,7 +72,8 @@ describe('prepare on image files, judged by fsck.fat, mtools and sfdisk', () => 
         expect(parseInt(p.type, 16)).toBe(layout.partitionType);
         expect(c.expectFs === 'FAT32' ? [0x0b, 0x0c] : [0x04, 0x06, 0x0e]).toContain(parseInt(p.type, 16));
         if (c.partitionBytes) expect(p.size * 512).toBeLessThanOrEqual(c.partitionBytes);
-        else expect(p.start + p.size).toBe(c.size / 512);
+        // The whole card, less a few clusters where a FAT16 volume is trimmed clear of 65525 (1/2 GiB).
+        else expect(c.size / 512 - (p.start + p.size)).toBeLessThanOrEqual(c.expectFs === 'FAT16' ? 2048 : 0);
       }
 
       // SD rules: the data area (cluster 2) starts on a boundary unit; FAT32 partitions start on one.

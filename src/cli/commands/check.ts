@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CheckFinding, CheckResult } from '../../flows/check.js';
-import { partitionTypeName } from '../../partition/mbr.js';
+import { describeCheckedPartitions } from '../render/card-content.js';
 import { formatBytes } from '../../util/size.js';
 import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
@@ -11,11 +11,8 @@ const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, '
 function cardLines(r: CheckResult): string[] {
   const c = r.card;
   const lines = [`card: ${r.target}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`];
-  if (c.table === 'none') lines.push('  no partition table (superfloppy)');
-  else {
-    lines.push(`  ${c.table.toUpperCase()}${c.hybridMbr ? ' (hybrid MBR)' : ''}, ${c.partitions.length} partition(s)`);
-    for (const p of c.partitions) lines.push(`    ${p.logical ? 'logical' : `#${p.slot + 1}`}: start ${p.start}, ${formatBytes(p.sectors * c.sectorSize)}, ${p.type === null ? 'GPT' : partitionTypeName(p.type)}, ${p.fs}${p.label ? ` "${p.label}"` : ''}`);
-  }
+  if (c.table !== 'none') lines.push(`  ${c.table.toUpperCase()}${c.hybridMbr ? ' (hybrid MBR)' : ''}, ${c.partitions.length} partition(s)`);
+  for (const l of describeCheckedPartitions(c)) lines.push(`${c.table === 'none' ? '  ' : '    '}${l}`);
   const v = c.volume;
   if (v && v.clusterBytes) lines.push(`  volume: ${v.fs}, ${formatBytes(v.clusterBytes)} clusters, ${v.clusterCount} clusters${v.label ? `, label "${v.label}"` : ''}`);
   const f = r.files;

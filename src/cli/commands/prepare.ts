@@ -8,19 +8,9 @@ import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonO
 import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import type { Layout } from '../../fat/layout.js';
-import type { CardProbe } from '../../partition/probe.js';
+import { describeTargetNow } from '../render/card-content.js';
 import { UsageError, isFwcardError } from '../../errors.js';
 import { makeTrace } from '../trace.js';
-
-export function describeCurrent(c: CardProbe | null): string[] {
-  if (!c) return ['(new image file: nothing to destroy)'];
-  if (c.table === 'none') return [`no partition table; ${c.superfloppyFs === 'empty' ? 'blank' : `file system at sector 0: ${c.superfloppyFs}`}`];
-  const lines = [`${c.table.toUpperCase()} partition table with ${c.partitions.length} partition(s)`];
-  for (const p of c.partitions) {
-    lines.push(`  #${p.index + 1}: start ${p.start}, ${formatBytes(p.sectors * 512)}, ${c.table === 'gpt' ? 'GPT' : partitionTypeName(p.type)}, ${p.fs}${p.label ? ` "${p.label}"` : ''}`);
-  }
-  return lines;
-}
 
 export function describeLayout(l: Layout): string[] {
   return [
@@ -38,8 +28,8 @@ function planText(plan: PreparePlan): string[] {
     `target: ${t.path} (${t.kind === 'block' ? 'block device' : 'image file'}${t.model ? `, ${t.model}` : ''}), ${formatBytes(t.sizeBytes)}, ${t.cardKind}`,
   ];
   for (const m of t.mounted) lines.push(`mounted: ${m.source} on ${m.mountPoint} (will be unmounted)`);
+  lines.push(...describeTargetNow(t.current, plan.format));
   if (plan.format) {
-    lines.push('now on it (will be destroyed):', ...describeCurrent(t.current).map((l) => '  ' + l));
     if (plan.layout) lines.push('new layout:', ...describeLayout(plan.layout).map((l) => '  ' + l));
   } else {
     lines.push(`keeping the FAT volume at sector ${plan.volume.start}`);
@@ -213,7 +203,7 @@ export function register(program: Command): void {
     .option('--no-format', 'keep the card\'s FAT volume and only replace the firmware file')
     .option('--force', 'write even if the firmware check reports an error')
     .option('-y, --yes', 'do not ask for confirmation before erasing')
-    .option('--dry-run', 'print the planned layout and write nothing');
+    .option('--dry-run', 'print what is on the target now and the planned layout; write nothing');
   addCommonOptions(cmd, { boardsFile: true, json: true, quiet: true, color: true, verbose: 'trace each step on stderr', log: true })
     .addHelpText('after', `
 Examples:
@@ -229,6 +219,7 @@ function renderResult(out: Output, target: string, result: PrepareResult): void 
   if (result.dryRun) {
     out.line('dry run: nothing was written. Planned:');
     out.line(`  target: ${target}`);
+    for (const l of describeTargetNow(result.plan.target.current, result.formatted, true)) out.line('  ' + l);
     if (result.layout) for (const l of describeLayout(result.layout)) out.line('  ' + l);
     out.line(`  firmware: ${result.firmwarePath} (${formatBytes(result.firmwareSize)}, sha256 ${result.sha256})`);
     for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);

@@ -1,7 +1,8 @@
 import type { BlockDevice } from '../../disk/block-device.js';
 import { cardKind } from '../../fat/layout.js';
 import { parseMbr, partitionTypeName } from '../../partition/mbr.js';
-import { detectFileSystem, probeCard, type FsKind } from '../../partition/probe.js';
+import { readVolumeContent } from '../../partition/content.js';
+import { probeCard, type FsKind } from '../../partition/probe.js';
 import { formatBytes } from '../../util/size.js';
 import { advice } from '../../errors.js';
 import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
@@ -25,25 +26,6 @@ export interface CardAnalysis {
   fatVolume: { start: number; sectors: number; slot: number | null } | null;
 }
 
-/** Logical partitions: follow the chain of extended boot records (at most 64 links). */
-async function logicalPartitions(dev: BlockDevice, extStart: number): Promise<PartitionFacts[]> {
-  const out: PartitionFacts[] = [];
-  let ebr = extStart;
-  for (let n = 0; n < 64 && ebr > 0 && ebr < dev.sectorCount; n++) {
-    const m = parseMbr(await dev.read(ebr, 1));
-    if (!m.signature) break;
-    const data = m.entries.find((e) => !EXTENDED.has(e.type));
-    if (data) {
-      const start = ebr + data.startLba;
-      const inside = start < dev.sectorCount ? detectFileSystem(await dev.read(start, 1)) : { fs: 'unknown' as FsKind, label: null };
-      out.push({ slot: 4 + n, start, sectors: data.sectorCount, type: data.type, typeName: partitionTypeName(data.type), fs: inside.fs, label: inside.label, logical: true, bootable: data.bootable });
-    }
-    const next = m.entries.find((e) => EXTENDED.has(e.type));
-    ebr = next ? extStart + next.startLba : 0;
-  }
-  return out;
-}
-
 /** Partition table, partitions, and which volume a stock bootloader would read. */
 export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<CardAnalysis> {
   const rules = ctx.rules;
@@ -61,6 +43,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     table: 'none',
     hybridMbr: false,
     partitions: [],
+    content: null,
     volume: null,
   };
   const reformat = (why = '') => reformatHint(ctx, why);
@@ -76,8 +59,9 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     add({ id: 'card-sdxc', severity: 'info', basis: maxCard.known ? 'board' : 'generic', message: `${formatBytes(sizeBytes)} is an SDXC card: it comes formatted exFAT, which stock bootloaders cannot read; FAT32 on it works with most boards${maxCard.known ? '' : ` (${unknownRule(rules, 'a card size limit')})`}`, hint: 'If the board ignores it, try a card of 32 GB or less.' });
   }
 
-  const probe = await probeCard(dev);
+  const probe = await probeCard(dev, { details: true });
   card.table = probe.table;
+  card.content = probe.whole;
   const s0 = await dev.read(0, 1);
   const mbr = parseMbr(s0);
 
@@ -98,7 +82,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
   }
 
   if (probe.table === 'gpt') {
-    card.partitions = probe.partitions.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: null, typeName: 'GPT partition', fs: p.fs, label: p.label, logical: false, bootable: false }));
+    card.partitions = probe.partitions.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: null, typeName: p.typeName, name: p.name, fs: p.fs, label: p.label, logical: false, bootable: false, content: p.content }));
     const nonGpt = mbr.entries.filter((e) => e.type !== 0xee);
     const slot0 = mbr.entries.find((e) => e.index === 0);
     const hybrid = nonGpt.length > 0;
@@ -107,8 +91,8 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     const hasHeader = String.fromCharCode(...hdr.subarray(0, 8)) === 'EFI PART';
     if (hybrid && slot0 && slot0.type !== 0xee) {
       // A hybrid MBR whose first slot is a real partition: MBR-only readers use that slot.
-      const inside = slot0.startLba < dev.sectorCount ? detectFileSystem(await dev.read(slot0.startLba, 1)) : { fs: 'unknown' as FsKind, label: null };
-      card.partitions = mbr.entries.map((e) => ({ slot: e.index, start: e.startLba, sectors: e.sectorCount, type: e.type, typeName: partitionTypeName(e.type), fs: e.index === 0 ? inside.fs : 'unknown', label: e.index === 0 ? inside.label : null, logical: false, bootable: e.bootable }));
+      const inside = await readVolumeContent(dev, slot0.startLba, slot0.sectorCount, { details: true });
+      card.partitions = mbr.entries.map((e) => ({ slot: e.index, start: e.startLba, sectors: e.sectorCount, type: e.type, typeName: partitionTypeName(e.type), fs: e.index === 0 ? inside.fs : 'unknown', label: e.index === 0 ? inside.label : null, logical: false, bootable: e.bootable, content: e.index === 0 ? inside : null }));
       add({ id: 'hybrid-mbr', severity: 'warning', message: 'hybrid MBR: a GPT card whose MBR also lists partitions; bootloaders read the MBR, but any tool that rewrites the GPT can break it', ...reformat('Give the card a plain MBR.') });
       return finishMbr(dev, ctx, card, findings, slot0.index, slot0.startLba, slot0.sectorCount, slot0.type, inside.fs);
     }
@@ -130,8 +114,8 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
   }
 
   // MBR.
-  card.partitions = probe.partitions.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: p.type, typeName: p.typeName, fs: EXTENDED.has(p.type) ? 'unknown' : p.fs, label: EXTENDED.has(p.type) ? null : p.label, logical: false, bootable: mbr.entries.find((e) => e.index === p.index)?.bootable ?? false }));
-  for (const e of mbr.entries) if (EXTENDED.has(e.type)) card.partitions.push(...(await logicalPartitions(dev, e.startLba)));
+  card.partitions = probe.partitions.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: p.type, typeName: p.typeName, fs: EXTENDED.has(p.type) ? 'unknown' : p.fs, label: EXTENDED.has(p.type) ? null : p.label, logical: false, bootable: mbr.entries.find((e) => e.index === p.index)?.bootable ?? false, content: p.content }));
+  card.partitions.push(...probe.logical.map((p) => ({ slot: p.index, start: p.start, sectors: p.sectors, type: p.type, typeName: p.typeName, fs: p.fs, label: p.label, logical: true, bootable: false, content: p.content })));
   if (card.partitions.length === 0) {
     add({ id: 'no-partitions', severity: 'error', message: 'the MBR lists no partitions: the card has no volume to read', ...reformat() });
     return { card, findings, fatVolume: null };
@@ -197,6 +181,6 @@ export function fsFindings(fs: FsKind, ctx: HintContext, where: string, extra = 
     case 'empty':
       return [{ id: 'filesystem-missing', severity: 'error', message: `${where} is blank: there is no file system${tail}`, ...advice`Format it (this erases it): ${reformatRemedy}` }];
     default:
-      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds no file system a bootloader recognises${tail}`, ...advice`Re-create it (this erases it): ${reformatRemedy}` }];
+      return [{ id: 'filesystem-unrecognized', severity: 'error', message: `${where} holds ${fs === 'unknown' ? 'no file system a bootloader recognises' : `${fs === 'ISO9660' ? 'an ISO 9660 image' : fs}, which SD bootloaders do not read (they read FAT)`}${tail}`, ...advice`Re-create it (this erases it): ${reformatRemedy}` }];
   }
 }

@@ -1,4 +1,5 @@
 import type { Remedy } from '../../errors.js';
+import type { VolumeContent } from '../../partition/content.js';
 import type { FsKind } from '../../partition/probe.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -35,6 +36,10 @@ export interface PartitionFacts {
   label: string | null;
   logical: boolean;
   bootable: boolean;
+  /** GPT partition name, or null. */
+  name?: string | null;
+  /** What the partition holds, by signature (null where it was not read: the other slots of a hybrid MBR). */
+  content: VolumeContent | null;
 }
 
 export interface VolumeFacts {
@@ -70,6 +75,8 @@ export interface CardFacts {
   table: 'mbr' | 'gpt' | 'none';
   hybridMbr: boolean;
   partitions: PartitionFacts[];
+  /** What the whole card holds when it has no partition table. */
+  content: VolumeContent | null;
   /** The volume a stock bootloader reads (first MBR slot, or the superfloppy), if any. */
   volume: VolumeFacts | null;
 }

@@ -55,11 +55,11 @@ function describeBlockDevice(path: string, size: number | undefined): DescribedT
   return { kind: 'block', exists: true, info, sizeBytes: info.sizeBytes };
 }
 
-/** The card's partition table and file systems as they are now (read-only). */
+/** The card's partition table and what each partition holds now, root listings included (read-only). */
 export async function readCurrent(path: string): Promise<CardProbe | null> {
   const dev = openTarget(path, { readOnly: true });
   try {
-    return await probeCard(dev);
+    return await probeCard(dev, { details: true });
   } finally {
     await dev.close();
   }

@@ -37,7 +37,7 @@ export interface TargetFacts {
   cardKind: 'SDSC' | 'SDHC' | 'SDXC';
   model: string | null;
   removable: boolean | null;
-  /** Current partition table and file systems: what a format destroys. */
+  /** Current partition table and what each partition holds (by signature): what a format destroys. */
   current: CardProbe | null;
   /** File systems of the card mounted now: unmounted after confirmation, before writing. */
   mounted: MountEntry[];
@@ -80,4 +80,6 @@ export interface PrepareResult {
   dryRun: boolean;
   layout: Layout | null;
   findings: FirmwareCheck['findings'];
+  /** The plan's facts about the target, read before anything was written (`target.current`: what was on it). */
+  plan: { target: TargetFacts };
 }
