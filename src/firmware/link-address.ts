@@ -76,6 +76,23 @@ function below(sorted: number[], x: number): number {
   return lo;
 }
 
+/**
+ * How many distinct Thumb function pointers (odd words) land on a function prologue
+ * (`push {…}` 0xB4xx/0xB5xx, `push.w` 0xE92D, `stmdb sp!` ) if the image sits at `base`.
+ * For the right base, compiled code's function pointers point at function starts; for a
+ * base off by a few hundred bytes they point into the middle of instructions.
+ */
+function prologueHits(img: Uint8Array, fnPtrs: number[], base: number, vtBytes: number): number {
+  let hits = 0;
+  for (const p of fnPtrs) {
+    const off = (p & ~1) - base;
+    if (off < vtBytes || off + 2 > img.length) continue;
+    const hw = img[off]! | (img[off + 1]! << 8);
+    if ((hw & 0xfe00) === 0xb400 || hw === 0xe92d) hits++;
+  }
+  return hits;
+}
+
 function literalSet(img: Uint8Array, from: number): Set<number> {
   const v = new DataView(img.buffer, img.byteOffset, img.byteLength);
   const s = new Set<number>();
@@ -154,6 +171,15 @@ export function determineLinkAddress(
     // In the 0x0-based region the address is also a plausible plain constant: a hint, not proof.
     if (vt.region.base !== 0) return decided(e, 'certain', 'the address is stored as a literal (SCB->VTOR = VectorTable) and the pointers agree');
     if (menu.includes(e.base)) return decided(e, 'likely', 'the address is stored as a literal and is a menu address');
+  }
+  // Function pointers landing on prologues: decisive when one base stands out clearly.
+  const fnPtrs = [...new Set([...ptrs, ...vt.handlers.map((h) => h | 1)].filter((p) => (p & 1) === 1))];
+  if (best.length > 1 && fnPtrs.length >= MIN_POINTERS) {
+    const scored = best.map((e) => ({ e, hits: prologueHits(img, fnPtrs, e.base, vtBytes) })).sort((a, b) => b.hits - a.hits);
+    const [first, second] = scored;
+    if (first && second && first.hits >= MIN_POINTERS && first.hits >= 3 * Math.max(second.hits, 1)) {
+      return decided(first.e, 'certain', `${first.hits} function pointers land on function prologues at this address (at most ${second.hits} at any other)`);
+    }
   }
   const inMenu = best.filter((e) => menu.includes(e.base));
   if (inMenu.length === 1) return decided(inMenu[0]!, 'likely', `the only ${opts.mem ? `${opts.mem.mcu} Kconfig` : 'menu'} address the evidence allows (${best.length} aligned bases fit)`);

@@ -69,6 +69,15 @@ function lateHandlers(mcu: string, base: number, size: number, opts: { vtorLiter
 }
 
 describe('evidence decides the link address', () => {
+  it('without a VTOR literal (LPC176x, HC32F460 builds), function pointers landing on prologues decide', () => {
+    for (const [mcu, base] of [['lpc1769', 0x4000], ['lpc1768', 0x0], ['hc32f460', 0xc000], ['stm32f407xx', 0x0800c000]] as const) {
+      const fw = lateHandlers(mcu, base, 50000, { vtorLiteral: false });
+      const r = inspectFirmware(fw.bytes);
+      expect(r.linkAddress, mcu).toMatchObject({ value: base, confidence: 'certain' });
+      expect(r.linkAddress.basis, mcu).toMatch(/prologues|pointers/);
+    }
+  });
+
   it('an F429 16 KiB build is 16 KiB, and the Octopus F429 (32 KiB) refuses it', () => {
     const fw = lateHandlers('stm32f429xx', 0x08004000, 60000);
     const r = inspectFirmware(fw.bytes);
@@ -93,6 +102,8 @@ describe('evidence decides the link address', () => {
       const x = v.getUint32(off, true);
       if (x >= 0x08000000 && x < 0x08008000 + 48 * KIB) v.setUint32(off, 0x2000_0100, true);
     }
+    // …and the function prologues (push {r4-r7, lr}) the remaining function pointers land on.
+    for (let off = 0; off + 2 <= img.length; off += 2) if (v.getUint16(off, true) === 0xb5f0) v.setUint16(off, 0x4600, true);
     const r = inspectFirmware(img);
     expect(r.linkAddress.confidence).not.toBe('certain');
     if (r.linkAddress.value === null) expect(r.linkAddress.candidates).toContain(0x08008000);
