@@ -113,7 +113,8 @@ function checkAddress(report: FirmwareReport, board: Board, builtBy: 'klipper' |
 export function checkBoard(report: FirmwareReport, board: Board, boardMem: McuMemory | undefined, img: Uint8Array, kind: 'cortex-m' | 'mks-scrambled' | 'chitu-cbd', builtBy: 'klipper' | 'marlin' | 'other', vt: ParsedVectorTable): void {
   const add = (f: Finding) => report.findings.push(f);
   // MCU.
-  if (report.mcu && report.mcu !== board.mcu) {
+  // Klipper spells some MCU constants in capitals ("HC32F460", src/hc32f460/Kconfig); the catalog in lower case.
+  if (report.mcu && report.mcu.toLowerCase() !== board.mcu.toLowerCase()) {
     add(finding('mcu-mismatch', 'error', `built for ${report.mcu}, but the ${board.name} has ${board.mcu}`, `Rebuild with the right Processor model in make menuconfig (${board.mcu}), or check the board name.`));
   } else if (!report.mcu && boardMem && report.family && report.family !== boardMem.family) {
     add(finding('mcu-mismatch', 'error', `this image is for a ${report.family} MCU, but the ${board.name} has ${board.mcu}`, 'Use a build for this board.'));

@@ -166,12 +166,8 @@ export function determineLinkAddress(
 
   if (best.length === 1 && judged) return decided(best[0]!, 'certain', 'vector table and literal-pool pointers');
   const withVtor = best.filter((e) => e.vtorLiteral);
-  if (withVtor.length === 1) {
-    const e = withVtor[0]!;
-    // In the 0x0-based region the address is also a plausible plain constant: a hint, not proof.
-    if (vt.region.base !== 0) return decided(e, 'certain', 'the address is stored as a literal (SCB->VTOR = VectorTable) and the pointers agree');
-    if (menu.includes(e.base)) return decided(e, 'likely', 'the address is stored as a literal and is a menu address');
-  }
+  // In the 0x0-based region the address is also a plausible plain constant: proof only at 0x08000000.
+  if (withVtor.length === 1 && vt.region.base !== 0) return decided(withVtor[0]!, 'certain', 'the address is stored as a literal (SCB->VTOR = VectorTable) and the pointers agree');
   // Function pointers landing on prologues: decisive when one base stands out clearly.
   const fnPtrs = [...new Set([...ptrs, ...vt.handlers.map((h) => h | 1)].filter((p) => (p & 1) === 1))];
   if (best.length > 1 && fnPtrs.length >= MIN_POINTERS) {
@@ -181,6 +177,7 @@ export function determineLinkAddress(
       return decided(first.e, 'certain', `${first.hits} function pointers land on function prologues at this address (at most ${second.hits} at any other)`);
     }
   }
+  if (withVtor.length === 1 && menu.includes(withVtor[0]!.base)) return decided(withVtor[0]!, 'likely', 'the address is stored as a literal and is a menu address');
   const inMenu = best.filter((e) => menu.includes(e.base));
   if (inMenu.length === 1) return decided(inMenu[0]!, 'likely', `the only ${opts.mem ? `${opts.mem.mcu} Kconfig` : 'menu'} address the evidence allows (${best.length} aligned bases fit)`);
   const pool = inMenu.length > 1 ? inMenu : best;

@@ -46,3 +46,13 @@ describe('a build for one MCU family checked against a board of another', () => 
     expect(describeAppStart(0x08020200)).toBe('128 KiB + 512 B bootloader');
   });
 });
+
+describe('MCU names as Klipper spells them', () => {
+  it('a real HC32F460 build says MCU "HC32F460" (capitals, src/hc32f460/Kconfig): it matches an hc32f460 board', () => {
+    const fw = makeSyntheticFirmware({ mcu: 'hc32f460', flashStart: 0xc000, size: 40000, klipper: { config: { MCU: 'HC32F460' } } });
+    const r = inspectFirmware(fw.bytes, { board: catalog.get('voxelab-aquila-hc32') });
+    expect(r.mcu).toBe('HC32F460');
+    expect(r.linkAddress).toMatchObject({ value: 0xc000, confidence: 'certain' });
+    expect(errors(r)).toEqual([]);
+  });
+});
