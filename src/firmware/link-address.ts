@@ -170,8 +170,11 @@ export function determineLinkAddress(
   if (withVtor.length === 1 && vt.region.base !== 0) return decided(withVtor[0]!, 'certain', 'the address is stored as a literal (SCB->VTOR = VectorTable) and the pointers agree');
   // Function pointers landing on prologues: decisive when one base stands out clearly.
   const fnPtrs = [...new Set([...ptrs, ...vt.handlers.map((h) => h | 1)].filter((p) => (p & 1) === 1))];
-  if (best.length > 1 && fnPtrs.length >= MIN_POINTERS) {
-    const scored = best.map((e) => ({ e, hits: prologueHits(img, fnPtrs, e.base, vtBytes) })).sort((a, b) => b.hits - a.hits);
+  // In the 0x0 region small odd constants pass for pointers and can tip the share away from
+  // the true base, so there the prologue count is asked of every feasible base.
+  const pool0 = vt.region.base === 0 ? feasible : best;
+  if (pool0.length > 1 && fnPtrs.length >= MIN_POINTERS) {
+    const scored = pool0.map((e) => ({ e, hits: prologueHits(img, fnPtrs, e.base, vtBytes) })).sort((a, b) => b.hits - a.hits);
     const [first, second] = scored;
     if (first && second && first.hits >= MIN_POINTERS && first.hits >= 3 * Math.max(second.hits, 1)) {
       return decided(first.e, 'certain', `${first.hits} function pointers land on function prologues at this address (at most ${second.hits} at any other)`);
