@@ -1,4 +1,4 @@
-/** Recognise files that are not a raw firmware image, so the user hears what they gave us. */
+/** Recognise files that are not firmware at all, so the user hears what they gave us (ELF and Intel HEX: containers.ts). */
 
 export interface OtherFile {
   id: string;
@@ -8,35 +8,6 @@ export interface OtherFile {
 }
 
 const startsWith = (b: Uint8Array, sig: number[]) => sig.every((x, i) => b[i] === x);
-
-export interface ElfFacts {
-  machine: number;
-  entry: number;
-  /** Lowest physical address of a loaded segment with file data: where the .bin would start. */
-  loadAddress: number | null;
-}
-
-/** ELF32 little-endian header and program headers (only what we report). */
-export function parseElf(b: Uint8Array): ElfFacts | null {
-  if (!startsWith(b, [0x7f, 0x45, 0x4c, 0x46]) || b.length < 52) return null;
-  if (b[4] !== 1 || b[5] !== 1) return { machine: -1, entry: 0, loadAddress: null }; // not ELF32 LE
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const machine = v.getUint16(18, true);
-  const entry = v.getUint32(24, true);
-  const phoff = v.getUint32(28, true);
-  const phentsize = v.getUint16(42, true);
-  const phnum = v.getUint16(44, true);
-  let load: number | null = null;
-  for (let i = 0; i < phnum; i++) {
-    const o = phoff + i * phentsize;
-    if (o + 32 > b.length) break;
-    const type = v.getUint32(o, true);
-    const paddr = v.getUint32(o + 12, true);
-    const filesz = v.getUint32(o + 16, true);
-    if (type === 1 && filesz > 0 && (load === null || paddr < load)) load = paddr;
-  }
-  return { machine, entry, loadAddress: load };
-}
 
 function mostlyText(b: Uint8Array): boolean {
   const n = Math.min(b.length, 4096);
@@ -62,8 +33,6 @@ export function recogniseOtherFile(b: Uint8Array): OtherFile | null {
   if (startsWith(b, [0x55, 0x46, 0x32, 0x0a])) return { id: 'uf2-not-bin', format: 'UF2 file', message: 'this is a UF2 file (for RP2040 drag-and-drop), not a raw .bin for an SD bootloader', hint: 'Use the .bin build of the firmware.' };
   if (mostlyText(b)) {
     const head = Buffer.from(b.subarray(0, 256)).toString('utf8').trimStart();
-    if (/^(:[0-9A-Fa-f]{10,}\r?\n)+/.test(head + '\n') && head.startsWith(':'))
-      return { id: 'hex-not-bin', format: 'Intel HEX file', message: 'this is an Intel HEX file; SD bootloaders take the raw .bin', hint: 'Use the .bin next to it (Klipper: out/klipper.bin), or convert with `objcopy -I ihex -O binary`.' };
     if (/^<(!doctype|html)/i.test(head)) return { id: 'not-firmware', format: 'HTML page', message: 'this is an HTML page, not firmware (a download link saved the web page?)', hint: 'Download the raw .bin file (on GitHub: the "Raw" or release-asset link).' };
     return { id: 'not-firmware', format: 'text file', message: 'this is a text file, not firmware', hint: 'Pick the firmware .bin file (Klipper: out/klipper.bin), not a config or log.' };
   }

@@ -15,7 +15,7 @@ export interface Finding {
   remedy?: Remedy;
 }
 
-export type FirmwareKind = 'cortex-m' | 'mks-scrambled' | 'chitu-cbd' | 'elf' | 'unknown';
+export type FirmwareKind = 'cortex-m' | 'mks-scrambled' | 'chitu-cbd' | 'elf' | 'intel-hex' | 'unknown';
 
 export interface KlipperInterface {
   kind: 'usb' | 'serial' | 'can' | 'usb-can-bridge' | 'unknown';
@@ -58,6 +58,33 @@ export interface VectorTableInfo {
   klipperMarker: boolean;
 }
 
+export interface LinkAddressInfo {
+  value: number | null;
+  confidence: 'certain' | 'likely' | 'uncertain';
+  candidates: number[];
+  /** What decided it, in words. */
+  basis: string;
+}
+
+export interface ElfInfo {
+  machine: number;
+  entry: number;
+  /** Where `objcopy -O binary` output starts: the lowest load address of a section with contents. */
+  loadAddress: number | null;
+  /** The section holding the vector table (e.g. ".text"), null when none does. */
+  vectorSection: string | null;
+  /** Sections objcopy -O binary writes: name, load address, size. */
+  sections: { name: string; address: number; size: number }[];
+}
+
+export interface HexInfo {
+  /** Lowest and one-past-highest data address. */
+  low: number | null;
+  high: number | null;
+  segments: { address: number; size: number }[];
+  startAddress: number | null;
+}
+
 export interface FirmwareReport {
   kind: FirmwareKind;
   /** What the file is, in words: "ARM Cortex-M firmware", "PNG image", "ELF executable", … */
@@ -84,8 +111,17 @@ export interface FirmwareReport {
   vectorTable: VectorTableInfo | null;
   klipper: KlipperInfo | null;
   marlin: MarlinInfo | null;
+  /**
+   * The link address with how sure it is: `certain` (the evidence leaves one address: vector
+   * table, literal-pool pointers, the VTOR literal, or an ELF/HEX file that states it),
+   * `likely` (several addresses fit the evidence and one is in the MCU's Kconfig menu: a
+   * tie-break, not proof), `uncertain` (value null; `candidates` remain).
+   */
+  linkAddress: LinkAddressInfo;
   /** ELF facts when the file is an ELF executable. */
-  elf: { machine: number; entry: number; loadAddress: number | null } | null;
+  elf: ElfInfo | null;
+  /** Intel HEX facts when the file is Intel HEX. */
+  hex: HexInfo | null;
   /** Board checked against, if any. */
   board: string | null;
   findings: Finding[];

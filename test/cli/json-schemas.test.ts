@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
+import { elfOfSyntheticFirmware } from '../../fixtures/synth/elf.js';
+import { makeSyntheticFirmware } from '../../fixtures/synth/firmware.js';
 import { build, makeCard } from '../flash-sdcard/helpers.js';
 import { CLI, removeDir, runCli, tempDir } from '../helpers/judges.js';
 import { SysfsTree } from '../scan/sysfs-tree.js';
@@ -127,6 +129,21 @@ describe('--json documents match docs/schemas', () => {
       expect(r.status).toBe(0);
       expectValid('scan', { doc: JSON.parse(r.stdout) });
     }
+  });
+
+  it('inspect on an ELF and an Intel HEX file (linkAddress, elf, hex)', () => {
+    const synth = makeSyntheticFirmware({ mcu: 'stm32f446xx', flashStart: 0x08008000, size: 30000, klipper: true });
+    const elfPath = join(dir, 'klipper.elf');
+    writeFileSync(elfPath, elfOfSyntheticFirmware(synth));
+    const e = json(['inspect', elfPath, '--board', 'btt-octopus-f446-v1']);
+    expect(e.status, e.stderr).toBe(0);
+    expect(e.doc.linkAddress).toMatchObject({ value: 0x08008000, confidence: 'certain' });
+    expectValid('inspect', e);
+    const hexPath = join(dir, 'klipper.hex');
+    writeFileSync(hexPath, ':020000040800F2\n:1000000000000220098000083583000809820008EA\n:00000001FF\n');
+    const h = json(['inspect', hexPath]);
+    expect(h.doc.hex).toMatchObject({ low: 0x08000000, high: 0x08000010 });
+    expectValid('inspect', h);
   });
 
   it('boards (list, search, one board), drives and flash-sdcard -l', () => {
