@@ -109,6 +109,8 @@ export interface UsageCodes {
   'partition-too-large': NoDetails;
   /** simulate --port-link: something that is not the simulator's own link is at the path. */
   'port-link-exists': PathDetails & { what: string };
+  'output-exists': PathDetails;
+  'not-convertible': PathDetails;
   'read-only-entry': NoDetails;
   'sector-size': NoDetails;
   'size-on-device': NoDetails;
@@ -177,6 +179,11 @@ export interface VerifyCodes {
 /** Data is not in a shape we can work with: a file system, a partition table, a data dictionary. */
 export interface FormatCodes {
   'bad-dictionary': NoDetails;
+  /** An ELF file fwcard cannot read (firmware/elf.ts). */
+  'elf-unreadable': NoDetails;
+  'ihex-overlap': { address: number };
+  /** A damaged Intel HEX record: syntax, length, checksum, record-type, after-eof, no-eof. */
+  [intelHex: `ihex-${string}`]: { line?: number; address?: number; expected?: number; actual?: number; type?: number };
   'card-exfat': { fs: string };
   'card-gpt': NoDetails;
   'card-no-fat': { fs: string };

@@ -144,6 +144,11 @@ describe('--json documents match docs/schemas', () => {
     const h = json(['inspect', hexPath]);
     expect(h.doc.hex).toMatchObject({ low: 0x08000000, high: 0x08000010 });
     expectValid('inspect', h);
+    const out = join(dir, 'klipper-from-hex.bin');
+    const w = json(['inspect', hexPath, '--to-bin', out]);
+    expect(w.doc.written).toEqual({ path: out, bytes: 16 });
+    expect(readFileSync(out).subarray(0, 4).toString('hex')).toBe('00000220');
+    expectValid('inspect', w);
   });
 
   it('boards (list, search, one board), drives and flash-sdcard -l', () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { loadCatalog } from '../../src/boards/catalog.js';
 import { hex } from '../../src/firmware/mcu-memory.js';
 import { imageCommands, recoveryPlan, recoveryStep } from '../../src/flows/doctor/recovery.js';
 import { prng } from '../../src/util/prng.js';
+import { CLI } from '../helpers/judges.js';
 
 // Issue 14: doctor names the stock bootloader by board, with its source, and the exact commands
 // to put it back: download, hex → bin, write at the flash base, then Klipper at the application
@@ -40,7 +41,7 @@ describe('stock bootloader images in the catalog and in doctor', () => {
       const bin = `${b.name}-bootloader.bin`;
       const c = step.commands;
       expect(c[0], b.name).toBe(`wget -O ${b.name}-bootloader.${img.format} ${/%/.test(img.url) ? `'${img.url}'` : img.url}`);
-      if (img.format === 'hex') expect(c[1], b.name).toBe(`arm-none-eabi-objcopy -I ihex -O binary ${b.name}-bootloader.hex ${bin}`);
+      if (img.format === 'hex') expect(c[1], b.name).toBe(`fwcard inspect ${b.name}-bootloader.hex --to-bin ${bin}`);
       const app = hex(r.appStart!);
       if (r.tool === 'dfu-util') expect(c.slice(-2), b.name).toEqual([`dfu-util -a 0 -d 0483:df11 -s 0x08000000 -D ${bin}`, `dfu-util -a 0 -d 0483:df11 -s ${app}:leave -D ~/klipper/out/klipper.bin`]);
       else expect(c.slice(-2), b.name).toEqual([`st-flash write ${bin} 0x08000000`, `st-flash --reset write ~/klipper/out/klipper.bin ${app}`]);
@@ -60,7 +61,15 @@ describe('stock bootloader images in the catalog and in doctor', () => {
     expect(readFileSync(join(dir, `${board.name}-bootloader.hex`), 'latin1')).toMatch(/^:020000040800F2/m);
     const { commands, bin } = imageCommands(board, board.bootloaderImage!.value);
     const convert = commands[1]!.split(' ');
-    execFileSync(convert[0]!, convert.slice(1), { cwd: dir });
+    expect(convert[0]).toBe('fwcard');
+    // fwcard's own conversion, as printed, judged against the bytes and against objcopy's.
+    execFileSync(process.execPath, [CLI, ...convert.slice(1)], { cwd: dir });
     expect(Buffer.from(readFileSync(join(dir, bin))).equals(Buffer.from(bytes))).toBe(true);
+    execFileSync('arm-none-eabi-objcopy', ['-I', 'ihex', '-O', 'binary', `${board.name}-bootloader.hex`, 'objcopy.bin'], { cwd: dir });
+    expect(Buffer.from(readFileSync(join(dir, bin))).equals(readFileSync(join(dir, 'objcopy.bin')))).toBe(true);
+    // Run again: the .bin it made is there now, and fwcard does not overwrite a file.
+    const again = spawnSync(process.execPath, [CLI, ...convert.slice(1)], { cwd: dir, encoding: 'utf8' });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/already exists; fwcard does not overwrite it/);
   });
 });

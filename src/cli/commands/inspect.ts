@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { fromSystemError } from '../../errors.js';
+import { UsageError, fromSystemError } from '../../errors.js';
 import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
 import { action } from '../action.js';
@@ -42,10 +42,30 @@ function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): v
 interface InspectOptions {
   file: string;
   board: string | undefined;
+  /** --to-bin: write the flat image (what objcopy -O binary makes of an ELF or Intel HEX file). */
+  toBin: string | undefined;
   common: CommonOptions;
 }
 
-const parse = ([file]: [string], raw: RawOptions): InspectOptions => ({ file, board: stringOption(raw.board), common: parseCommon(raw) });
+const parse = ([file]: [string], raw: RawOptions): InspectOptions => ({ file, board: stringOption(raw.board), toBin: stringOption(raw.toBin), common: parseCommon(raw) });
+
+/**
+ * Write the image to `path`, which must not exist: fwcard never overwrites a file it did not
+ * create (a vendor's bootloader .bin next to the .hex, say).
+ */
+function writeImage(path: string, image: Uint8Array): void {
+  try {
+    writeFileSync(path, image, { flag: 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UsageError('output-exists', `${path} already exists; fwcard does not overwrite it`, {
+        hint: 'Give --to-bin a new file name, or move the old file away first.',
+        details: { path },
+      });
+    }
+    throw fromSystemError(e, path, 'write the image');
+  }
+}
 
 async function run(o: InspectOptions, out: Output): Promise<number | void> {
   const [{ loadCatalog }, { inspectFirmware }] = await Promise.all([import('../../boards/catalog.js'), import('../../firmware/inspect.js')]);
@@ -58,18 +78,36 @@ async function run(o: InspectOptions, out: Output): Promise<number | void> {
   }
   const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: o.file });
   const ok = !report.findings.some((f) => f.severity === 'error');
-  if (out.json) out.result({ ok, file: o.file, ...report });
-  else show(out, o.file, report, o.common.verbose);
-  if (!ok) return 1;
+  let written: { path: string; bytes: number } | undefined;
+  if (o.toBin) {
+    // An ELF or HEX file that could not be read has no image to write: say so, write nothing.
+    const broken = report.findings.find((f) => UNCONVERTIBLE.has(f.id));
+    if (broken) throw new UsageError('not-convertible', `${o.file}: no image to write: ${broken.message}`, { hint: broken.hint || 'Use the build’s out/klipper.bin, or download the file again.', details: { path: o.file } });
+    const { firmwareImage } = await import('../../firmware/containers.js');
+    const image = firmwareImage(bytes);
+    writeImage(o.toBin, image);
+    written = { path: o.toBin, bytes: image.byteLength };
+  }
+  if (out.json) out.result({ ok, file: o.file, ...report, ...(written ? { written } : {}) });
+  else {
+    show(out, o.file, report, o.common.verbose);
+    if (written) out.line(`wrote ${written.path}: the flat image, ${written.bytes.toLocaleString('en')} bytes${report.linkAddress?.value != null ? `, to be written at 0x${report.linkAddress.value.toString(16).padStart(8, '0')}` : ''}`);
+  }
+  // --to-bin asked for a conversion, and it was done: the findings are shown, the exit is 0.
+  if (!ok && !written) return 1;
 }
+
+/** Findings that leave an ELF or Intel HEX file without an image (firmware/containers.ts). */
+const UNCONVERTIBLE = new Set(['elf-unreadable', 'elf-not-arm', 'elf-empty', 'hex-damaged', 'hex-empty']);
 
 export function register(program: Command): void {
   const cmd = program
     .command('inspect')
     .argument('<firmware>', 'the firmware file (e.g. out/klipper.bin)')
     .description('Say what a firmware file is: the flash address it was linked for, MCU, Klipper or Marlin build; with --board, whether that board’s stock bootloader will take and start it.')
-    .option('--board <name>', 'check the file against this board (see `fwcard boards`)');
+    .option('--board <name>', 'check the file against this board (see `fwcard boards`)')
+    .option('--to-bin <file>', 'also write the flat binary image (of an ELF or Intel HEX file, as objcopy -O binary makes it) to this new file; exit 0 once written');
   addCommonOptions(cmd, { boardsFile: 'add or override boards from a JSON file', json: true, verbose: 'also show the evidence for each link address tried' })
-    .addHelpText('after', '\nExamples:\n  fwcard inspect out/klipper.bin\n  fwcard inspect out/klipper.bin --board btt-octopus-f446-v1\n  fwcard inspect firmware.bin --board creality-v4.2.2 --json\n\nExit status: 0 when nothing is wrong, 1 when the file has an error finding, 2 when it could not be read.')
+    .addHelpText('after', '\nExamples:\n  fwcard inspect out/klipper.bin\n  fwcard inspect out/klipper.bin --board btt-octopus-f446-v1\n  fwcard inspect firmware.bin --board creality-v4.2.2 --json\n  fwcard inspect bootloader.hex --to-bin bootloader.bin\n\nExit status: 0 when nothing is wrong, 1 when the file has an error finding, 2 when it could not be read.')
     .action(action(parse, run));
 }

@@ -69,8 +69,8 @@ export const DFU_SUFFIX_NOTE = 'dfu-util prints "Invalid DFU suffix signature" a
 
 /**
  * Getting the image ready: download it, and turn a .hex into the .bin dfu-util and st-flash take.
- * objcopy lays the hex records out from the lowest address, the flash base, as the ROM loaders
- * expect (fwcard itself has no hex → bin command yet).
+ * `fwcard inspect --to-bin` lays the hex records out from the lowest address, the flash base, as
+ * `objcopy -I ihex -O binary` does and the ROM loaders expect.
  */
 export function imageCommands(board: Board, img: BootloaderImage): { commands: string[]; bin: string } {
   // A link is downloaded under a plain name; a file the user recorded (--boards-file) is used where it is.
@@ -79,7 +79,7 @@ export function imageCommands(board: Board, img: BootloaderImage): { commands: s
   const download = remote ? [pasteLine(['wget', '-O', local, img.url])] : [];
   if (img.format === 'bin') return { commands: download, bin: local };
   const bin = remote ? `${board.name}-bootloader.bin` : local.replace(/\.hex$/i, '.bin');
-  return { commands: [...download, pasteLine(['arm-none-eabi-objcopy', '-I', 'ihex', '-O', 'binary', local, bin])], bin };
+  return { commands: [...download, pasteLine(['fwcard', 'inspect', local, '--to-bin', bin])], bin };
 }
 
 export function recoveryStep(board: Board, firmware: string): DoctorStep & { recovery: Recovery } {
@@ -94,7 +94,7 @@ export function recoveryStep(board: Board, firmware: string): DoctorStep & { rec
   if (img && fact) {
     const where = img.repository ? `${img.path} in github.com/${img.repository}` : img.url;
     details.push(`The stock bootloader: ${where} (${fact.confidence}${fact.sources.length ? `, sources ${fact.sources.join(', ')}` : ''}${fact.note ? `; ${fact.note}` : ''}).`);
-    if (img.format === 'hex') details.push(`It is Intel HEX: arm-none-eabi-objcopy (Debian/Raspberry Pi OS package binutils-arm-none-eabi; Klipper's build tools include it) turns it into the .bin dfu-util and st-flash write; the .bin starts at ${hex(img.address ?? r.flashBase ?? 0)} and is the bootloader's size (tens of KiB), nothing more.`);
+    if (img.format === 'hex') details.push(`It is Intel HEX: fwcard inspect … --to-bin turns it into the .bin dfu-util and st-flash write (byte for byte what arm-none-eabi-objcopy -I ihex -O binary makes); the .bin starts at ${hex(img.address ?? r.flashBase ?? 0)} and is the bootloader's size (tens of KiB), nothing more.`);
   }
   if (!img) details.push(
       `Where ${board.vendor} publishes the stock bootloader image for the ${board.name} is not known to fwcard: ask ${board.vendor} (support, or the board's repository). Once you have it, \`--boards-file\` can record it ({"name": "${board.name}", "bootloaderImage": "<where>"}).`,
