@@ -92,8 +92,9 @@ export function buildSimDictionary(o: SimDictionaryOptions): RawDictionary {
   if (o.link === 'uart') {
     config.SERIAL_BAUD = o.baud ?? 250000;
     config.RECEIVE_WINDOW = o.receiveWindow ?? 192;
+    Object.assign(config, p.reservePins.uart);
   } else {
-    config.RESERVE_PINS_USB = p.family === 'lpc176x' ? 'P0.30,P0.29,P2.9' : 'PA11,PA12';
+    Object.assign(config, p.reservePins.usb ?? {});
   }
   const enumerations: DictionaryEnumerations = { pin: p.pinRanges, spi_bus: p.spiBuses };
   if (Object.keys(p.sdioBuses).length) enumerations.sdio_bus = p.sdioBuses;
