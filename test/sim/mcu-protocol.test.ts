@@ -57,6 +57,28 @@ describe('simulated MCU block handling (src/command.c)', () => {
     expect(mcu.stats.rxOverflowBytes).toBe(108);
   });
 
+  it('a shutdown mid-block leaves the block un-acked: the rest is not run, the next pass NAKs it, a retry draws a NAK too', async () => {
+    const { mcu, dict, flush } = harness(192);
+    const block = encodeBlock(0, [...dict.find('emergency_stop')!.encode({}), ...dict.find('get_clock')!.encode({})]);
+    mcu.receive(block);
+    const blocks = await flush();
+    // sched_shutdown longjmps out of command_dispatch: no command_send_ack; the block stays in
+    // the buffer, is now out of sequence, and command_find_block NAKs and drops it.
+    const msgs = blocks.flatMap((b) => dict.decodeAll(b.content));
+    expect(msgs.map((m) => m.name)).toEqual(['shutdown']);
+    expect(blocks.map((b) => [b.seq, b.content.length > 0])).toEqual([
+      [1, true],
+      [1, false],
+    ]);
+    expect(mcu.stats.naksSent).toBe(1);
+    expect(mcu.stats.commands).toBe(1);
+    mcu.receive(block); // the host's retransmission
+    const again = await flush();
+    expect(again.map((b) => [b.seq, b.content.length])).toEqual([[1, 0]]);
+    expect(mcu.stats.naksSent).toBe(2);
+    expect(mcu.stats.commands).toBe(1);
+  });
+
   it('shuts down on an unknown command id with "Invalid command"', async () => {
     const { mcu, dict, flush } = harness(192);
     mcu.receive(encodeBlock(0, [0x7e - 0x20])); // id 94: not a command
