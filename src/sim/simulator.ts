@@ -119,8 +119,10 @@ export class Simulator {
         baud: this.link.kind === 'uart' ? this.link.baud : undefined,
       }),
     };
-    this.profile_ = profileForBuild(this.chip, this.firmware.dictionary);
-    this.wiring_ = this.cardWiring ? resolveWiring(this.profile_, this.cardWiring) : undefined;
+    this.profile_ = this.chip;
+    if (opts.firmware) this.adoptFirmware(opts.firmware);
+    // The chip's own build must reach the card the board wires (a wrong bus table throws here).
+    else this.wiring_ = this.cardWiring ? resolveWiring(this.chip, this.cardWiring) : undefined;
     this.linkModel = this.makeLink();
     this.mcu_ = this.makeMcu();
   }

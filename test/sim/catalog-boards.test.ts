@@ -7,6 +7,7 @@ import { FwcardError } from '../../src/errors.js';
 import { McuSession } from '../../src/klipper/session.js';
 import { boardLink } from '../../src/sim/board-link.js';
 import { mcuProfile } from '../../src/sim/mcu-profile.js';
+import { buildSimDictionary } from '../../src/sim/sim-dictionary.js';
 import { startSimulator } from '../../src/sim/simulator.js';
 import { CLI, removeDir, tempDir } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
@@ -39,6 +40,39 @@ describe('every catalog board, simulated in-process', () => {
       await s.close();
       sim.close();
     }
+  });
+});
+
+describe('the running build decides', () => {
+  it("CLOCK_FREQ, pins and buses come from the build's dictionary, not the chip's defaults", async () => {
+    const raw = buildSimDictionary({ profile: mcuProfile('stm32f429xx'), link: 'usb' });
+    raw.config = { ...raw.config, CLOCK_FREQ: 180_000_000 }; // a build with an overclocked F429
+    raw.enumerations = { ...raw.enumerations, spi_bus: { spi1: 0 } };
+    const sim = startSimulator({ board: 'btt-octopus-f429-v1', link: { kind: 'usb' }, firmware: { dictionary: raw }, bootloader: false, statsIntervalMs: 0 });
+    const s = new McuSession({ transport: sim.connect() });
+    try {
+      await s.connect();
+      expect(sim.chip.clockFreq).toBe(168_000_000);
+      expect(sim.profile.clockFreq).toBe(180_000_000);
+      expect(s.dictionary.constantNumber('CLOCK_FREQ')).toBe(180_000_000);
+      // MCU time runs at the build's clock: ~180 000 ticks per ms.
+      const a = await s.sendWithResponse('get_uptime', 'uptime');
+      await new Promise((r) => setTimeout(r, 200));
+      const b = await s.sendWithResponse('get_uptime', 'uptime');
+      const perMs = (Number(b.clock) - Number(a.clock)) / 200;
+      expect(perMs).toBeGreaterThan(170_000);
+      expect(sim.profile.spiBuses).toEqual({ spi1: 0 });
+    } finally {
+      await s.close();
+      sim.close();
+    }
+  });
+
+  it("a build for another MCU cannot reach the card (its buses do not match the board's wiring)", () => {
+    const other = buildSimDictionary({ profile: mcuProfile('stm32f446xx'), link: 'usb' });
+    const sim = startSimulator({ board: 'btt-skr-v1.3', firmware: { dictionary: other }, bootloader: false, statsIntervalMs: 0 });
+    expect(sim.wiring).toBeUndefined();
+    sim.close();
   });
 });
 
