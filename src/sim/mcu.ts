@@ -176,7 +176,12 @@ export class SimMcu {
       if (ret === 0) break;
       if (ret > 0) {
         this.stats.blocksReceived++;
-        this.dispatch(Uint8Array.from(this.rx.slice(0, pop)));
+        if (!this.dispatch(Uint8Array.from(this.rx.slice(0, pop)))) {
+          // sched_shutdown() longjmps out of command_dispatch (src/sched.c): the block is
+          // neither popped nor acked; the next pass finds it out of sequence and NAKs it.
+          await this.flushOut();
+          continue;
+        }
       }
       this.rx.splice(0, pop);
       if (ret > 0) this.queueOut(encodeBlock(this.blocks.nextSeq, []));
@@ -212,8 +217,11 @@ export class SimMcu {
     return this.staticIds.get(reason) ?? 0xff;
   }
 
-  /** command_dispatch: run every command of the block; a shutdown abandons the rest. */
-  private dispatch(block: Uint8Array): void {
+  /**
+   * command_dispatch: run every command of the block; a shutdown abandons the rest. False when
+   * a shutdown ended it (Klipper's longjmp skips console_task's pop and command_send_ack).
+   */
+  private dispatch(block: Uint8Array): boolean {
     const end = block.length - 3;
     let pos = 2;
     try {
@@ -239,7 +247,9 @@ export class SimMcu {
     } catch (e) {
       if (!(e instanceof Shutdown)) throw e;
       this.shutdown(e.reason);
+      return false;
     }
+    return true;
   }
 
   /** run_shutdown: remember the first reason, reset the config's outputs, report. */

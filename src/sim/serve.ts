@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import { EmulatedSdCard } from './sd-card/emulated-card.js';
 import type { LinkFaults } from './link.js';
 import { servePty } from './pty.js';
-import { startSimulator, type SimLinkSpec } from './simulator.js';
+import { startSimulator, type BootEvent, type SimLinkSpec } from './simulator.js';
 
 export interface ServeOptions {
   /** Board catalog name or a resolved board. */
@@ -33,6 +33,8 @@ export interface ServedSimulator {
   board: string;
   /** Klipper's MCU name of the simulated chip. */
   mcu: string;
+  /** Cut the board's power and restore it (the bootloader runs, an SDIO one included). */
+  powerCycle(): Promise<BootEvent>;
   /** Stop serving: socat, then the simulator. */
   close(): Promise<void>;
 }
@@ -73,6 +75,7 @@ export async function serveSimulator(opts: ServeOptions): Promise<ServedSimulato
     path,
     board: board.name,
     mcu: sim.profile.mcu,
+    powerCycle: () => sim.powerCycle(),
     close: async () => {
       await server.close();
       sim.close();

@@ -1,6 +1,7 @@
 import type { RawDictionary } from '../klipper/dictionary.js';
 import { buildDictionary } from './dictionary-builder.js';
 import type { McuProfile } from './mcu-profile.js';
+import { BUILD_COMMANDS, BUILD_RESPONSES, BUILD_STATIC_STRINGS, SDIO_AFTER, SDIO_COMMANDS, SDIO_RESPONSES, SDIO_RESPONSES_AFTER } from './klipper-messages.js';
 
 /** The SPI and SDIO commands of Klipper's src/spicmds.c, spi_software.c and sdiocmds.c (DECL_COMMAND formats). */
 export const SD_BUS_COMMANDS = [
@@ -40,41 +41,42 @@ export const BASE_RESPONSES = [
   'config is_config=%c crc=%u is_shutdown=%c move_count=%hu',
 ];
 
-/** Commands the simulated firmware declares (format strings exactly as Klipper's DECL_COMMAND). */
-export const SIM_COMMANDS = [
-  'get_uptime',
-  'get_clock',
-  'get_config',
-  'allocate_oids count=%c',
-  'finalize_config crc=%u',
-  'emergency_stop',
-  'clear_shutdown',
-  'reset',
-  ...SD_BUS_COMMANDS,
-];
+/** Commands of src/spicmds.c and src/spi_software.c (builds with WANT_SPI), and the SPI response. */
+const SPI_ONLY = /^(config_spi|config_spi_without_cs|spi_set_bus|spi_set_sw_bus|spi_transfer|spi_send|config_spi_shutdown|spi_transfer_response) /;
 
-/** Responses (sendf formats exactly as Klipper's). */
+/**
+ * The message lists of a Klipper build for this chip: the full command set of a real build
+ * (src/sim/klipper-messages.ts), with src/sdiocmds.c where the chip has SDIO and without the
+ * SPI commands where it has no SPI (HC32F460). Other optional modules are kept as the
+ * default menuconfig of an LPC1768/STM32 build has them (an approximation for the HC32F460).
+ */
+export function buildMessages(p: McuProfile): { commands: string[]; responses: string[] } {
+  const spi = Object.keys(p.spiBuses).length > 0;
+  const sdio = Object.keys(p.sdioBuses).length > 0;
+  const insertAfter = (list: readonly string[], after: string, extra: readonly string[]): string[] => {
+    const i = list.indexOf(after);
+    return [...list.slice(0, i + 1), ...extra, ...list.slice(i + 1)];
+  };
+  let commands = sdio ? insertAfter(BUILD_COMMANDS, SDIO_AFTER, SDIO_COMMANDS) : [...BUILD_COMMANDS];
+  let responses = sdio ? insertAfter(BUILD_RESPONSES, SDIO_RESPONSES_AFTER, SDIO_RESPONSES) : [...BUILD_RESPONSES];
+  if (!spi) {
+    commands = commands.filter((c) => !SPI_ONLY.test(c));
+    responses = responses.filter((r) => !SPI_ONLY.test(r));
+  }
+  return { commands, responses };
+}
+
+/** Commands the simulator emulates (the rest of a build's commands are accepted and do nothing). */
+export const SIM_COMMANDS = ['get_uptime', 'get_clock', 'get_config', 'allocate_oids count=%c', 'finalize_config crc=%u', 'emergency_stop', 'clear_shutdown', 'reset', ...SD_BUS_COMMANDS];
+
+/** Responses the simulator sends. */
 export const SIM_RESPONSES = [...BASE_RESPONSES, ...SD_BUS_RESPONSES];
 
-/** shutdown() texts of the code the simulator emulates (static strings, ids from 2). */
-export const SIM_STATIC_STRINGS = [
-  'Shutdown cleared when not shutdown',
-  'Invalid command',
-  'Command parser error',
-  'Command request',
-  'oids already allocated',
-  "Can't assign oid",
-  'Invalid oid type',
-  'Already finalized',
-  'Invalid spi config',
-  'Invalid spi bus',
-  'Invalid spi_setup parameters',
-  'Invalid sdio bus',
-  'Not a valid pin',
-  'Not an output pin',
-  'Not an input pin',
-  'alloc_chunk failed',
-];
+/**
+ * shutdown() texts: the LPC1768 build's list (ids from 2), then the texts of the STM32 code the
+ * simulator emulates (src/stm32/gpio.c, spi.c, sdio.c) that build lacks.
+ */
+export const SIM_STATIC_STRINGS = [...BUILD_STATIC_STRINGS, 'Not a valid pin', 'Invalid spi bus', 'Invalid sdio bus'];
 
 export interface SimDictionaryOptions {
   profile: McuProfile;
@@ -92,14 +94,16 @@ export function buildSimDictionary(o: SimDictionaryOptions): RawDictionary {
   if (o.link === 'uart') {
     config.SERIAL_BAUD = o.baud ?? 250000;
     config.RECEIVE_WINDOW = o.receiveWindow ?? 192;
+    Object.assign(config, p.reservePins.uart);
   } else {
-    config.RESERVE_PINS_USB = p.family === 'lpc176x' ? 'P0.30,P0.29,P2.9' : 'PA11,PA12';
+    Object.assign(config, p.reservePins.usb ?? {});
   }
   const enumerations: DictionaryEnumerations = { pin: p.pinRanges, spi_bus: p.spiBuses };
   if (Object.keys(p.sdioBuses).length) enumerations.sdio_bus = p.sdioBuses;
+  const { commands, responses } = buildMessages(p);
   return buildDictionary({
-    commands: SIM_COMMANDS,
-    responses: SIM_RESPONSES,
+    commands,
+    responses,
     staticStrings: SIM_STATIC_STRINGS,
     config,
     enumerations,

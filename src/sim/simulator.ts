@@ -9,6 +9,7 @@ import { resolveWiring, type CardWiring, type ResolvedWiring } from './card-wiri
 import { LinkModel, type LinkFaults } from './link.js';
 import { SimMcu, type SimFirmware } from './mcu.js';
 import { mcuProfile, type McuProfile } from './mcu-profile.js';
+import { profileForBuild } from './build-profile.js';
 import { buildSimDictionary } from './sim-dictionary.js';
 
 /** The hint the real serial transport gives when the port goes away (src/transport/serial-port.ts). */
@@ -82,10 +83,13 @@ export function boardBootloader(board: Board): BootloaderSpec {
  * serial port has; `servePty()` (pty.ts) puts it behind a pseudo-terminal.
  */
 export class Simulator {
-  readonly profile: McuProfile;
+  /** The chip (Klipper's defaults for it); `profile` is the chip as the running build declares it. */
+  readonly chip: McuProfile;
   readonly board: Board | undefined;
   readonly link: SimLinkSpec;
-  readonly wiring: ResolvedWiring | undefined;
+  private readonly cardWiring: CardWiring | undefined;
+  private profile_: McuProfile;
+  private wiring_: ResolvedWiring | undefined;
   readonly bootloader: BootloaderSpec | false;
   readonly boots: BootEvent[] = [];
   private firmware: SimFirmware;
@@ -103,21 +107,46 @@ export class Simulator {
     this.board = board;
     const mcu = opts.mcu ?? board?.klipper?.mcu ?? board?.mcu;
     if (!mcu) throw new RangeError('simulator needs a board or an MCU name');
-    this.profile = mcuProfile(mcu);
+    this.chip = mcuProfile(mcu);
     this.link = opts.link ?? { kind: 'uart', baud: 250000 };
-    const w = opts.wiring ?? (board ? boardWiring(board) : undefined);
-    this.wiring = w ? resolveWiring(this.profile, w) : undefined;
+    this.cardWiring = opts.wiring ?? (board ? boardWiring(board) : undefined);
     this.bootloader = opts.bootloader ?? (board ? boardBootloader(board) : false);
     this.firmware = opts.firmware ?? {
       dictionary: buildSimDictionary({
-        profile: this.profile,
+        profile: this.chip,
         version: opts.version,
         link: this.link.kind,
         baud: this.link.kind === 'uart' ? this.link.baud : undefined,
       }),
     };
+    this.profile_ = this.chip;
+    if (opts.firmware) this.adoptFirmware(opts.firmware);
+    // The chip's own build must reach the card the board wires (a wrong bus table throws here).
+    else this.wiring_ = this.cardWiring ? resolveWiring(this.chip, this.cardWiring) : undefined;
     this.linkModel = this.makeLink();
     this.mcu_ = this.makeMcu();
+  }
+
+  /** The chip as the running build declares it (CLOCK_FREQ, pins, buses of its dictionary). */
+  get profile(): McuProfile {
+    return this.profile_;
+  }
+
+  /** The card wiring in the running build's enumeration values; undefined: no card, or the build cannot reach it. */
+  get wiring(): ResolvedWiring | undefined {
+    return this.wiring_;
+  }
+
+  /** A new build runs: its dictionary decides clock, pins and buses from now on. */
+  private adoptFirmware(fw: SimFirmware): void {
+    this.firmware = fw;
+    this.profile_ = profileForBuild(this.chip, fw.dictionary);
+    try {
+      this.wiring_ = this.cardWiring ? resolveWiring(this.profile_, this.cardWiring) : undefined;
+    } catch (e) {
+      this.wiring_ = undefined;
+      this.opts.trace?.(`sim: the new build cannot reach the card (${(e as Error).message})`);
+    }
   }
 
   /** The MCU as it runs now (replaced on every boot). */
@@ -271,7 +300,7 @@ export class Simulator {
     } else {
       outcome = await runBootloader(medium, this.bootloader, this.lastFlashed);
       if (outcome.kind === 'flashed') {
-        this.firmware = outcome.firmware;
+        this.adoptFirmware(outcome.firmware);
         this.lastFlashed = outcome.file;
       }
     }

@@ -34,7 +34,10 @@ describe('link model', () => {
   });
 
   it('survives duplicated bytes in both directions', async () => {
-    const { s, session } = await setup({ faults: { duplicateRate: 0.01, seed: 3 } }, 10000);
+    // 0.3 % per byte: with a real build's dictionary (about 140 identify chunks) a rate of 1 %
+    // loses some chunk's answer six times in a row, and the host gives up as Klipper's does
+    // (serialhdl.py SerialRetryCommand: 5 retries).
+    const { s, session } = await setup({ faults: { duplicateRate: 0.003, seed: 3 } }, 10000);
     for (let i = 0; i < 20; i++) {
       const p = await session.sendWithResponse('identify', 'identify_response', { params: { offset: i * 10, count: 30 } });
       expect(p.offset).toBe(i * 10);
