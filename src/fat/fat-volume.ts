@@ -2,7 +2,7 @@ import type { FatFs } from 'js-fatfs';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import { IoError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
-import { diskIo, entryOf, FATFS_CSIZE, FATFS_FS_TYPE, loadFatFs, mountChecked, regionsOf, type FatFsModule } from './fatfs-glue.js';
+import { diskIo, entryOf, fatFsOptions, FATFS_CSIZE, FATFS_FS_TYPE, loadFatFs, mountChecked, regionsOf, type FatFsModule } from './fatfs-glue.js';
 import { fatError } from './fresult.js';
 import { MetadataBuffer, type CommitOrder } from './metadata-buffer.js';
 import type { FatEntry, FatInfo } from './file-system.js';
@@ -62,7 +62,7 @@ export class FatVolume {
     // FatFs's window (FAT, directory and FSInfo sectors) lives inside its FATFS object; file
     // data goes through the caller's buffers or the FIL's own sector buffer (FF_FS_TINY 0).
     const window = { start: 0, end: 0 };
-    const ff = await F.create({ diskio: diskIo(F, dev, box, meta, (ptr) => ptr >= window.start && ptr < window.end) });
+    const ff = await F.create(fatFsOptions(diskIo(F, dev, box, meta, (ptr) => ptr >= window.start && ptr < window.end)));
     const fs = ff.malloc(F.sizeof_FATFS);
     window.start = fs;
     window.end = fs + F.sizeof_FATFS;

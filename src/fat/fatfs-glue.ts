@@ -1,4 +1,7 @@
-import type { DiskIO, FatFs } from 'js-fatfs';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { DiskIO, FatFs, FatFsOptions } from 'js-fatfs';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import type { FatEntry } from './file-system.js';
 import type { FatRegions, MetadataBuffer } from './metadata-buffer.js';
@@ -18,6 +21,58 @@ let loaded: Promise<FatFsModule> | null = null;
  */
 export function loadFatFs(): Promise<FatFsModule> {
   return (loaded ??= import('js-fatfs'));
+}
+
+/** The WebAssembly API, typed here: the project's lib (ES2022, no DOM) does not declare it. */
+interface Wasm {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => object;
+}
+const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+
+let compiled: object | null = null;
+
+/**
+ * The options for js-fatfs's `create` (an Emscripten module): `diskio`, plus our own
+ * instantiation of its WASM, for two reasons measured on `fwcard prepare`:
+ * - The module is compiled once per process, not once per mount (prepare mounts up to three
+ *   times; each compile of the 0.5 MB module costs a few ms).
+ * - Emscripten's tzset import, which FatFs reaches through localtime on its first timestamp,
+ *   names the time zones with Date.prototype.toLocaleTimeString. That starts ICU's locale
+ *   machinery (about 20 ms, a fifth of a node start) for names nothing here reads: a FAT
+ *   timestamp is local time without a zone. The replacement fills in the same offsets and
+ *   leaves the names empty. The import is found by its function name; if a js-fatfs release
+ *   renames it, the original stays in place and only the speed is lost.
+ */
+export function fatFsOptions(diskio: DiskIO): FatFsOptions {
+  type Heaps = { HEAPU8: Uint8Array; HEAP32: Int32Array; HEAPU32: Uint32Array };
+  type Imports = Record<string, (...a: number[]) => unknown>;
+  const module = {
+    diskio,
+    instantiateWasm(info: { a: Imports }, receive: (instance: object, module: object) => void): object {
+      const imports = info.a;
+      for (const k of Object.keys(imports)) {
+        if (imports[k]!.name !== '__tzset_js') continue;
+        imports[k] = (timezone: number, daylight: number, stdName: number, dstName: number) => {
+          const heaps = module as unknown as Heaps;
+          const year = new Date().getFullYear();
+          const winter = new Date(year, 0, 1).getTimezoneOffset();
+          const summer = new Date(year, 6, 1).getTimezoneOffset();
+          heaps.HEAPU32[timezone >> 2] = Math.max(winter, summer) * 60;
+          heaps.HEAP32[daylight >> 2] = Number(winter !== summer);
+          heaps.HEAPU8[stdName] = 0;
+          heaps.HEAPU8[dstName] = 0;
+        };
+      }
+      compiled ??= new wasm.Module(readFileSync(join(dirname(createRequire(import.meta.url).resolve('js-fatfs')), 'fatfs.wasm')));
+      // Emscripten's contract for a synchronous instantiation: hand the instance to `receive`
+      // and return its exports (createWasm's caller keeps what this returns).
+      const instance = new wasm.Instance(compiled, info) as { exports: object };
+      receive(instance, compiled);
+      return instance.exports;
+    },
+  };
+  return module;
 }
 
 /**
