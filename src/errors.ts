@@ -110,6 +110,8 @@ export interface UsageCodes {
   /** simulate --port-link: something that is not the simulator's own link is at the path. */
   'port-link-exists': PathDetails & { what: string };
   'output-exists': PathDetails;
+  /** simulate: no model of this MCU (Klipper does not support it, or the simulator has no profile). */
+  'sim-unsupported-mcu': NoDetails;
   'not-convertible': PathDetails;
   'read-only-entry': NoDetails;
   'sector-size': NoDetails;
