@@ -1313,6 +1313,26 @@ function table(results, meta) {
 
 async function main() {
   const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`Usage: node bench/faults.js [options]      (npm run faults -- [options] builds first)
+
+Six fault campaigns: serial-link, interruption, card-faults, mcu-faults, bad-input, fuzz. Each is
+bounded in runs and in wall time (about 13 minutes in all on two cores). Prints a table and exits
+1 if any run shows silent corruption, an invariant violation, an fsck failure or a hang.
+Run as root (loop devices; one case runs fwcard as \`nobody\`), with socat, dosfstools, mtools.
+
+Options:
+  --json          one JSON document on stdout ({ "campaigns": [...] }); the table goes to stderr
+  --quick         a few runs per cell (about two minutes)
+  --runs N        runs per cell (per rate and link, interruption kind, fault kind, ...)
+  --seed S        changes every random choice (default 1)
+  --only a,b      only these campaigns
+  --budget F      multiply every campaign's wall-time bound by F
+  --jobs N        run N campaigns at a time, each in its own process
+  --no-snapshot   use bin/ and dist/ of the tree instead of a private copy
+  -h, --help      print this help and exit`);
+    return;
+  }
   const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const json = args.includes('--json');
   const quick = args.includes('--quick');

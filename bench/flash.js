@@ -13,6 +13,21 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'fwcard.js');
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`Usage: node bench/flash.js [--json] [--runs N]
+
+flash-sdcard upload + read-back of a 45,000-byte firmware through \`fwcard simulate\` (a real
+pty) on a 250000-baud UART model and a USB model. Prints seconds, firmware bytes/s, serial bytes
+each way, SD-bus round trips and the ratio to the link's raw byte rate. Needs dist/
+(npm run build), socat, fdisk and dosfstools.
+
+Options:
+  --json        one JSON document on stdout
+  --runs N      runs per link model; the median is reported (default 1)
+  -h, --help    print this help and exit
+Environment: FWCARD_BENCH_FAST_SPI=1 adds -s (4 MHz SPI).`);
+  process.exit(0);
+}
 const json = args.includes('--json');
 const runs = Number(args[args.indexOf('--runs') + 1] || 1) || 1;
 const { makeSyntheticFirmware } = await import(join(root, 'dist', 'firmware', 'index.js'));

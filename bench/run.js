@@ -17,6 +17,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'fwcard.js');
 const firmware = join(root, 'fixtures', 'firmware', 'klipper-stm32f446-32k.bin');
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`Usage: node bench/run.js [--json] [--sizes 4G,32G,128G] [--runs N]
+
+fwcard prepare against sfdisk + mkfs.fat + mcopy and a read-back (mcopy out, cmp) building the
+same layout on fresh sparse images, whole processes in turn. Prints wall time, bytes written and
+bytes allocated for both, with fwcard's ratios. Needs dist/ (npm run build), fdisk, dosfstools
+and mtools; the images are sparse, in the system's temporary folder.
+
+Options:
+  --json          one JSON document on stdout
+  --sizes LIST    image sizes, comma-separated (default 4G,32G,128G)
+  --runs N        runs per size and side; the median is reported (default 5)
+  -h, --help      print this help and exit`);
+  process.exit(0);
+}
 const json = args.includes('--json');
 const opt = (name, def) => {
   const i = args.indexOf(name);

@@ -12,6 +12,18 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'fwcard.js');
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`Usage: node bench/startup.js [--json] [--rounds N]
+
+Start-up: \`fwcard --version\` against a bare \`node -e 0\`, both whole processes, in turn round
+by round. Prints the medians and the ratio (target: at most 1.6). Needs dist/ (npm run build).
+
+Options:
+  --json        one JSON document on stdout
+  --rounds N    rounds, each running both once (default 21)
+  -h, --help    print this help and exit`);
+  process.exit(0);
+}
 const json = args.includes('--json');
 const i = args.indexOf('--rounds');
 const rounds = Number(i >= 0 ? args[i + 1] : '21');
