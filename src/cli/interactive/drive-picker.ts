@@ -3,7 +3,7 @@ import { select } from '@inquirer/prompts';
 import type { Drive } from '../../disk/drives.js';
 import { UsageError } from '../../errors.js';
 import { formatBytes } from '../../util/size.js';
-import { asking, promptContext } from './terminal.js';
+import { asking } from './terminal.js';
 
 export interface Choice {
   name: string;
@@ -28,5 +28,5 @@ export async function pickDrive(drives: Drive[]): Promise<string> {
       hint: 'Insert the card (or its reader) and try again; `fwcard drives --all` shows why other drives are not offered. An image file works too: `fwcard prepare card.img --size 8G …`.',
     });
   }
-  return asking(() => select({ message: 'Which card? (everything on it will be erased after you confirm)', choices: driveChoices(drives), pageSize: 10 }, promptContext()));
+  return asking((context) => select({ message: 'Which card? (everything on it will be erased after you confirm; Esc cancels)', choices: driveChoices(drives), pageSize: 10 }, context));
 }
