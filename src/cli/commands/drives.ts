@@ -38,7 +38,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('drives')
     .description('List the drives a card can be prepared on: removable, card readers and USB; not system, virtual or read-only.')
-    .option('--all', 'also list the drives fwcard will not offer, marked with the reason');
+    .option('--all', 'also list the drives fwcard will not offer, marked with the reason, and the attached loop devices with their image files');
   addCommonOptions(cmd, { json: true })
     .addHelpText('after', '\nExamples:\n  fwcard drives\n  fwcard drives --all --json')
     .action(action(parse, run));
