@@ -156,6 +156,20 @@ describe('in a terminal', () => {
     });
   }
 
+  it('Esc at prepare\'s "Type yes to continue" cancels too: exit 2, the image byte-identical', async () => {
+    const img = join(dir, 'confirm-esc.img');
+    writeFileSync(img, Buffer.alloc(16 << 20, 0x5a));
+    const before = fingerprint(img);
+    const t = terminal(`node ${CLI} prepare ${img} --board btt-octopus-f446-v1 --firmware ${F446}`);
+    await t.waitFor(/Type "yes" to continue:/);
+    t.type('ye');
+    t.keys('Escape');
+    const s = await t.waitFor(/EXIT=\d+/);
+    expect(s).toMatch(/^fwcard: error: cancelled: nothing was written$/m);
+    expect(s).toMatch(/EXIT=2/);
+    expect(fingerprint(img)).toBe(before);
+  });
+
   it('the picker fits an 80-column terminal: one line per board', async () => {
     const t = terminal(`node ${CLI} doctor --firmware ${MARLIN_F103}`, 80);
     const s = await t.waitFor(/Show all \d+ boards/);
