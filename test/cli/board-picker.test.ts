@@ -181,6 +181,23 @@ describe('in a terminal', () => {
   });
 });
 
+describe('the drive picker at 80 columns', () => {
+  it('a drive whose line is longer than the terminal is cut with … on its own line, and still picked', async () => {
+    const long = { device: '/dev/sdb', description: 'Generic STORAGE DEVICE (USB: Realtek Semiconductor Corp. USB3.0 Card Reader)', sizeBytes: 31_914_983_424, bus: 'usb', removable: true, isCard: true, isUsb: true, isSystem: false, isVirtual: false, readOnly: false, mountpoints: ['/media/pi/BOOT'], byId: [], loopBackingFile: null, hiddenBecause: '', source: 'sysfs' };
+    const short = { ...long, device: '/dev/sdc', description: 'SanDisk Cruzer', mountpoints: [] };
+    const list = join(dir, 'drives.json');
+    writeFileSync(list, JSON.stringify([long, short]));
+    const t = terminal(`node ${join(process.cwd(), 'test', 'cli', 'pick-drive-harness.mjs')} "$(cat ${list})"`, 80);
+    const s = await t.waitFor(/Which card\?[\s\S]*\/dev\/sdc/);
+    const row = s.split('\n').find((l) => l.startsWith('❯ /dev/sdb'))!;
+    expect(row.length).toBeLessThanOrEqual(80);
+    expect(row).toMatch(/Generic STORAGE DEVICE .*…$/);
+    expect(s).toMatch(/\n {2}\/dev\/sdc +29\.7 GiB +SD card +SanDisk Cruzer/);
+    t.keys('Enter');
+    expect(await t.waitFor(/EXIT=\d+/)).toMatch(/PICKED \/dev\/sdb\n/);
+  });
+});
+
 describe('doctor keeps an alias as typed', () => {
   it('the plan says btt-skr-turbo-v1.4 (generic-lpc1769) and its commands pass the alias', () => {
     const lpc = build(dir, 'generic-lpc1769', 'v0.13.0-alias');

@@ -9,10 +9,7 @@ import type { Catalog } from '../../boards/catalog.js';
 import type { Board } from '../../boards/types.js';
 import type { Choice } from './drive-picker.js';
 import type { FirmwareFit } from './firmware-match.js';
-import { asking } from './terminal.js';
-
-/** Each choice on one line of the terminal: a wrapped choice breaks the list's layout. */
-const clip = (s: string, width = (process.stderr.columns || 80) - 3): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
+import { asking, clip } from './terminal.js';
 
 function boardChoice(b: Board): Choice {
   const file = (b.folder.value ? `${b.folder.value}/` : '') + b.firmwareName.value;

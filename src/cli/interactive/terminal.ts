@@ -8,6 +8,9 @@ export function canAsk(): boolean {
   return !!process.stdin.isTTY && !!process.stderr.isTTY;
 }
 
+/** A choice on one line of the terminal (after inquirer's 2-column cursor): a wrapped choice breaks the list's layout. */
+export const clip = (s: string, width = (process.stderr.columns || 80) - 3): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
+
 /** Where the prompts read and draw; `signal` ends the prompt (Esc, see asking()). */
 export const promptContext = (signal?: AbortSignal) => ({ input: process.stdin, output: process.stderr, ...(signal ? { signal } : {}) });
 
