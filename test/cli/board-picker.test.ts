@@ -65,6 +65,17 @@ describe('what the firmware says narrows the boards', () => {
     expect(names).not.toContain('generic-lpc1769');
   });
 
+  it('a build for an MCU no board has: every board, and the question says none fits', async () => {
+    const odd = build(dir, 'btt-octopus-f446-v1', 'v0.13.0-f072', { mcu: 'stm32f072xb' });
+    const fit = firmwareFileFit(odd.bin)!;
+    expect(fit.label).toBe('stm32f072xb');
+    expect(values(boardChoices(catalog, '', fit))).toEqual(catalog.all().map((b) => b.name));
+    const t = terminal(`node ${CLI} doctor --firmware ${odd.bin}`);
+    await t.waitFor(/Which board\? \(none is for stm32f072xb, the firmware's MCU; type to search; Esc cancels\)/);
+    t.keys('C-c');
+    expect(await t.waitFor(/EXIT=\d+/)).toMatch(/EXIT=2/);
+  });
+
   it('no firmware, a missing one or a text file: no narrowing (the command reports the file itself)', () => {
     expect(firmwareFileFit(undefined)).toBeNull();
     expect(firmwareFileFit(join(dir, 'missing.bin'))).toBeNull();

@@ -78,6 +78,7 @@ Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of k
 Examples:
   fwcard doctor --board btt-octopus-f446-v1
   fwcard doctor --board btt-octopus-f446-v1 --firmware out/klipper.bin --card /dev/sdb
-  fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json`)
+  fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json
+  fwcard doctor --firmware out/klipper.bin    # on a terminal: pick the board`)
     .action(action(parse, run));
 }

@@ -49,7 +49,8 @@ export async function pickBoard(catalog: Catalog, fit: FirmwareFit | null = null
   let all = false;
   for (;;) {
     // Short enough for 80 columns: inquirer wraps the question, never the answers.
-    const how = fit && !all ? `for ${fit.label} first; type to search` : 'type to search: name, vendor, printer, MCU';
+    const none = fit !== null && !catalog.all().some((b) => fit.fits(b));
+    const how = none ? `none is for ${fit.label}, the firmware's MCU; type to search` : fit && !all ? `for ${fit.label} first; type to search` : 'type to search: name, vendor, printer, MCU';
     const picked = await asking((context) =>
       search({ message: `Which board? (${how}; Esc cancels)`, source: async (term) => boardChoices(catalog, term, fit, all), pageSize: 10 }, context),
     );
