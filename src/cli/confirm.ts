@@ -16,8 +16,14 @@ export async function confirmDestructive(question: string, opts: { yes?: boolean
   // Loaded only when asking: a run with --yes (scripts, batches) never needs readline.
   const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // Esc cancels too, as in the pickers: the question is then aborted (AbortError, below).
+  const esc = new AbortController();
+  const onKey = (_: unknown, key: { name?: string } | undefined): void => {
+    if (key?.name === 'escape') esc.abort();
+  };
+  process.stdin.on('keypress', onKey);
   try {
-    const answer = await rl.question(`${question}\nType "yes" to continue: `);
+    const answer = await rl.question(`${question}\nType "yes" to continue: `, { signal: esc.signal });
     return answer.trim().toLowerCase() === 'yes';
   } catch (e) {
     // Ctrl-C and Ctrl-D both close the interface, and the waiting question rejects (AbortError).
@@ -26,6 +32,7 @@ export async function confirmDestructive(question: string, opts: { yes?: boolean
     process.stderr.write('\n');
     throw promptCancelled(e);
   } finally {
+    process.stdin.off('keypress', onKey);
     rl.close();
   }
 }

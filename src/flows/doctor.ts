@@ -50,7 +50,8 @@ export interface DoctorStep {
 export interface DoctorResult {
   /** No step of kind `fix`. */
   ok: boolean;
-  board: { name: string; vendor: string; models: string[]; mcu: string };
+  /** `name` is the catalog's; `asTyped` the alias the user gave (else the name), which the plan's lines use. */
+  board: { name: string; asTyped: string; vendor: string; models: string[]; mcu: string };
   /** The firmware inspection, when --firmware was given. */
   firmware: ({ path: string; ok: boolean } & FirmwareReport) | null;
   /** The card check, when --card was given. */
@@ -75,7 +76,11 @@ const gives = (f: CheckFinding, ...kinds: RemedyKind[]): boolean => remediesOf(f
 
 export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   const catalog = loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {});
-  const board = catalog.get(opts.board);
+  const found = catalog.get(opts.board);
+  // An alias stays as the user typed it in every line and command of the plan (issue 16): it
+  // names the same board, and the user knows their board by it.
+  const alias = found.aliases.find((a) => a.toLowerCase() === opts.board.toLowerCase());
+  const board: Board = alias ? { ...found, name: alias } : found;
   const fine: string[] = [];
   const steps: DoctorStep[] = [];
 
@@ -122,7 +127,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   steps.push(restore);
   return {
     ok: !steps.some((s) => s.kind === 'fix'),
-    board: { name: board.name, vendor: board.vendor, models: board.models, mcu: board.mcu },
+    board: { name: found.name, asTyped: board.name, vendor: board.vendor, models: board.models, mcu: board.mcu },
     firmware,
     card,
     fine,

@@ -10,7 +10,8 @@ const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { f
 function render(out: Output, r: DoctorResult): void {
   const models = r.board.models.slice(0, 3).join(' / ') + (r.board.models.length > 3 ? ' / …' : '');
   const who = models.toLowerCase().startsWith(r.board.vendor.toLowerCase()) ? models : `${r.board.vendor} ${models}`.trim();
-  for (const l of wrap(`Plan for the ${r.board.name} (${who}; ${r.board.mcu})`, '', '  ')) out.line(l);
+  const alias = r.board.asTyped !== r.board.name ? `${r.board.name}: ` : '';
+  for (const l of wrap(`Plan for the ${r.board.asTyped} (${alias}${who}; ${r.board.mcu})`, '', '  ')) out.line(l);
   if (r.fine.length) {
     out.line();
     out.line('What is fine:');
@@ -33,7 +34,8 @@ function render(out: Output, r: DoctorResult): void {
 }
 
 interface DoctorCommandOptions {
-  board: string;
+  /** None: pick one on a terminal, else a usage error naming --board. */
+  board: string | undefined;
   firmware: string | undefined;
   card: string | undefined;
   rebuilt: string | undefined;
@@ -42,7 +44,7 @@ interface DoctorCommandOptions {
 }
 
 const parse = (_args: [], raw: RawOptions): DoctorCommandOptions => ({
-  board: String(raw.board),
+  board: stringOption(raw.board),
   firmware: stringOption(raw.firmware),
   card: stringOption(raw.card),
   rebuilt: stringOption(raw.rebuilt),
@@ -51,8 +53,10 @@ const parse = (_args: [], raw: RawOptions): DoctorCommandOptions => ({
 });
 
 async function run(o: DoctorCommandOptions, out: Output): Promise<number> {
+  const { completeDoctorBoard } = await import('../interactive/doctor-board.js');
+  const board = await completeDoctorBoard({ board: o.board, firmware: o.firmware, json: out.json, ...boardsFileOf(o.common) });
   const { doctor } = await import('../../flows/doctor.js');
-  const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...(o.rebuilt ? { rebuilt: o.rebuilt } : {}), ...(o.port ? { port: o.port } : {}), ...boardsFileOf(o.common) });
+  const r = await doctor({ board, firmware: o.firmware, card: o.card, ...(o.rebuilt ? { rebuilt: o.rebuilt } : {}), ...(o.port ? { port: o.port } : {}), ...boardsFileOf(o.common) });
   if (out.json) out.result(r);
   else render(out, r);
   return r.ok ? 0 : 1;
@@ -62,7 +66,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('doctor')
     .description('Inspect the firmware and check the card for a board, then print a numbered plan: what is fine, what to fix in which order with the exact commands, and what the board does at power-up.')
-    .requiredOption('--board <name>', 'your board (see `fwcard boards`)')
+    .option('--board <name>', 'your board (see `fwcard boards`); none on a terminal: pick one')
     .option('--firmware <file>', 'the firmware you want on the board (e.g. out/klipper.bin)')
     .option('--card <target>', 'the card (/dev/sdX, see `fwcard drives`) or an image file; read only')
     .option('--port <device>', 'where you expect the board (/dev/serial/by-id/…): doctor says whether it is there and what answers')
@@ -74,6 +78,7 @@ Nothing is written. Exit codes: 0 nothing to fix, 1 something to fix (steps of k
 Examples:
   fwcard doctor --board btt-octopus-f446-v1
   fwcard doctor --board btt-octopus-f446-v1 --firmware out/klipper.bin --card /dev/sdb
-  fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json`)
+  fwcard doctor --board creality-v4.2.2 --firmware klipper.bin --card card.img --json
+  fwcard doctor --firmware out/klipper.bin    # on a terminal: pick the board`)
     .action(action(parse, run));
 }

@@ -111,7 +111,7 @@ function parse([targets]: [string[]], raw: RawOptions): PrepareCommandOptions {
 async function run(o: PrepareCommandOptions, out: Output): Promise<number | void> {
   // No target or no --board: pick them on a terminal, else an error naming what to pass.
   const { completePrepareArgs } = await import('../interactive/prepare-args.js');
-  const { targets, board } = await completePrepareArgs({ targets: o.targets, board: o.board, ...boardsFileOf(o.common) });
+  const { targets, board } = await completePrepareArgs({ targets: o.targets, board: o.board, firmware: o.firmware, ...boardsFileOf(o.common) });
   const { prepare } = await import('../../flows/prepare.js');
   const batch = targets.length > 1;
   // A batch interleaves several cards: plain progress lines, each prefixed with its target.

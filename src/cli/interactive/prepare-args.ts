@@ -10,13 +10,15 @@ export interface PrepareArgs {
   targets: string[];
   board?: string;
   boardsFile?: string;
+  /** The firmware file: the board picker offers the boards it was built for first. */
+  firmware?: string;
 }
 
 export interface PickerDeps {
   interactive: boolean;
   drives: () => Promise<Drive[]>;
   pickDrive: (drives: Drive[]) => Promise<string>;
-  pickBoard: (boardsFile?: string) => Promise<string>;
+  pickBoard: (boardsFile?: string, firmware?: string) => Promise<string>;
 }
 
 // The pickers, the drive listing and the catalog are loaded only when a question is asked:
@@ -25,11 +27,14 @@ const realDeps = (): PickerDeps => ({
   interactive: canAsk(),
   drives: async () => (await import('../../disk/drives.js')).listDrives(),
   pickDrive: async (drives) => (await import('./drive-picker.js')).pickDrive(drives),
-  pickBoard: async (boardsFile) => {
-    const [{ pickBoard }, { loadCatalog }] = await Promise.all([import('./board-picker.js'), import('../../boards/catalog.js')]);
-    return pickBoard(loadCatalog(boardsFile ? { boardsFile } : {}));
-  },
+  pickBoard: pickBoardFor,
 });
+
+/** The board picker over the catalog (with --boards-file), narrowed by the firmware when it tells its MCU. */
+export async function pickBoardFor(boardsFile?: string, firmware?: string): Promise<string> {
+  const [{ pickBoard }, { loadCatalog }, { firmwareFileFit }] = await Promise.all([import('./board-picker.js'), import('../../boards/catalog.js'), import('./firmware-match.js')]);
+  return pickBoard(loadCatalog(boardsFile ? { boardsFile } : {}), firmwareFileFit(firmware));
+}
 
 export async function completePrepareArgs(given: PrepareArgs, picker?: PickerDeps): Promise<{ targets: string[]; board: string }> {
   const noTarget = given.targets.length === 0;
@@ -51,7 +56,7 @@ export async function completePrepareArgs(given: PrepareArgs, picker?: PickerDep
   }
   try {
     const targets = noTarget ? [await deps.pickDrive(await deps.drives())] : given.targets;
-    const board = noBoard ? await deps.pickBoard(given.boardsFile) : given.board!;
+    const board = noBoard ? await deps.pickBoard(given.boardsFile, given.firmware) : given.board!;
     return { targets, board };
   } catch (e) {
     if (isPromptCancel(e)) throw promptCancelled(e);

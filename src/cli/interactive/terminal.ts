@@ -8,8 +8,11 @@ export function canAsk(): boolean {
   return !!process.stdin.isTTY && !!process.stderr.isTTY;
 }
 
-/** Where the prompts read and draw. */
-export const promptContext = () => ({ input: process.stdin, output: process.stderr });
+/** A choice on one line of the terminal (after inquirer's 2-column cursor): a wrapped choice breaks the list's layout. */
+export const clip = (s: string, width = (process.stderr.columns || 80) - 3): string => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
+
+/** Where the prompts read and draw; `signal` ends the prompt (Esc, see asking()). */
+export const promptContext = (signal?: AbortSignal) => ({ input: process.stdin, output: process.stderr, ...(signal ? { signal } : {}) });
 
 /**
  * A prompt ended by Ctrl-C or Ctrl-D: inquirer rejects with ExitPromptError (AbortPromptError
@@ -33,12 +36,23 @@ export function promptCancelled(cause: unknown): UsageError<'cancelled'> {
   });
 }
 
-/** Run a prompt; a Ctrl-C or Ctrl-D in it becomes promptCancelled(). */
-export async function asking<T>(prompt: () => Promise<T>): Promise<T> {
+/**
+ * Run a prompt; Ctrl-C, Ctrl-D or Esc in it becomes promptCancelled(). Inquirer has no key for
+ * "cancel": Esc aborts the signal given to the prompt (readline emits it ~0.5 s after the key,
+ * when no escape sequence follows).
+ */
+export async function asking<T>(prompt: (context: ReturnType<typeof promptContext>) => Promise<T>): Promise<T> {
+  const esc = new AbortController();
+  const onKey = (_: unknown, key: { name?: string } | undefined): void => {
+    if (key?.name === 'escape') esc.abort(new Error('Esc'));
+  };
+  process.stdin.on('keypress', onKey);
   try {
-    return await prompt();
+    return await prompt(promptContext(esc.signal));
   } catch (e) {
     if (isPromptCancel(e)) throw promptCancelled(e);
     throw e;
+  } finally {
+    process.stdin.off('keypress', onKey);
   }
 }
