@@ -143,7 +143,8 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
         if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
         const what = plan.format ? `ERASE everything on ${targets.join(', ')}` : `replace the firmware on ${targets.join(', ')}`;
         // One question for the whole batch.
-        confirmed ??= confirmDestructive(`This will ${what}.`, { yes: o.yes });
+        const keep = plan.format ? {} : { action: 'write the firmware onto the existing volume', note: 'Nothing would be erased: --no-format keeps the volume and replaces only the firmware file.' };
+        confirmed ??= confirmDestructive(`This will ${what}.`, { yes: o.yes, ...keep });
         return confirmed;
       },
     });
