@@ -29,6 +29,8 @@ export interface CheckCardOptions {
   firmware?: GivenFirmware | null;
   /** How the user named the card, for the commands in hints (default: the device name). */
   target?: string;
+  /** The board's name as the user typed it (an alias stays an alias in messages). */
+  boardAs?: string;
 }
 
 const ORDER = { error: 0, warning: 1, info: 2 } as const;
@@ -45,7 +47,7 @@ export function sortFindings(f: CheckFinding[]): CheckFinding[] {
  * `doctor` and `flash-sdcard` over any BlockDevice (an SD card behind an MCU included).
  */
 export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): Promise<CheckReport> {
-  const rules = rulesFor(opts.board ?? null);
+  const rules = rulesFor(opts.board ?? null, opts.boardAs);
   const ctx: HintContext = { target: opts.target ?? dev.name, rules, firmwarePath: opts.firmware?.path ?? null };
   const counted = countingReads(dev);
   const cardA = await analyseCard(counted.dev, ctx);
@@ -70,7 +72,7 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
   const sorted = sortFindings(findings);
   return {
     ok: !sorted.some((f) => f.severity === 'error'),
-    board: rules.boardName,
+    board: rules.board?.name ?? null,
     view: rules.board ? 'board' : 'generic',
     card: cardA.card,
     files,
@@ -152,7 +154,7 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
   const run = async (): Promise<CheckReport> => {
     const dev = openTarget(opts.target, true);
     try {
-      const report = await checkCard(dev, { board, firmware: given, target: opts.target });
+      const report = await checkCard(dev, { board, firmware: given, target: opts.target, ...(opts.board ? { boardAs: opts.board } : {}) });
       if (dev instanceof RawDevice && dev.info.isPartition) {
         // Checking /dev/sdb1 sees the volume as if it had no partition table: say so.
         const whole = `/dev/${dev.info.diskName}`;

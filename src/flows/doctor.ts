@@ -98,7 +98,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   let card: CheckResult | null = null;
   if (opts.card) {
     // A build that will be replaced is not worth comparing with the card's file.
-    card = await check({ target: opts.card, board: board.name, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(firmware?.ok ? { firmware: firmware.path } : {}) });
+    card = await check({ target: opts.card, board: opts.board, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(firmware?.ok ? { firmware: firmware.path } : {}) });
     cardSteps(board, card, { firmware: firmware?.ok ? firmware.path : null, replaces: !!opts.firmware, render }, fine, steps);
   } else {
     steps.push({

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DoctorResult } from '../../flows/doctor.js';
+import { boardLabel } from '../../boards/label.js';
 import { action } from '../action.js';
 import { wrap } from '../wrap.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
@@ -7,10 +8,10 @@ import type { Output } from '../output.js';
 
 const TAG: Record<DoctorResult['steps'][number]['kind'], [number, string]> = { fix: [31, 'fix'], do: [36, 'do'], 'if-needed': [33, 'only if needed'] };
 
-function render(out: Output, r: DoctorResult): void {
+function render(out: Output, r: DoctorResult, typed?: string): void {
   const models = r.board.models.slice(0, 3).join(' / ') + (r.board.models.length > 3 ? ' / …' : '');
   const who = models.toLowerCase().startsWith(r.board.vendor.toLowerCase()) ? models : `${r.board.vendor} ${models}`.trim();
-  for (const l of wrap(`Plan for the ${r.board.name} (${who}; ${r.board.mcu})`, '', '  ')) out.line(l);
+  for (const l of wrap(`Plan for the ${boardLabel(typed, r.board.name)} (${who}; ${r.board.mcu})`, '', '  ')) out.line(l);
   if (r.fine.length) {
     out.line();
     out.line('What is fine:');
@@ -54,7 +55,7 @@ async function run(o: DoctorCommandOptions, out: Output): Promise<number> {
   const { doctor } = await import('../../flows/doctor.js');
   const r = await doctor({ board: o.board, firmware: o.firmware, card: o.card, ...(o.rebuilt ? { rebuilt: o.rebuilt } : {}), ...(o.port ? { port: o.port } : {}), ...boardsFileOf(o.common) });
   if (out.json) out.result(r);
-  else render(out, r);
+  else render(out, r, o.board);
   return r.ok ? 0 : 1;
 }
 
