@@ -1,4 +1,4 @@
-/** QIDI boards (boards.md §10). */
+/** QIDI boards. Sources: K-BD, K-PR6979 and K-PR7006 (https://github.com/Klipper3d/klipper/pull/6979 and /7006), QD-DE; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
 
