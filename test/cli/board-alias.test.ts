@@ -54,6 +54,10 @@ describe('board aliases as typed', () => {
     const r = spawnSync(process.execPath, [CLI, 'flash-sdcard', '--dry-run', '-f', fw.bin, '-d', fw.dict, tty, 'btt-skr-v1.3'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Plan for btt-skr-v1\.3 \(generic-lpc1768\) on /m);
+    // One unit system for the card's exact size: the progress label as the plan (was "SDSC 0.1 GB").
+    expect(r.stderr).toMatch(/card: SDSC 64\.0 MiB/);
+    expect(r.stdout).toMatch(/card: SDSC 64\.0 MiB/);
+    expect(r.stderr).not.toMatch(/\d GB\b/);
     await sims.stop(sim);
   }, 180_000);
 });
