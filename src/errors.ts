@@ -157,6 +157,8 @@ export interface IoCodes {
   'socat-missing': NoDetails;
   'update-log-unwritable': NoDetails;
   'write-protected': FatDetails;
+  /** A block device of 0 sectors: a card reader with no card in it. */
+  'no-card-in-reader': PathDetails;
 }
 
 /** fwcard refuses to touch the target for safety (system disk, mounted, no confirmation). */

@@ -3,7 +3,7 @@
  * test keeps the two in step). `K-cfg <x>` keys resolve by pattern.
  */
 export const SOURCES: Record<string, string> = {
-  "BL-STRINGS": "vendor bootloader images converted with `objcopy -I ihex -O binary` and read with `strings` (method in boards.md, \"How these facts were established\"). FatFs-based BTT, MKS and FYSETC bootloaders contain `FAT32`; only FYSETC's old 64 KiB images also contain `EXFAT`, so \"no EXFAT string\" is read as \"no exFAT support\" (inference).",
+  "BL-STRINGS": "vendor bootloader images converted with `objcopy -I ihex -O binary` and read with `strings`: the file names compiled into a bootloader are what it looks for and renames to. FatFs-based BTT, MKS and FYSETC bootloaders contain `FAT32`; only FYSETC's old 64 KiB images also contain `EXFAT`, so \"no EXFAT string\" is read as \"no exFAT support\" (inference).",
   "ST-PN": "STM32 part-number flash-size code from ST data sheets (…C = 256 KiB, …E = 512 KiB, …G = 1 MiB, …I = 2 MiB), applied to the part numbers the board sources give.",
   "P-FATFS": "FatFs documentation, \"Path Names\" (http://elm-chan.org/fsw/ff/doc/filename.html): file names are matched case-insensitively; long names need `FF_USE_LFN`.",
   "K-BD": "Klipper scripts/spi_flash/board_defs.py",

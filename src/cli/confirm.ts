@@ -6,11 +6,13 @@ import { isPromptCancel, promptCancelled } from './interactive/terminal.js';
  * passed --yes, or we refuse with the flag to pass. Ctrl-C or Ctrl-D at the question throws
  * the `cancelled` usage error (exit 2): the question comes before anything is written.
  */
-export async function confirmDestructive(question: string, opts: { yes?: boolean; flag?: string } = {}): Promise<boolean> {
+export async function confirmDestructive(question: string, opts: { yes?: boolean; flag?: string; action?: string; note?: string } = {}): Promise<boolean> {
   if (opts.yes) return true;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new SafetyError('confirmation-needed', 'refusing to erase without confirmation: no terminal to ask on', {
-      hint: `Pass ${opts.flag ?? '--yes'} to confirm non-interactively (check the target with --dry-run first).`,
+    // `action` says what would happen (erase, or only replace a file): "erase" for a run that
+    // would erase nothing sent users looking for what they were about to lose.
+    throw new SafetyError('confirmation-needed', `refusing to ${opts.action ?? 'erase'} without confirmation: no terminal to ask on`, {
+      hint: `${opts.note ? `${opts.note} ` : ''}Pass ${opts.flag ?? '--yes'} to confirm non-interactively (check the target with --dry-run first).`,
     });
   }
   // Loaded only when asking: a run with --yes (scripts, batches) never needs readline.

@@ -24,14 +24,23 @@ export function rateText(bytes: number, ms: number): string {
   return `${formatBytes(Math.round((bytes * 1000) / ms))}/s`;
 }
 
+/** Time a phase must run with bytes done before its rate (and so an ETA) means anything. */
+export const MIN_RATE_MS = 500;
+
+/**
+ * "label: 42% 17.0 KiB/40.0 KiB 3.10 KiB/s ETA 7.4s". The rate and ETA appear only once bytes
+ * have moved for MIN_RATE_MS: at the start they read "instant" and "ETA 0.0s", which is false.
+ */
 export function progressLine(s: { label: string; bytes: number; total?: number | undefined; elapsedMs: number }): string {
-  const rate = s.elapsedMs > 0 ? (s.bytes * 1000) / s.elapsedMs : 0;
+  const known = s.bytes > 0 && s.elapsedMs >= MIN_RATE_MS;
+  const rate = known ? (s.bytes * 1000) / s.elapsedMs : 0;
+  const speed = known ? ` ${rateText(s.bytes, s.elapsedMs)}` : '';
   if (s.total && s.total > 0) {
     const pct = Math.min(100, Math.floor((s.bytes * 100) / s.total));
-    const eta = rate > 0 ? Math.max(0, (s.total - s.bytes) / rate) : 0;
-    return `${s.label}: ${pct}% ${formatBytes(s.bytes)}/${formatBytes(s.total)} ${rateText(s.bytes, s.elapsedMs)} ETA ${eta.toFixed(1)}s`;
+    const eta = known && s.bytes < s.total ? ` ETA ${Math.max(0, (s.total - s.bytes) / rate).toFixed(1)}s` : '';
+    return `${s.label}: ${pct}% ${formatBytes(s.bytes)}/${formatBytes(s.total)}${speed}${eta}`;
   }
-  return s.bytes ? `${s.label}: ${formatBytes(s.bytes)} ${rateText(s.bytes, s.elapsedMs)}` : s.label;
+  return s.bytes ? `${s.label}: ${formatBytes(s.bytes)}${speed}` : s.label;
 }
 
 type OraFactory = typeof import('ora').default;

@@ -11,7 +11,8 @@ export function checkRange(name: string, sectorSize: number, sectorCount: number
   const count = bytes / sectorSize;
   if (lba + count > sectorCount) {
     throw new IoError('out-of-range', `${name}: sectors ${lba}..${lba + count - 1} lie past the end (${sectorCount} sectors)`, {
-      hint: 'The card is smaller than its partition table or file system claims. Re-create it with `fwcard prepare`.',
+      // 0 sectors is no card at all (an empty reader), not a card to re-create.
+      hint: sectorCount === 0 ? 'The device reports 0 sectors: there is no card in it. Insert the card and try again.' : 'The card is smaller than its partition table or file system claims. Re-create it with `fwcard prepare`.',
       details: { lba, count, sectorCount },
     });
   }

@@ -1,5 +1,5 @@
 import { constants, openSync, statSync } from 'node:fs';
-import { UsageError, fromSystemError } from '../errors.js';
+import { IoError, UsageError, fromSystemError } from '../errors.js';
 import { FdDevice } from './fd-device.js';
 import { blockInfo, type LinuxBlockInfo } from './linux-block.js';
 import { assertWritableDisk } from './safety.js';
@@ -29,6 +29,14 @@ export function openRawDevice(path: string, opts: { readOnly: boolean }): RawDev
   }
   if (!info) {
     throw new UsageError('not-a-block-device', `${path} is not a block device`, { hint: 'Give /dev/sdX, /dev/mmcblkN or an image file path.' });
+  }
+  // An empty card reader is a block device of 0 sectors: say so before anything reads past its end
+  // (which read as a broken partition table) or a safety rule calls it read-only.
+  if (info.sizeBytes === 0) {
+    throw new IoError('no-card-in-reader', `${path} reports 0 sectors: there is no card in the reader`, {
+      hint: 'Insert the microSD card (push it in until it clicks, or re-seat the reader) and run the command again.',
+      details: { path },
+    });
   }
   if (!opts.readOnly) assertWritableDisk(path, info);
   let fd: number;

@@ -23,6 +23,32 @@ function mostlyText(b: Uint8Array): boolean {
   return bad <= Math.max(1, text.length / 100);
 }
 
+/**
+ * Klipper's out/klipper.dict: the build's data dictionary as JSON (the same JSON the firmware
+ * carries compressed, K-BC). Not firmware, but the file `flash-sdcard -d` compares with what the
+ * board reports after flashing, so say that rather than "a text file".
+ */
+function klipperDictionaryFile(b: Uint8Array, head: string): OtherFile | null {
+  if (!head.startsWith('{') || b.length > 4 * 1024 * 1024) return null;
+  let d: unknown;
+  try {
+    d = JSON.parse(Buffer.from(b).toString('utf8'));
+  } catch {
+    return null;
+  }
+  const o = d as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object' || typeof o.commands !== 'object' || typeof o.responses !== 'object' || typeof o.config !== 'object') return null;
+  const version = typeof o.version === 'string' ? o.version : null;
+  const mcu = typeof (o.config as Record<string, unknown>)?.MCU === 'string' ? ((o.config as Record<string, unknown>).MCU as string) : null;
+  const what = [version ? `Klipper ${version}` : 'a Klipper build', mcu ? `for ${mcu}` : ''].filter(Boolean).join(' ');
+  return {
+    id: 'klipper-dictionary',
+    format: 'Klipper data dictionary',
+    message: `this is a Klipper data dictionary (out/klipper.dict) of ${what}, not firmware`,
+    hint: 'Flash the firmware (out/klipper.bin, from the same build); give this file to `fwcard flash-sdcard -d klipper.dict …` to verify the board runs that version after flashing.',
+  };
+}
+
 /** A non-image file we recognise, or null when the bytes may be a firmware image. */
 export function recogniseOtherFile(b: Uint8Array): OtherFile | null {
   if (b.length === 0) return { id: 'empty-file', format: 'empty file', message: 'the file is empty (0 bytes)', hint: 'The build or the download did not finish; rebuild with `make` and use out/klipper.bin.' };
@@ -33,6 +59,8 @@ export function recogniseOtherFile(b: Uint8Array): OtherFile | null {
   if (startsWith(b, [0x55, 0x46, 0x32, 0x0a])) return { id: 'uf2-not-bin', format: 'UF2 file', message: 'this is a UF2 file (for RP2040 drag-and-drop), not a raw .bin for an SD bootloader', hint: 'Use the .bin build of the firmware.' };
   if (mostlyText(b)) {
     const head = Buffer.from(b.subarray(0, 256)).toString('utf8').trimStart();
+    const dict = klipperDictionaryFile(b, head);
+    if (dict) return dict;
     if (/^<(!doctype|html)/i.test(head)) return { id: 'not-firmware', format: 'HTML page', message: 'this is an HTML page, not firmware (a download link saved the web page?)', hint: 'Download the raw .bin file (on GitHub: the "Raw" or release-asset link).' };
     return { id: 'not-firmware', format: 'text file', message: 'this is a text file, not firmware', hint: 'Pick the firmware .bin file (Klipper: out/klipper.bin), not a config or log.' };
   }

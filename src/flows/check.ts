@@ -29,6 +29,8 @@ export interface CheckCardOptions {
   firmware?: GivenFirmware | null;
   /** How the user named the card, for the commands in hints (default: the device name). */
   target?: string;
+  /** The board's name as the user typed it (an alias stays an alias in messages). */
+  boardAs?: string;
 }
 
 const ORDER = { error: 0, warning: 1, info: 2 } as const;
@@ -45,7 +47,7 @@ export function sortFindings(f: CheckFinding[]): CheckFinding[] {
  * `doctor` and `flash-sdcard` over any BlockDevice (an SD card behind an MCU included).
  */
 export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): Promise<CheckReport> {
-  const rules = rulesFor(opts.board ?? null);
+  const rules = rulesFor(opts.board ?? null, opts.boardAs);
   const ctx: HintContext = { target: opts.target ?? dev.name, rules, firmwarePath: opts.firmware?.path ?? null };
   const counted = countingReads(dev);
   const cardA = await analyseCard(counted.dev, ctx);
@@ -61,12 +63,19 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
       findings.push(...f.findings);
     }
   }
-  const unknown = unknownBoardRules(rules);
-  if (unknown.length) findings.push({ id: 'board-rules-unknown', severity: 'info', basis: 'board', message: `the catalog does not know, for ${rules.boardName}: ${unknown.join('; ')}; those were judged by the generic SD-bootloader view`, ...advice`If you know, add it with --boards-file (see ${BOARDS_HELP}).` });
+  // Said only where it changed the verdict: a warning or error judged by the generic view for want
+  // of a catalog fact. On a card that passes, the gaps are no news (each finding that used the
+  // generic view says so itself), and repeating them on every check taught users to skip them.
+  const generic = findings.filter((f) => f.basis === 'generic' && f.severity !== 'info');
+  const all = unknownBoardRules(rules);
+  // The gaps behind those findings; all of them when no finding names its rule.
+  const behind = all.filter((u) => generic.some((f) => u.ids.includes(f.id)));
+  const unknown = (behind.length ? behind : all).map((u) => u.what);
+  if (unknown.length && generic.length) findings.push({ id: 'board-rules-unknown', severity: 'info', basis: 'board', message: `${generic.map((f) => f.id).join(', ')}: judged by the generic SD-bootloader view, because the catalog does not know for ${rules.boardName} ${unknown.join('; ')}`, ...advice`If you know, add it with --boards-file (see ${BOARDS_HELP}).` });
   const sorted = sortFindings(findings);
   return {
     ok: !sorted.some((f) => f.severity === 'error'),
-    board: rules.boardName,
+    board: rules.board?.name ?? null,
     view: rules.board ? 'board' : 'generic',
     card: cardA.card,
     files,
@@ -75,16 +84,16 @@ export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): 
   };
 }
 
-/** The card and name rules the board's catalog entry leaves open. */
-function unknownBoardRules(rules: CheckRules): string[] {
+/** The card and name rules the board's catalog entry leaves open, with the findings each one decides. */
+function unknownBoardRules(rules: CheckRules): { what: string; ids: string[] }[] {
   if (!rules.board) return [];
-  const out: string[] = [];
-  if (!rules.superfloppy.known) out.push('whether a card without a partition table is read');
-  if (!rules.gpt.known) out.push('whether GPT is read');
-  if (!rules.maxClusterBytes.known) out.push('the largest cluster size');
-  if (!rules.maxCardBytes.known) out.push('the largest card');
-  if (rules.caseSensitive === 'unknown') out.push('whether file-name case matters');
-  if (rules.readsLongNames === 'unknown') out.push('whether long file names are read');
+  const out: { what: string; ids: string[] }[] = [];
+  if (!rules.superfloppy.known) out.push({ what: 'whether a card without a partition table is read', ids: ['superfloppy'] });
+  if (!rules.gpt.known) out.push({ what: 'whether GPT is read', ids: ['gpt-partition-table'] });
+  if (!rules.maxClusterBytes.known) out.push({ what: 'the largest cluster size', ids: ['cluster-too-large'] });
+  if (!rules.maxCardBytes.known) out.push({ what: 'the largest card', ids: ['card-too-large'] });
+  if (rules.caseSensitive === 'unknown') out.push({ what: 'whether file-name case matters', ids: ['firmware-name-case'] });
+  if (rules.readsLongNames === 'unknown') out.push({ what: 'whether long file names are read', ids: ['firmware-name-not-8-3'] });
   return out;
 }
 
@@ -148,7 +157,7 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
   const run = async (): Promise<CheckReport> => {
     const dev = openTarget(opts.target, true);
     try {
-      const report = await checkCard(dev, { board, firmware: given, target: opts.target });
+      const report = await checkCard(dev, { board, firmware: given, target: opts.target, ...(opts.board ? { boardAs: opts.board } : {}) });
       if (dev instanceof RawDevice && dev.info.isPartition) {
         // Checking /dev/sdb1 sees the volume as if it had no partition table: say so.
         const whole = `/dev/${dev.info.diskName}`;

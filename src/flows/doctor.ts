@@ -8,7 +8,7 @@ import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
 import { inspectFirmware, type FirmwareReport, type Finding } from '../firmware/index.js';
 import { describeAppStart, hex, mcuMemory } from '../firmware/mcu-memory.js';
-import { formatBytes } from '../util/size.js';
+import { formatBytes, formatGB } from '../util/size.js';
 import { remedyCommands, type Remedy } from '../errors.js';
 import { check, checkRemedy, remedyKind, type CheckFinding, type CheckResult, type RemedyKind } from './check.js';
 import { readFirmwareFile } from './firmware-file.js';
@@ -103,7 +103,7 @@ export async function doctor(opts: DoctorOptions): Promise<DoctorResult> {
   let card: CheckResult | null = null;
   if (opts.card) {
     // A build that will be replaced is not worth comparing with the card's file.
-    card = await check({ target: opts.card, board: board.name, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(firmware?.ok ? { firmware: firmware.path } : {}) });
+    card = await check({ target: opts.card, board: opts.board, ...(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}), ...(firmware?.ok ? { firmware: firmware.path } : {}) });
     cardSteps(board, card, { firmware: firmware?.ok ? firmware.path : null, replaces: !!opts.firmware, render }, fine, steps);
   } else {
     steps.push({
@@ -199,7 +199,7 @@ const findingText = (f: Finding | CheckFinding): string => `${sentence(f.message
 
 function cardRulesText(board: Board): string[] {
   const c = board.card.value;
-  const out = [`The bootloader reads ${c.fileSystems.filter((f) => f !== 'exFAT').join(' or ')} on an MBR card${c.maxCardBytes ? `, cards up to ${formatBytes(c.maxCardBytes)}` : ''}; not exFAT${c.gpt ? '' : ', not GPT'}. fwcard prepare does it right on any card size.`];
+  const out = [`The bootloader reads ${c.fileSystems.filter((f) => f !== 'exFAT').join(' or ')} on an MBR card${c.maxCardBytes ? `, cards up to ${formatGB(c.maxCardBytes)} as sold` : ''}; not exFAT${c.gpt ? '' : ', not GPT'}. fwcard prepare does it right on any card size.`];
   return out;
 }
 

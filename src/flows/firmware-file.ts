@@ -16,6 +16,17 @@ export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * A firmware path that names nothing: about the path and where Klipper's build lands, not about
+ * drives (the generic not-found hint points at `fwcard drives`, which lists cards, not files).
+ */
+export function firmwareMissing(path: string): UsageError {
+  return new UsageError('firmware-missing', `firmware file ${path} does not exist`, {
+    ...advice`Check the path: Klipper builds to ~/klipper/out/klipper.bin (${{ argv: ['make'], why: 'builds the firmware (out/klipper.bin) in the Klipper folder' }} in ~/klipper first).`,
+    details: { path },
+  });
+}
+
 /** Read the firmware the user named, refusing what cannot be a firmware image. */
 export function readFirmwareFile(path: string): FirmwareFile {
   let st;
@@ -23,12 +34,7 @@ export function readFirmwareFile(path: string): FirmwareFile {
     st = statSync(path);
   } catch (e) {
     const err = fromSystemError(e, path, 'read the firmware');
-    if (hasCode(err, 'not-found')) {
-      throw new UsageError('firmware-missing', `firmware file ${path} does not exist`, {
-        ...advice`Build it first (Klipper: ${{ argv: ['make'], why: 'builds the firmware (out/klipper.bin) in the Klipper folder' }}, then use out/klipper.bin) or check the path.`,
-        details: { path: err.details.path },
-      });
-    }
+    if (hasCode(err, 'not-found')) throw firmwareMissing(path);
     throw err;
   }
   if (st.isDirectory()) {

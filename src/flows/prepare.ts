@@ -19,7 +19,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   refuseFailedFirmware(plan, opts);
   const base = resultOf(plan, opts);
   if (opts.dryRun) return { ...base, durationMs: Date.now() - started };
+  // The time reported is fwcard's, not the user's: the wait at the prompt is left out.
+  const asked = Date.now();
   await confirmPlan(plan, opts);
+  const atPrompt = Date.now() - asked;
 
   const card = openForWriting(plan, opts, progress);
   try {
@@ -29,7 +32,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     progress({ phase: 'verify', label: 'verified', bytes: size, total: size, done: true });
     return {
       ...base, fs: volume.fs, clusterSize: volume.clusterBytes, verified: true, dryRun: false,
-      bytesWritten: card.dev.counters.bytesWritten, durationMs: Date.now() - started,
+      bytesWritten: card.dev.counters.bytesWritten, durationMs: Date.now() - started - atPrompt,
     };
   } finally {
     await card.close();

@@ -65,6 +65,10 @@ export abstract class SdHostCore implements SdHost {
     return this._info;
   }
 
+  get blocksMoved(): number {
+    return this.losses.moved;
+  }
+
   init(): Promise<SdCardInfo> {
     return this.lock.run(async () => {
       this._info = undefined;

@@ -15,6 +15,8 @@ export interface LossAccountOptions {
 
 export class LossAccount {
   private budget: LossBudget;
+  /** Blocks moved and initialisation steps passed, ever: a live count for progress reports. */
+  moved = 0;
 
   constructor(private readonly o: LossAccountOptions) {
     this.budget = LossBudget.forBlocks(o.perProgress, 0);
@@ -27,6 +29,7 @@ export class LossAccount {
 
   /** A block moved or an initialisation step passed: the losses in a row start over. */
   progress(): void {
+    this.moved++;
     this.budget.progress();
   }
 

@@ -49,6 +49,11 @@ export class SdBlockDevice implements BlockDevice {
     return new SdBlockDevice(host, opts);
   }
 
+  /** Blocks the card has moved so far, live inside a long read or write (0 if the host does not count). */
+  get blocksMoved(): number {
+    return this.host.blocksMoved ?? 0;
+  }
+
   private live(): void {
     if (this.closed) throw fromSystemError({ code: 'EBADF', message: 'device is closed' }, this.name, 'use');
   }

@@ -45,6 +45,8 @@ export interface SdHost {
   writeBlocks(lba: number, data: Uint8Array): Promise<void>;
   /** Put the card back to idle (CMD0, and CRC off over SPI), as Klipper's host does when done. */
   deinit(): Promise<void>;
+  /** Blocks moved so far (and init steps), counted as each one completes: for progress within a long transfer. */
+  readonly blocksMoved?: number;
 }
 
 export const SD_BLOCK = 512;

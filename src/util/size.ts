@@ -37,3 +37,13 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[i]}`;
 }
+
+/**
+ * A card size as sold: decimal GB (10^9 bytes), the unit on a card's label, so "a card of 32 GB
+ * or less" means what the shop means. Exact sizes (images, volumes, files) use formatBytes.
+ */
+export function formatGB(n: number): string {
+  const gb = n / 1e9;
+  const text = gb >= 100 ? gb.toFixed(0) : gb.toFixed(1);
+  return `${text.replace(/\.0$/, '')} GB`;
+}

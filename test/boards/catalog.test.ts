@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,6 +107,17 @@ describe('catalog schema', () => {
     expect(new Set(Object.keys(SOURCES))).toEqual(DOC_KEYS);
     expect(resolveSource('K-cfg octopus-v1.1')).toBe('Klipper config/*octopus-v1.1*.cfg (the generic-… or printer-… file), header comment');
     expect(resolveSource('NO-SUCH-KEY')).toBeNull();
+  });
+
+  it('cites only sources a reader can open: no "boards.md" (research notes not in the repository; issue 16)', () => {
+    const shown = JSON.stringify(catalog.all()) + JSON.stringify(SOURCES);
+    expect(shown).not.toMatch(/boards\.md/);
+    for (const f of readdirSync(new URL('../../src/boards/data/', import.meta.url))) {
+      expect(readFileSync(new URL(`../../src/boards/data/${f}`, import.meta.url), 'utf8'), f).not.toMatch(/boards\.md/);
+    }
+    expect(sourcesDoc).not.toMatch(/boards\.md/);
+    // The note that cited it names its real source instead.
+    expect(catalog.get('generic-lpc1768').notes.join(' ')).toMatch(/https:\/\/github\.com\/makerbase-mks\/MKS-SBASE\/issues\/2/);
   });
 
   it('agrees with its own Klipper definition on conversion and unique names', () => {

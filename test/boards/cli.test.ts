@@ -79,6 +79,7 @@ describe('fwcard boards / inspect', () => {
   it('exits 2 for a missing file', async () => {
     const r = await run('inspect', fixture + 'nope.bin', '--json');
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.stdout).error.code).toBe('not-found');
+    expect(JSON.parse(r.stdout).error.code).toBe('firmware-missing');
+    expect(JSON.parse(r.stdout).error.hint).toMatch(/Check the path/);
   });
 });

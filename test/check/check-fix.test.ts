@@ -66,6 +66,9 @@ describe('check --fix changes only what it reports', () => {
     expect(r.fix?.before.findings.map((f) => f.id)).toContain('firmware-name-near-miss');
     expect(r.fix?.applied).toHaveLength(1);
     expect(r.fix?.applied[0]).toMatchObject({ id: 'firmware-name-near-miss', done: true });
+    // In the names the user sees, not the 8.3 alias FatFs was given (issue 16).
+    expect(r.fix?.applied[0]!.action).toMatchObject({ kind: 'rename', from: '/firmware(1).bin', to: '/firmware.bin' });
+    expect(r.fix?.applied[0]!.action).toMatchObject({ fromShort: expect.stringMatching(/^\/FIRMWA~\d\.BIN$/) });
     expect(r.ok).toBe(true);
     expect(r.files?.firmware?.path).toBe('/firmware.bin');
     const l = listing(path, off);
@@ -92,6 +95,10 @@ describe('check --fix changes only what it reports', () => {
     const r = await check({ target: path, fix: true });
     expect(r.fix?.before.findings.map((f) => f.id)).toEqual(expect.arrayContaining(['appledouble-files', 'macos-metadata']));
     expect(r.fix?.applied.every((a) => a.done)).toBe(true);
+    // Reported by the names the user sees (issue 16: they were /_FIRMW~1.BIN and /SPOTLI~1).
+    const deleted = r.fix!.applied.map((a) => (a.action.kind === 'delete' ? a.action.path : '')).sort();
+    expect(deleted).toEqual(['/.Spotlight-V100', '/._firmware.bin', '/.fseventsd']);
+    expect(r.fix!.applied.map((a) => (a.action.kind === 'delete' ? a.action.shortPath : '')).join(' ')).toMatch(/~/);
     expect(r.findings.map((f) => f.id)).not.toContain('appledouble-files');
     expect(r.findings.map((f) => f.id)).not.toContain('macos-metadata');
     const l = listing(path, off);

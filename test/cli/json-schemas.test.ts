@@ -168,7 +168,7 @@ describe('--json documents match docs/schemas', () => {
       [['check', '--board', 'btt-skr-v1.3'], 'usage'],
       [['inspect', fw.bin, '--no-such-flag'], 'usage'],
       [['prepare', join(dir, 'x.img'), '--firmware', fw.bin], 'missing-board'],
-      [['inspect', join(dir, 'nope.bin')], 'not-found'],
+      [['inspect', join(dir, 'nope.bin')], 'firmware-missing'],
       [['check', join(dir, 'nope.img')], 'not-found'],
       [['doctor', '--board', 'octopuss'], 'unknown-board'],
     ] as const) {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectFirmware } from '../../src/firmware/inspect.js';
 import { errors } from './helpers.js';
@@ -22,6 +24,19 @@ describe('files that are not a firmware image', () => {
     const hex = inspectFirmware(enc(':020000040800F2\n:10000000000002200980000835830008D9820008A3\n:00000001FF\n'));
     expect(hex.format).toBe('Intel HEX file');
     expect(errors(hex)).toEqual(['hex-damaged']); // line 2's checksum is wrong
+  });
+
+  it('names a Klipper data dictionary (out/klipper.dict) and what it is for, with its version and MCU (issue 16)', () => {
+    const dict = new Uint8Array(readFileSync(join(process.cwd(), 'fixtures', 'firmware', 'klipper-stm32f446-32k.dict')));
+    const r = inspectFirmware(dict);
+    expect(r.format).toBe('Klipper data dictionary');
+    expect(errors(r)).toEqual(['klipper-dictionary']); // still refused as firmware: prepare must not write it
+    const version = JSON.parse(Buffer.from(dict).toString('utf8')).version as string;
+    expect(r.findings[0]!.message).toBe(`this is a Klipper data dictionary (out/klipper.dict) of Klipper ${version} for stm32f446xx, not firmware`);
+    expect(r.findings[0]!.hint).toMatch(/flash-sdcard -d klipper\.dict/);
+    expect(r.findings[0]!.message).not.toMatch(/text file/);
+    // JSON that is not a dictionary stays a text file.
+    expect(inspectFirmware(new TextEncoder().encode('{"commands": 1}\n'.repeat(3))).format).toBe('text file');
   });
 
   it('rejects an empty file', () => {

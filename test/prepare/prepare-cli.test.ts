@@ -110,6 +110,9 @@ describe('fwcard prepare (CLI)', () => {
     const w = big.findings.find((f: any) => f.id === 'card-larger-than-board-max');
     expect(w?.severity).toBe('warning');
     expect(w?.hint).toMatch(/--partition-size 8G/);
+    // Card sizes in GB as sold, the limit too ("32 GB", not 32 GiB shown as a card size).
+    expect(w?.message).toMatch(/holds 68\.7 GB; creality-v4\.2\.2 is reported to work with cards up to 32 GB/);
+    expect(w?.message).not.toMatch(/GiB/);
     const small = JSON.parse(runCli(['prepare', img, '--size', '64G', '--partition-size', '8G', '--board', 'creality-v4.2.2', '--firmware', F103, '--yes', '--json']).stdout);
     expect(small.findings.find((f: any) => f.id === 'card-larger-than-board-max')?.hint).toMatch(/smaller card/);
   });

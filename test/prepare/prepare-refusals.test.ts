@@ -52,7 +52,7 @@ const refusals: Refusal[] = [
   {
     name: 'missing firmware file',
     args: () => ['prepare', existing, '--board', BOARD, '--firmware', join(dir, 'nope.bin'), '--yes'],
-    code: 'firmware-missing', message: /does not exist/, hint: /Build it first|check the path/, untouched: () => existing,
+    code: 'firmware-missing', message: /does not exist/, hint: /Check the path: Klipper builds to ~\/klipper\/out\/klipper\.bin/, untouched: () => existing,
   },
   {
     name: 'empty firmware file',

@@ -1,4 +1,4 @@
-/** Anycubic printers (boards.md §13). */
+/** Anycubic printers. Sources: I-VYPER4 (https://github.com/ANYCUBIC-3D/Vyper/issues/4), K-PR6269 (https://github.com/Klipper3d/klipper/pull/6269), P-KGN (github.com/1coderookie/Klipper4KobraGoNeo), P-STEVEG (https://github.com/SteveGotthardt/klipper/releases), K-KCH; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, inferred, unverified, KIB } from './facts.js';
 

@@ -1,4 +1,4 @@
-/** Artillery printers (boards.md §14). */
+/** Artillery printers. Sources: I-RAWR38 (https://github.com/wgcv/RAWR-TFT-Firmware-Artillery3D/issues/38), K-PR6533 (https://github.com/Klipper3d/klipper/pull/6533), ST-PN; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, inferred, unverified, KIB } from './facts.js';
 

@@ -1,6 +1,6 @@
 /**
- * Stock bootloader images the vendors publish in their board repositories (boards.md §sources:
- * B-OCT-BL, B-M8P, F-SP, F-S6, F-CH, MKS-N1, MKS-N3, MKS-E3). Each is written at the start of
+ * Stock bootloader images the vendors publish in their board repositories (sources, resolved in
+ * ../sources.ts and docs/sources.md: B-OCT-BL, B-M8P, F-SP, F-S6, F-CH, MKS-N1, MKS-N3, MKS-E3). Each is written at the start of
  * flash; a .hex carries that address itself.
  */
 import type { BootloaderImage } from '../types.js';

@@ -1,4 +1,4 @@
-/** BIGTREETECH boards (boards.md §2-4). */
+/** BIGTREETECH boards. Sources: B-* (github.com/bigtreetech: BIGTREETECH-OCTOPUS-V1.0, docs, BIGTREETECH-SKR-mini-E3, SKR-3, Manta-M8P, Manta-M5P, Octopus-Max-EZ), GA-BL, I-E3-337 (https://github.com/bigtreetech/BIGTREETECH-SKR-mini-E3/issues/337), K-BD, K-DOC, K-PR5759, the Marlin ini files; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, SDIO_AS_SWSPI, spi, swspi, unverified, KIB } from './facts.js';

@@ -1,4 +1,4 @@
-/** Chitu / Tronxy boards (boards.md §9). */
+/** Chitu / Tronxy boards. Sources: K-BD, K-UCH (Klipper scripts/update_chitu.py), K-c-14a83103c, M-CC (Marlin chitu_crypt.py); keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, inferred, klipperDef, SDIO_AS_SWSPI, unverified, KIB } from './facts.js';
 

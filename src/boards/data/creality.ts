@@ -1,4 +1,4 @@
-/** Creality boards (boards.md §5). */
+/** Creality boards. Sources: K-BD, K-PR5332 and K-PR5457 (https://github.com/Klipper3d/klipper/pull/5332 and /5457), I-JYERS2045 (https://github.com/Jyers/Marlin/issues/2045), I-LASH3, I-3V3SE, P-TH3D (https://tickets.th3dstudio.com/help-guides/article/firmware-flashing-microsd-recommendations), P-ENDEREXT, the Marlin ini files; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { crealityCard, fact, inferred, klipperDef, SDIO_AS_SWSPI, unverified, KIB } from './facts.js';
 

@@ -1,4 +1,4 @@
-/** Elegoo (ZNP Robin Nano) boards (boards.md §11). */
+/** Elegoo (ZNP Robin Nano) boards. Sources: EL-INI (github.com/NARUTOfzr/Neptune_3_Pro_Plus_Max), MF-F4 (github.com/classicrocker883/MRiscoCProUI), K-BD, K-DOC; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
 

@@ -58,7 +58,7 @@ export function fatfsCard(sources: string[], extra: Partial<CardRules> = {}): So
  */
 export function crealityCard(sources: string[]): Sourced<CardRules> {
   return unverified(
-    { fileSystems: ['FAT32'], gpt: false, maxClusterBytes: 4096, maxCardBytes: 32 * 1024 ** 3 },
+    { fileSystems: ['FAT32'], gpt: false, maxClusterBytes: 4096, maxCardBytes: 32e9 /* 32 GB as sold: a card labelled 32 GB holds less */ },
     ['P-TH3D', ...sources.filter((s) => s !== 'P-TH3D')],
     'No vendor specification: FAT32 with a 4096-byte allocation unit on an MBR card is the community fix; TH3D advises 16 GB or smaller.',
   );

@@ -1,4 +1,4 @@
-/** FYSETC boards (boards.md §7). */
+/** FYSETC boards. Sources: F-SP, F-S6, F-CH (github.com/FYSETC/FYSETC-SPIDER, FYSETC-S6, FYSETC-Cheetah-v2: READMEs and bootloader images), K-BD; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';

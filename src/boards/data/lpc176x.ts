@@ -1,4 +1,4 @@
-/** LPC176x boards whose bootloader descends from Smoothieware's LPC17xx-DFU-Bootloader (boards.md §1). */
+/** LPC176x boards whose bootloader descends from Smoothieware's LPC17xx-DFU-Bootloader. Sources: T-* (github.com/triffid/LPC17xx-DFU-Bootloader @4acb3bb), GA-* (github.com/GadgetAngel/BTT_SKR_13_14_14T_SD-DFU-Bootloader), K-BD, K-BLD; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board, CardRules } from '../types.js';
 import { fact, inferred, klipperDef, spi, KIB } from './facts.js';
 
@@ -30,7 +30,7 @@ export const LPC176X_BOARDS: Board[] = [
     mcu: 'lpc1768',
     klipper: klipperDef('generic-lpc1768', 'lpc1768', spi('ssp1'), 'P0.6'),
     ...common,
-    notes: ['MKS SGen-L/SBase rename behaviour was not checked against an MKS bootloader image (boards.md §1).'],
+    notes: ['MKS SGen-L/SBase rename behaviour (FIRMWARE.CUR, Klipper\'s default) was not checked against an MKS bootloader image; an SBase user saw firmware.cur after switching to FAT32 (I-SBASE2: https://github.com/makerbase-mks/MKS-SBASE/issues/2).'],
   },
   {
     name: 'generic-lpc1769',

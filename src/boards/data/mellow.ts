@@ -1,4 +1,4 @@
-/** Mellow / FLYmaker boards (boards.md §8). */
+/** Mellow / FLYmaker boards. Sources: MEL (github.com/Mellow-3D/mellow-3d.github.io), FLY-9 (https://github.com/FLYmaker/FLYF407ZG/issues/9), K-BD; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
 

@@ -1,4 +1,4 @@
-/** Makerbase (MKS) boards (boards.md §6). */
+/** Makerbase (MKS) boards. Sources: MKS-N1, MKS-N3, MKS-E3 (github.com/makerbase-mks: MKS-Robin-Nano-V1.X, MKS-Robin-Nano-V3.X, MKS-Robin-E3-E3D), MKS-WIKI, K-BD, K-UMR; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { IMAGES } from './bootloader-images.js';
 import { fact, fatfsCard, inferred, klipperDef, SDIO_AS_SWSPI, spi, unverified, KIB } from './facts.js';

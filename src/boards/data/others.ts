@@ -1,4 +1,4 @@
-/** Other stock SD-bootloader boards (boards.md §15). */
+/** Other stock SD-bootloader boards. Sources: the Marlin ini files (M-F1, M-HC at the commits in docs/sources.md), P-MRISCO (https://github.com/classicrocker883/MRiscoCProUI/wiki/How-to-install-the-firmware), P-STEVEG, K-DOC, K-KCH; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, inferred, unverified, KIB } from './facts.js';
 

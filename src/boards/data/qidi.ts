@@ -1,4 +1,4 @@
-/** QIDI boards (boards.md §10). */
+/** QIDI boards. Sources: K-BD, K-PR6979 and K-PR7006 (https://github.com/Klipper3d/klipper/pull/6979 and /7006), QD-DE; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { fact, fatfsCard, inferred, klipperDef, spi, unverified, KIB } from './facts.js';
 
@@ -19,7 +19,7 @@ export const QIDI_BOARDS: Board[] = [
     caseSensitive: unverified<boolean | 'unknown'>('unknown', [], 'Not determined.'),
     readsLongNames: unverified<boolean | 'unknown'>('unknown', [], 'Not determined; X_4.bin is a valid 8.3 name.'),
     afterFlash: fact('X_4.CUR', ['K-BD']),
-    card: fatfsCard(['QD-DE'], { fileSystems: ['FAT32'], maxCardBytes: 32 * 1024 ** 3 }),
+    card: fatfsCard(['QD-DE'], { fileSystems: ['FAT32'], maxCardBytes: 32e9 /* "no card larger than 32 GB": GB as sold */ }),
   },
   {
     name: 'qidi-x7',

@@ -1,4 +1,4 @@
-/** Sovol printers (boards.md §12). */
+/** Sovol printers. Sources: I-SV06-44 and I-SV06-105 (https://github.com/bassamanator/Sovol-SV06-firmware/issues/44 and /105), ST-PN; keys resolved in ../sources.ts and docs/sources.md. */
 import type { Board } from '../types.js';
 import { crealityCard, fact, inferred, unverified, KIB } from './facts.js';
 

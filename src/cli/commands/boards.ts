@@ -3,7 +3,7 @@ import { resolveSource } from '../../boards/sources.js';
 import type { Board, Sourced } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
 import { describeAppStart, hex, mcuMemory } from '../../firmware/mcu-memory.js';
-import { formatBytes } from '../../util/size.js';
+import { formatBytes, formatGB } from '../../util/size.js';
 import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
@@ -65,7 +65,7 @@ function showBoard(out: Output, b: Board): void {
       c.fileSystems.join('/'),
       c.gpt === false ? 'MBR (no GPT)' : '',
       c.superfloppy ? 'or no partition table' : '',
-      c.maxCardBytes ? `cards up to ${formatBytes(c.maxCardBytes)}` : '',
+      c.maxCardBytes ? `cards up to ${formatGB(c.maxCardBytes)} as sold` : '',
       c.maxClusterBytes ? `clusters up to ${formatBytes(c.maxClusterBytes)}` : '',
     ]
       .filter(Boolean)

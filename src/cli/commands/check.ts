@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CheckFinding, CheckResult } from '../../flows/check.js';
+import { boardLabel } from '../../boards/label.js';
 import { describeCheckedPartitions } from '../render/card-content.js';
 import { formatBytes } from '../../util/size.js';
 import { action } from '../action.js';
@@ -58,12 +59,12 @@ async function run(o: CheckCommandOptions, out: Output): Promise<number> {
   const { check } = await import('../../flows/check.js');
   const r = await check({ target: o.target, board: o.board, ...boardsFileOf(o.common), firmware: o.firmware, fix: o.fix });
   if (out.json) out.result(r);
-  else render(out, r, o.common.quiet);
+  else render(out, r, o.common.quiet, o.board);
   return r.ok ? 0 : 1;
 }
 
-function render(out: Output, r: CheckResult, quiet: boolean): void {
-  const who = r.board ?? 'a generic SD bootloader (no --board)';
+function render(out: Output, r: CheckResult, quiet: boolean, board?: string): void {
+  const who = r.board ? boardLabel(board, r.board) : 'a generic SD bootloader (no --board)';
   if (!quiet) for (const l of cardLines(r)) out.line(l);
   if (r.fix) {
     if (!quiet) {

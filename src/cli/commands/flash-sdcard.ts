@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { boardLabel } from '../../boards/label.js';
 import type { Board } from '../../boards/types.js';
 import { UsageError } from '../../errors.js';
 import type { FlashPlan, FlashSdcardOptions, FlashSdcardResult } from '../../flows/flash-sdcard/index.js';
@@ -21,14 +22,15 @@ function listBoards(out: Output, catalog: Board[]): void {
   }
 }
 
-function human(out: Output, r: FlashSdcardResult): void {
+function human(out: Output, r: FlashSdcardResult, typed?: string): void {
+  const board = boardLabel(typed, r.board);
   if (!r.uploaded) {
-    out.line(`${out.color(32, '✔')} ${r.board} on ${r.device} runs ${r.version ?? 'the expected firmware'} (verified by ${r.verification})`);
+    out.line(`${out.color(32, '✔')} ${board} on ${r.device} runs ${r.version ?? 'the expected firmware'} (verified by ${r.verification})`);
   } else if (r.verification === 'deferred') {
-    out.line(`${out.color(32, '✔')} uploaded ${r.firmwarePath} to the card in ${r.board} and verified it on the card (sha256 ${r.sha256.slice(0, 16)}…)`);
+    out.line(`${out.color(32, '✔')} uploaded ${r.firmwarePath} to the card in ${board} and verified it on the card (sha256 ${r.sha256.slice(0, 16)}…)`);
     out.line(`${out.color(33, '!')} ${r.next}`);
   } else {
-    out.line(`${out.color(32, '✔')} ${r.board} on ${r.device} now runs ${r.version} (verified by ${r.verification})`);
+    out.line(`${out.color(32, '✔')} ${board} on ${r.device} now runs ${r.version} (verified by ${r.verification})`);
   }
   if (r.card) out.line(`  card: ${r.card.type} ${formatBytes(r.card.capacityBytes)}${r.card.manufacturer ? `, ${r.card.manufacturer}` : ''}`);
   if (r.uploaded) out.line(`  upload + read-back: ${formatBytes(r.firmwareSize)} in ${(r.uploadMs / 1000).toFixed(2)}s (${formatBytes(r.bytesPerSecond)}/s)`);
@@ -43,8 +45,8 @@ function human(out: Output, r: FlashSdcardResult): void {
 }
 
 /** --dry-run: the plan, in the order the run would carry it out. */
-function planLines(out: Output, p: FlashPlan): void {
-  out.line(`Plan for ${p.board} on ${p.device} (${p.mcu}, runs ${p.previousVersion ?? 'an unknown version'}); nothing was written to the card:`);
+function planLines(out: Output, p: FlashPlan, typed?: string): void {
+  out.line(`Plan for ${boardLabel(typed, p.board)} on ${p.device} (${p.mcu}, runs ${p.previousVersion ?? 'an unknown version'}); nothing was written to the card:`);
   out.line(`  card: ${p.card.type} ${formatBytes(p.card.capacityBytes)}${p.card.manufacturer ? `, ${p.card.manufacturer}` : ''} over ${p.bus}; ${p.files.length ? `holds ${p.files.join(', ')}` : 'no files in the firmware folder'}`);
   if (p.pendingUndo) out.line(`  first undo the card update an earlier run left half-written (record ${p.pendingUndo})`);
   if (p.upload) {
@@ -124,13 +126,13 @@ async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
       const plan = await planFlashSdcard(flow);
       view.stop();
       if (out.json) out.result({ ok: true, dryRun: true, plan });
-      else planLines(out, plan);
+      else planLines(out, plan, o.board);
       return;
     }
     const result = await flashSdcard(flow);
     view.stop();
     if (out.json) out.result({ ok: true, ...result });
-    else human(out, result);
+    else human(out, result, o.board);
   } catch (e) {
     view.stop(true);
     throw e;

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, fromSystemError } from '../../errors.js';
+import { UsageError, fromSystemError, hasCode } from '../../errors.js';
 import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
 import { action } from '../action.js';
@@ -74,7 +74,9 @@ async function run(o: InspectOptions, out: Output): Promise<number | void> {
   try {
     bytes = new Uint8Array(readFileSync(o.file));
   } catch (e) {
-    throw fromSystemError(e, o.file, 'read the firmware file');
+    const err = fromSystemError(e, o.file, 'read the firmware file');
+    if (hasCode(err, 'not-found')) throw (await import('../../flows/firmware-file.js')).firmwareMissing(o.file);
+    throw err;
   }
   const report = inspectFirmware(bytes, { ...(board ? { board } : {}), fileName: o.file });
   const ok = !report.findings.some((f) => f.severity === 'error');

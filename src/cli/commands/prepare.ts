@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { PreparePlan, PrepareResult } from '../../flows/prepare.js';
 import { partitionTypeName } from '../../partition/mbr.js';
+import { boardLabel } from '../../boards/label.js';
 import { formatBytes, parseSize } from '../../util/size.js';
 import { action } from '../action.js';
 import { confirmDestructive } from '../confirm.js';
@@ -22,7 +23,7 @@ export function describeLayout(l: Layout): string[] {
   ];
 }
 
-function planText(plan: PreparePlan): string[] {
+function planText(plan: PreparePlan, typed?: string): string[] {
   const t = plan.target;
   const lines = [
     `target: ${t.path} (${t.kind === 'block' ? 'block device' : 'image file'}${t.model ? `, ${t.model}` : ''}), ${formatBytes(t.sizeBytes)}, ${t.cardKind}`,
@@ -34,7 +35,8 @@ function planText(plan: PreparePlan): string[] {
   } else {
     lines.push(`keeping the FAT volume at sector ${plan.volume.start}`);
   }
-  lines.push(`board: ${plan.board.name} (${plan.board.vendor})`);
+  const alias = boardLabel(typed, plan.board.name) !== plan.board.name;
+  lines.push(`board: ${alias ? `${typed} (${plan.board.name}, ${plan.board.vendor})` : `${plan.board.name} (${plan.board.vendor})`}`);
   lines.push(`firmware: ${plan.firmware.path} → ${plan.firmware.cardPath} (${formatBytes(plan.firmware.writtenBytes)}, sha256 ${plan.firmware.sha256.slice(0, 16)}…)`);
   for (const r of plan.removes) lines.push(`remove: ${r} (this board needs a new name each flash)`);
   for (const f of plan.inspection.findings) lines.push(`${f.severity}: ${f.message}${f.hint ? ` — ${f.hint}` : ''}`);
@@ -140,10 +142,11 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
         trace?.('progress', `${target} ${e.phase}: ${e.label}${e.bytes !== undefined ? ` ${e.bytes}/${e.total ?? '?'}` : ''}`);
       },
       confirm: async (plan) => {
-        if (!o.yes) for (const l of planText(plan)) process.stderr.write(l + '\n');
+        if (!o.yes) for (const l of planText(plan, board)) process.stderr.write(l + '\n');
         const what = plan.format ? `ERASE everything on ${targets.join(', ')}` : `replace the firmware on ${targets.join(', ')}`;
         // One question for the whole batch.
-        confirmed ??= confirmDestructive(`This will ${what}.`, { yes: o.yes });
+        const keep = plan.format ? {} : { action: 'write the firmware onto the existing volume', note: 'Nothing would be erased: --no-format keeps the volume and replaces only the firmware file.' };
+        confirmed ??= confirmDestructive(`This will ${what}.`, { yes: o.yes, ...keep });
         return confirmed;
       },
     });
@@ -153,7 +156,7 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
       const result = await prepareOne(targets[0]!);
       view.stop();
       if (out.json) out.result(resultJson(result));
-      else renderResult(out, targets[0]!, result);
+      else renderResult(out, targets[0]!, result, board);
     } catch (e) {
       view.stop(true);
       throw e;
@@ -163,10 +166,10 @@ async function run(o: PrepareCommandOptions, out: Output): Promise<number | void
   // Print-farm batch: every card prepared and verified on its own; one result per target.
   const settled = await Promise.allSettled(targets.map((t) => prepareOne(t)));
   view.stop();
-  return renderBatch(out, targets, settled);
+  return renderBatch(out, targets, settled, board);
 }
 
-function renderBatch(out: Output, targets: string[], settled: PromiseSettledResult<PrepareResult>[]): number {
+function renderBatch(out: Output, targets: string[], settled: PromiseSettledResult<PrepareResult>[], typed?: string): number {
   const results = settled.map((r, i) =>
     r.status === 'fulfilled'
       ? { target: targets[i]!, ...resultJson(r.value) }
@@ -176,7 +179,7 @@ function renderBatch(out: Output, targets: string[], settled: PromiseSettledResu
   if (out.json) out.result({ ok: allOk, results });
   else {
     settled.forEach((r, i) => {
-      if (r.status === 'fulfilled') renderResult(out, targets[i]!, r.value);
+      if (r.status === 'fulfilled') renderResult(out, targets[i]!, r.value, typed);
       else {
         const err = r.reason as { message?: string; hint?: string };
         out.line(`${out.color(31, '✖')} ${targets[i]}: ${err.message ?? String(r.reason)}${err.hint ? `\n  hint: ${err.hint}` : ''}`);
@@ -215,7 +218,7 @@ Examples:
     .action(action(parse, run));
 }
 
-function renderResult(out: Output, target: string, result: PrepareResult): void {
+function renderResult(out: Output, target: string, result: PrepareResult, typed?: string): void {
   if (result.dryRun) {
     out.line('dry run: nothing was written. Planned:');
     out.line(`  target: ${target}`);
@@ -225,7 +228,7 @@ function renderResult(out: Output, target: string, result: PrepareResult): void 
     for (const f of result.findings) out.line(`  ${f.severity}: ${f.message}`);
     return;
   }
-  out.line(`${out.color(32, '✔')} ${target} is ready for ${result.board}: ${result.fs}, ${formatBytes(result.clusterSize)} clusters, partition at sector ${result.partitionStart}`);
+  out.line(`${out.color(32, '✔')} ${target} is ready for ${boardLabel(typed, result.board)}: ${result.fs}, ${formatBytes(result.clusterSize)} clusters, partition at sector ${result.partitionStart}`);
   out.line(`  ${result.firmwarePath}  sha256 ${result.sha256}  (read back and verified)`);
   for (const r of result.removed) out.line(`  removed ${r}`);
   out.line(`  ${formatBytes(result.bytesWritten)} written in ${(result.durationMs / 1000).toFixed(2)}s`);

@@ -3,7 +3,7 @@ import { cardKind } from '../../fat/layout.js';
 import { parseMbr, partitionTypeName } from '../../partition/mbr.js';
 import { readVolumeContent } from '../../partition/content.js';
 import { probeCard, type FsKind } from '../../partition/probe.js';
-import { formatBytes } from '../../util/size.js';
+import { formatGB } from '../../util/size.js';
 import { advice } from '../../errors.js';
 import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
 import { unknownRule } from './rules.js';
@@ -52,11 +52,13 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
   if (dev.sectorSize !== 512) {
     add({ id: 'sector-size', severity: 'error', message: `the card reports ${dev.sectorSize}-byte sectors; SD cards and printer bootloaders use 512`, hint: 'Use a real microSD card in a plain USB card reader (4K-sector USB drives are not SD cards).' });
   }
+  // Card sizes in GB as sold (10^9 bytes, what the label says): the catalog's limits come from
+  // advice like "no card larger than 32 GB". A card over 32 GB is SDXC and ships exFAT, which
+  // the file-system findings below report; FAT32 on it is read by every board we know of, so the
+  // size alone is said only where the board has a known limit.
   const maxCard = rules.maxCardBytes;
   if (maxCard.known && maxCard.value !== null && sizeBytes > maxCard.value) {
-    add({ id: 'card-too-large', severity: 'warning', basis: 'board', message: `the card is ${formatBytes(sizeBytes)}; ${rules.boardName} is reported to work with cards up to ${formatBytes(maxCard.value)}${rules.cardConfidence ? ' (catalog: ' + rules.cardConfidence.split(':')[0] + ')' : ''}`, ...advice`Use a card of ${formatBytes(maxCard.value)} or smaller if this one is not taken; ${prepareRemedy(ctx, { extra: ['--partition-size', `${Math.min(8, Math.floor(maxCard.value / 1024 ** 3))}G`] })} makes a small volume on it.` });
-  } else if (card.kind === 'SDXC') {
-    add({ id: 'card-sdxc', severity: 'info', basis: maxCard.known ? 'board' : 'generic', message: `${formatBytes(sizeBytes)} is an SDXC card: it comes formatted exFAT, which stock bootloaders cannot read; FAT32 on it works with most boards${maxCard.known ? '' : ` (${unknownRule(rules, 'a card size limit')})`}`, hint: 'If the board ignores it, try a card of 32 GB or less.' });
+    add({ id: 'card-too-large', severity: 'warning', basis: 'board', message: `the card holds ${formatGB(sizeBytes)}; ${rules.boardName} is reported to work with cards up to ${formatGB(maxCard.value)}${rules.cardConfidence ? ' (catalog: ' + rules.cardConfidence.split(':')[0] + ')' : ''} (GB = 10^9 bytes, as on a card's label)`, ...advice`Use a card of ${formatGB(maxCard.value)} or smaller if this one is not taken; ${prepareRemedy(ctx, { extra: ['--partition-size', `${Math.min(8, Math.floor(maxCard.value / 1024 ** 3))}G`] })} makes a small volume on it.` });
   }
 
   const probe = await probeCard(dev, { details: true });

@@ -81,13 +81,13 @@ export async function analyseFiles(insp: FatInspector, ctx: HintContext, given: 
       severity: 'warning',
       message: `macOS AppleDouble file${appleDouble.length > 1 ? 's' : ''} ${appleDouble.map((x) => join(x.dir, x.e.name)).join(', ')}${bins.length ? ': a bootloader may take the ._*.bin as a second firmware file' : ''}`,
       ...advice`Remove them: ${fixRemedy(ctx)} (or ${tool(['dot_clean'], 'merges or removes the ._ files (macOS)')} on the Mac).`,
-      fix: appleDouble.map((x) => ({ kind: 'delete' as const, path: join(x.dir, x.e.shortName), isDir: false })),
+      fix: appleDouble.map((x) => ({ kind: 'delete' as const, path: join(x.dir, x.e.name), shortPath: join(x.dir, x.e.shortName), isDir: false })),
     });
   }
   const meta = realEntries(root).filter((e) => MACOS_METADATA.some((m) => sameName(m, e.name)));
   if (meta.length) {
     files.junk.push(...meta.map((e) => factsOf(e, '/')));
-    add({ id: 'macos-metadata', severity: 'warning', message: `macOS metadata on the card: ${meta.map((e) => e.name).join(', ')}; some bootloaders stall on them`, ...advice`Remove them: ${fixRemedy(ctx)}.`, fix: meta.map((e) => ({ kind: 'delete' as const, path: join('/', e.shortName), isDir: e.isDir })) });
+    add({ id: 'macos-metadata', severity: 'warning', message: `macOS metadata on the card: ${meta.map((e) => e.name).join(', ')}; some bootloaders stall on them`, ...advice`Remove them: ${fixRemedy(ctx)}.`, fix: meta.map((e) => ({ kind: 'delete' as const, path: join('/', e.name), shortPath: join('/', e.shortName), isDir: e.isDir })) });
   }
   const svi = realEntries(root).find((e) => e.isDir && sameName(e.name, 'System Volume Information'));
   if (svi) add({ id: 'windows-system-folder', severity: 'info', message: '"System Volume Information" (made by Windows) is on the card; bootloaders ignore it', hint: '' });
@@ -139,19 +139,19 @@ export async function analyseFiles(insp: FatInspector, ctx: HintContext, given: 
       const m = nameMatch(fw, wanted);
       const fixTo = join(dir.path, wanted);
       if (rules.readsLongNames === false && !m.short) {
-        add({ id: 'firmware-name-long-only', severity: 'error', basis: 'board', message: `"${wanted}" is only the long name of ${fw.shortName}; ${rules.boardName}'s bootloader reads 8.3 names and sees ${fw.shortName}`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, fw.shortName), to: fixTo }] });
+        add({ id: 'firmware-name-long-only', severity: 'error', basis: 'board', message: `"${wanted}" is only the long name of ${fw.shortName}; ${rules.boardName}'s bootloader reads 8.3 names and sees ${fw.shortName}`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, fw.name), fromShort: join(dir.path, fw.shortName), to: fixTo }] });
       } else {
         const seen = visibleName(fw, rules.readsLongNames);
         if (seen !== wanted && rules.caseSensitive !== false) {
           const known = rules.caseSensitive === true;
-          add({ id: 'firmware-name-case', severity: known ? 'error' : 'warning', basis: known ? 'board' : 'generic', message: `the file is named "${seen}"; ${rules.boardName}'s bootloader looks for "${wanted}"${known ? ' and compares case' : ` (${unknownRule(rules, 'whether case matters')})`}`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, fw.shortName), to: fixTo }] });
+          add({ id: 'firmware-name-case', severity: known ? 'error' : 'warning', basis: known ? 'board' : 'generic', message: `the file is named "${seen}"; ${rules.boardName}'s bootloader looks for "${wanted}"${known ? ' and compares case' : ` (${unknownRule(rules, 'whether case matters')})`}`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, fw.name), fromShort: join(dir.path, fw.shortName), to: fixTo }] });
         }
       }
     } else {
       const misses = here.map((e) => ({ e, how: nearMiss(e.name, wanted) })).filter((x) => x.how !== null);
       if (misses.length === 1) {
         const x = misses[0]!;
-        add({ id: 'firmware-name-near-miss', severity: 'error', message: `no ${wanted}, but "${x.e.name}" (${x.how}): the bootloader looks for the exact name "${wanted}"`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, x.e.shortName), to: join(dir.path, wanted) }] });
+        add({ id: 'firmware-name-near-miss', severity: 'error', message: `no ${wanted}, but "${x.e.name}" (${x.how}): the bootloader looks for the exact name "${wanted}"`, ...advice`Rename it: ${fixRemedy(ctx)}.`, fix: [{ kind: 'rename', from: join(dir.path, x.e.name), fromShort: join(dir.path, x.e.shortName), to: join(dir.path, wanted) }] });
         files.candidates = [factsOf(x.e, dir.path)];
       } else if (misses.length > 1) {
         add({ id: 'firmware-name-near-miss', severity: 'error', message: `no ${wanted}, but ${misses.length} near misses: ${misses.map((x) => `"${x.e.name}"`).join(', ')}; the bootloader looks for the exact name "${wanted}"`, ...advice`Delete all but the right one and rename it to ${wanted}, or write it again: ${rewrite}` });

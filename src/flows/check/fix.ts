@@ -56,8 +56,8 @@ export async function applyFixes(dev: LocalBlockDevice, volume: { start: number;
   try {
     for (const w of rest) {
       try {
-        if (w.action.kind === 'delete') deleteTree(fat, w.action.path, w.action.isDir);
-        else if (w.action.kind === 'rename') fat.rename(w.action.from, w.action.to);
+        if (w.action.kind === 'delete') deleteTree(fat, w.action.shortPath, w.action.path, w.action.isDir);
+        else if (w.action.kind === 'rename') fat.rename(w.action.fromShort, w.action.to);
         outcomes.push({ id: w.id, action: w.action, done: true });
       } catch (e) {
         outcomes.push({ id: w.id, action: w.action, done: false, error: isFwcardError(e) ? e.message : String(e) });
@@ -76,18 +76,14 @@ export async function applyFixes(dev: LocalBlockDevice, volume: { start: number;
  * it went left a macOS .Trashes half deleted and the outcome saying "not fixed" (found by the
  * check --fix part of the bad-input fault campaign).
  */
-function deleteTree(fat: FatVolume, path: string, isDir: boolean): void {
+function deleteTree(fat: FatVolume, path: string, shownPath: string, isDir: boolean): void {
   // Paths by 8.3 name for FatFs, by the name the user sees for messages.
   const order: { path: string; shown: string; readOnly: boolean }[] = [];
   const collect = (p: string, shown: string, dir: boolean, readOnly: boolean): void => {
     if (dir) for (const e of fat.list(p)) collect(`${p}/${e.shortName || e.name}`, `${shown}/${e.name}`, e.isDir, e.readOnly);
     order.push({ path: p, shown, readOnly });
   };
-  // Found by its 8.3 name, FatFs gives the 8.3 name: the long one comes from the folder's listing.
-  const parent = path.slice(0, path.lastIndexOf('/'));
-  const base = path.slice(parent.length + 1).toUpperCase();
-  const top = fat.list(parent || '/').find((e) => (e.shortName || e.name).toUpperCase() === base) ?? fat.stat(path);
-  collect(path, `${parent}/${top.name}`, isDir, top.readOnly);
+  collect(path, shownPath, isDir, fat.stat(path).readOnly);
   const locked = order.filter((x) => x.readOnly);
   if (locked.length) {
     throw new UsageError('read-only-entry', `${locked[0]!.shown}${locked.length > 1 ? ` and ${locked.length - 1} more` : ''} ${locked.length > 1 ? 'are' : 'is'} read-only: nothing was deleted`, advice`Clear the read-only attribute (${{ argv: ['mattrib', '-r'], why: 'clears the read-only attribute (mtools)' }}, or the file's properties on the computer) and run --fix again.`);

@@ -15,7 +15,7 @@ export interface HintContext {
  * user has to fill in (no --board, no --firmware). `extra` arguments go last.
  */
 export function prepareRemedy(ctx: HintContext, opts: { noFormat?: boolean; extra?: string[] } = {}): Remedy {
-  const argv = ['fwcard', 'prepare', ctx.target, '--board', ctx.rules.boardName ?? '<your-board>', '--firmware', ctx.firmwarePath ?? '<firmware.bin>'];
+  const argv = ['fwcard', 'prepare', ctx.target, '--board', ctx.rules.board?.name ?? '<your-board>', '--firmware', ctx.firmwarePath ?? '<firmware.bin>'];
   if (opts.noFormat) {
     argv.push('--no-format');
   } else {
@@ -39,7 +39,7 @@ export function checkRemedy(target: string, opts: { board?: string | null; firmw
 }
 
 /** `fwcard check <target> --board … --fix` */
-export const fixRemedy = (ctx: HintContext): Remedy => checkRemedy(ctx.target, { board: ctx.rules.boardName, fix: true });
+export const fixRemedy = (ctx: HintContext): Remedy => checkRemedy(ctx.target, { board: ctx.rules.board?.name ?? null, fix: true });
 
 /** A command that is not fwcard's, for a hint that names one. */
 export const tool = (argv: string[], why: string): Remedy => ({ argv, why });

@@ -1,3 +1,4 @@
+import { boardLabel } from '../../boards/label.js';
 import type { Board, FileSystemName } from '../../boards/types.js';
 
 /**
@@ -15,6 +16,7 @@ export interface Known<T> {
 
 export interface CheckRules {
   board: Board | null;
+  /** The board as the user named it, for messages: "alias (catalog name)" when an alias was typed. */
   boardName: string | null;
   firmwareName: string;
   folder: string;
@@ -34,7 +36,7 @@ export interface CheckRules {
 
 export const GENERIC_MAX_CLUSTER = 32 * 1024;
 
-export function rulesFor(board: Board | null): CheckRules {
+export function rulesFor(board: Board | null, typed?: string): CheckRules {
   if (!board) {
     return {
       board: null,
@@ -57,7 +59,7 @@ export function rulesFor(board: Board | null): CheckRules {
   const after = board.afterFlash.value;
   return {
     board,
-    boardName: board.name,
+    boardName: boardLabel(typed, board.name),
     firmwareName: board.firmwareName.value,
     folder: board.folder.value.replace(/^\/+|\/+$/g, ''),
     afterFlash: after === 'left' || after === 'deleted' || after === '' ? [] : [after],

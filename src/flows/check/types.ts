@@ -6,8 +6,11 @@ export type Severity = 'error' | 'warning' | 'info';
 
 /** What `--fix` would do about a finding. Only junk, names and orphaned LFN slots qualify. */
 export type FixAction =
-  | { kind: 'delete'; path: string; isDir: boolean }
-  | { kind: 'rename'; from: string; to: string }
+  // `path` and `from` are the names the user sees (long names); `shortPath` and `fromShort` the
+  // 8.3 names the repair reaches the entry by (a long name with trailing dots or spaces cannot be
+  // opened by name).
+  | { kind: 'delete'; path: string; shortPath: string; isDir: boolean }
+  | { kind: 'rename'; from: string; fromShort: string; to: string }
   | { kind: 'clear-lfn'; dirPath: string; text: string; slots: { sector: number; offset: number }[] };
 
 export interface CheckFinding {

@@ -9,6 +9,7 @@ import type { McuSession } from '../../klipper/session.js';
 import { probeCard, type CardProbe } from '../../partition/probe.js';
 import type { ProgressListener, Trace } from '../../progress.js';
 import { cardFacts, type SdCardFacts } from '../../sdcard/card-facts.js';
+import { formatBytes } from '../../util/size.js';
 import { SdBlockDevice } from '../../sdcard/sd-block-device.js';
 import { busLabel, openCardBus } from './card-bus.js';
 import type { BusCounters } from './link-stats.js';
@@ -55,7 +56,7 @@ export async function openRemoteCard(session: McuSession, board: Board, o: OpenC
   const bus = await openCardBus(session, board, { fastSpi: o.fastSpi, ...(o.trace ? { trace: o.trace } : {}) });
   const device = await SdBlockDevice.open(bus.host, o.readOnly ? { readOnly: true } : {});
   const facts = cardFacts(device.info);
-  o.onProgress?.({ phase: 'card-init', label: `card: ${facts.type} ${(facts.capacityBytes / 1e9).toFixed(1)} GB${facts.manufacturer ? `, ${facts.manufacturer}` : ''}`, done: true });
+  o.onProgress?.({ phase: 'card-init', label: `card: ${facts.type} ${formatBytes(facts.capacityBytes)}${facts.manufacturer ? `, ${facts.manufacturer}` : ''}`, done: true });
   if (o.needWrite && facts.writeProtected) {
     throw new DeviceError('card-write-protected', 'the SD card in the board is write-protected', {
       hint: 'Take the card out, slide its lock switch to "unlocked" (or use another card), put it back and try again.',

@@ -3,7 +3,7 @@ import type { Board } from '../../boards/types.js';
 import { assessDisk, assertWritableDisk } from '../../disk/safety.js';
 import { UsageError } from '../../errors.js';
 import { cardKind, planLayout, type Layout } from '../../fat/layout.js';
-import { formatBytes } from '../../util/size.js';
+import { formatBytes, formatGB } from '../../util/size.js';
 import { planCardTarget } from '../card-name.js';
 import { checkFirmwareForBoard, type FirmwareCheck } from '../firmware-check.js';
 import { readFirmwareFile, sha256 } from '../firmware-file.js';
@@ -95,7 +95,7 @@ function cardFindings(board: Board, target: TargetFacts, volume: VolumePlace): F
   return [{
     id: 'card-larger-than-board-max',
     severity: 'warning',
-    message: `the card is ${formatBytes(target.sizeBytes)}; ${board.name} is reported to work with cards up to ${formatBytes(max)} (catalog: ${board.card.confidence})${volumeBytes <= max ? `, and this volume is ${formatBytes(volumeBytes)}` : ''}`,
+    message: `the card holds ${formatGB(target.sizeBytes)}; ${board.name} is reported to work with cards up to ${formatGB(max)} (catalog: ${board.card.confidence})${volumeBytes <= max ? `, and this volume is ${formatGB(volumeBytes)}` : ''} (GB = 10^9 bytes, as on a card's label)`,
     hint: volumeBytes <= max
       ? 'If the board still ignores the card, use a smaller card.'
       : `Use a smaller card, or a small volume on this one: add --partition-size ${size.replace(/\.00 GiB$/, 'G')} to the command.`,
