@@ -5,7 +5,7 @@ import { readVolumeContent } from '../../partition/content.js';
 import { probeCard, type FsKind } from '../../partition/probe.js';
 import { formatBytes } from '../../util/size.js';
 import { advice } from '../../errors.js';
-import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
+import { pcDevice, prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
 import { unknownRule } from './rules.js';
 import type { CardFacts, CheckFinding, PartitionFacts } from './types.js';
 
@@ -165,7 +165,7 @@ function finishMbr(dev: BlockDevice, ctx: HintContext, card: CardFacts, findings
 }
 
 /** `sfdisk --part-type <card> <n> <type>`: change the type byte of MBR slot `slot` (0-3), keeping the files. */
-const setPartType = (ctx: HintContext, slot: number, type: number) => tool(['sfdisk', '--part-type', ctx.target, String(slot + 1), type.toString(16)], 'sets the partition type byte; the files stay');
+const setPartType = (ctx: HintContext, slot: number, type: number) => tool(['sfdisk', '--part-type', pcDevice(ctx), String(slot + 1), type.toString(16)], 'sets the partition type byte; the files stay');
 
 /** Findings for a volume that is not FAT (or not there). */
 export function fsFindings(fs: FsKind, ctx: HintContext, where: string, extra = ''): CheckFinding[] {
