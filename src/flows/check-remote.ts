@@ -1,5 +1,6 @@
 import { loadCatalog } from '../boards/catalog.js';
 import type { Board } from '../boards/types.js';
+import type { BlockDevice } from '../disk/block-device.js';
 import { UsageError, advice } from '../errors.js';
 import { noProgress, type ProgressListener, type Trace } from '../progress.js';
 import { cardFacts, type SdCardFacts } from '../sdcard/card-facts.js';
@@ -112,8 +113,8 @@ export async function checkCardOverMcu(o: CheckOverMcuOptions): Promise<CheckOve
         progress({ phase: 'card-init', label: `initialising the SD card over ${busLabel(board)}` });
         configured = true;
         const bus = await openCardBus(session, board, { fastSpi: !!o.fastSpi, ...(o.trace ? { trace: o.trace } : {}) });
-        const dev = await SdBlockDevice.open(bus.host, { readOnly: true, name: `the card in ${board.name}` });
-        const card = cardFacts(dev.info);
+        const dev = stoppable(await SdBlockDevice.open(bus.host, { readOnly: true, name: `the card in ${board.name}` }), o.signal);
+        const card = cardFacts(dev.sd.info);
         progress({ phase: 'card-init', label: `card: ${card.type} ${(card.capacityBytes / 1e9).toFixed(1)} GB`, done: true });
         progress({ phase: 'check', label: 'reading the partition table, the boot sector and the firmware folder' });
         const report = await closingAfter(() => checkCard(dev, { board, firmware: given, target: o.port, inBoard }), () => dev.close());
@@ -123,9 +124,38 @@ export async function checkCardOverMcu(o: CheckOverMcuOptions): Promise<CheckOve
       },
       () => leaveMcu(link, configured),
     );
+  } catch (e) {
+    // A wait the stop ended (the connect retries) rejects with the signal's reason.
+    if (o.signal?.aborted && (e as Error)?.name === 'AbortError') throw stopped('while connecting to the board', e);
+    throw e;
   } finally {
     lock.release();
   }
+}
+
+/** Ctrl-C (the CLI aborts `signal`): the check writes nothing, so it stops at the next sector read. */
+function stopped(where: string, cause?: unknown): UsageError<'interrupted'> {
+  return new UsageError('interrupted', `stopped (Ctrl-C) ${where}: nothing was written to the card`, {
+    hint: 'Run the same command again to check the card.',
+    details: { state: 'untouched', where },
+    exitCode: 130,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
+
+/** The card as a BlockDevice that stops before each read once a stop was asked for; `sd` is the card itself. */
+function stoppable(sd: SdBlockDevice, signal: AbortSignal | undefined): BlockDevice & { sd: SdBlockDevice } {
+  return {
+    sd,
+    name: sd.name,
+    sectorSize: sd.sectorSize,
+    sectorCount: sd.sectorCount,
+    readOnly: true,
+    read: (lba, count) => (signal?.aborted ? Promise.reject(stopped('while reading the card')) : sd.read(lba, count)),
+    write: (lba, data) => sd.write(lba, data),
+    flush: () => sd.flush(),
+    close: () => sd.close(),
+  };
 }
 
 /**

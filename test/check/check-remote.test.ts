@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCardOverMcu } from '../../src/flows/check-remote.js';
 import { build } from '../flash-sdcard/helpers.js';
-import { attachLoop, detachLoop, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
+import { CLI, attachLoop, detachLoop, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
 import { GiB, MiB, blank, mkfsFat, placeFs, run, sfdisk } from './cards.js';
 
@@ -175,6 +175,38 @@ describe('fwcard check <serial port> --board B', () => {
     await sims.stop(sim);
     expect(r.status, r.stderr).toBe(1);
     expect(r.doc.findings[0]!.remedy!.argv).toEqual(['fwcard', 'flash-sdcard', '--format', '-s', '-b', '115200', tty, 'btt-skr-v1.3']);
+  });
+});
+
+describe('fwcard check <serial port>: Ctrl-C', () => {
+  it('stops at the next sector read with exit 130 and interrupted, and still resets the MCU', async () => {
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-stop');
+    const img = join(dir, 'stop.img');
+    const prep = runCli(['prepare', img, '--size', '1G', '--board', 'btt-skr-v1.3', '--firmware', fw.bin, '--yes', '--json']);
+    expect(prep.status, prep.stderr).toBe(0);
+    const start = JSON.parse(prep.stdout).partitionStart as number;
+    const tty = join(dir, 'skr-stop');
+    const sim = await sims.start(['--board', 'btt-skr-v1.3', '--card', img, '--link', 'uart:250000', '--port-link', tty]);
+    const c = spawn(process.execPath, [CLI, 'check', tty, '--board', 'btt-skr-v1.3', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout!.on('data', (b) => (out += b));
+    c.stderr!.on('data', (b) => (err += b));
+    // Stop once the card is being read (the 45 KB firmware takes seconds over this UART).
+    for (let i = 0; i < 300 && !/reading the partition table/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(err).toMatch(/reading the partition table/);
+    c.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => c.once('exit', (n) => r(n)));
+    expect(code, err).toBe(130);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, error: { code: 'interrupted', details: { state: 'untouched', where: 'while reading the card' } } });
+    // The MCU was reset on the way out: the simulated bootloader flashed and renamed firmware.bin.
+    let listing = '';
+    for (let i = 0; i < 100 && !/FIRMWARE\s+CUR/i.test(listing); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      listing = mdir(img, start * 512);
+    }
+    await sims.stop(sim);
+    expect(listing).toMatch(/FIRMWARE\s+CUR/i);
   });
 });
 

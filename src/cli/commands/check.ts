@@ -4,7 +4,7 @@ import type { CheckFinding, CheckResult } from '../../flows/check.js';
 import type { CheckOverMcuResult } from '../../flows/check-remote.js';
 import { describeCheckedPartitions } from '../render/card-content.js';
 import { formatBytes } from '../../util/size.js';
-import { action } from '../action.js';
+import { action, stopOnCtrlC } from '../action.js';
 import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, positiveInteger, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
@@ -85,16 +85,22 @@ async function runOverMcu(o: CheckCommandOptions, out: Output): Promise<number> 
   const { checkCardOverMcu } = await import('../../flows/check-remote.js');
   const view = await ProgressView.create({ quiet: o.common.quiet });
   const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
+  const ctrlC = stopOnCtrlC({
+    first: 'stopping: the MCU is reset and the port let go (nothing is written to the card); press Ctrl-C again to stop at once',
+    second: 'stopped at once: the MCU may be left set up for its SD card; power-cycle the board (or FIRMWARE_RESTART in Klipper) before Klipper uses it.',
+  });
   let r: CheckOverMcuResult;
   try {
     r = await checkCardOverMcu({
       port: o.target, board: o.board, ...(o.baud !== undefined ? { baud: o.baud } : {}), fastSpi: o.fastSpi, ...boardsFileOf(o.common), ...(o.firmware ? { firmware: o.firmware } : {}),
-      onProgress: view.listener, ...(trace ? { trace } : {}),
+      onProgress: view.listener, ...(trace ? { trace } : {}), signal: ctrlC.signal,
     });
     view.stop();
   } catch (e) {
     view.stop(true);
     throw e;
+  } finally {
+    ctrlC.dispose();
   }
   if (out.json) out.result(r);
   else render(out, r, o.common.quiet);
@@ -139,10 +145,12 @@ Exit codes: 0 ready to flash, 1 problems found (at least one error), 2 could not
 with --fix the top level is the verdict after the repairs, and fix.applied / fix.before say what was done.
 Nothing is written without --fix; --fix never formats (the hints name the prepare command that would).
 
-A serial port (the board's MCU running Klipper; stop the klipper service first) is checked through
-the MCU over SPI or SDIO, with flash-sdcard's -b, -s and --boards-file: the same findings and exit
-codes, about 100 KiB read on any card size; --json adds mcu { port, mcu, bus, card, serial }. The
-MCU is reset at the end, as after flash-sdcard -c; the hints name flash-sdcard commands.
+A serial port (a board running Klipper; stop the klipper service first) is
+checked through its MCU over SPI or SDIO, with flash-sdcard's -b, -s and
+--boards-file: the same findings and exit codes, reading a few KiB plus the
+firmware file on any card size; --json adds mcu { port, mcu, bus, card, serial }.
+The MCU is reset at the end, as after flash-sdcard -c; the hints name
+flash-sdcard commands that work with the card in the board.
 
 Examples:
   fwcard check /dev/sdb --board btt-octopus-f446-v1
