@@ -49,11 +49,11 @@ function listing(names: string[], count: number, complete: boolean): RootFiles {
 }
 
 /** FAT12/16/32: root directory names, label and used space. */
-export async function fatDetails(read: VolumeReader, bs: FatBootSector): Promise<VolumeDetails> {
+export async function fatDetails(read: VolumeReader, bs: FatBootSector, o: { countFat: boolean } = { countFat: true }): Promise<VolumeDetails> {
   const root = await readFatRoot(read, bs);
   const dir = parseFatDirectory(root.bytes);
   const bpbLabel = bs.label && bs.label !== 'NO NAME' ? bs.label : null;
-  return { label: dir.label ?? bpbLabel, files: listing(dir.names, dir.names.length, root.complete && dir.ended), usedBytes: await fatUsedBytes(read, bs) };
+  return { label: dir.label ?? bpbLabel, files: listing(dir.names, dir.names.length, root.complete && dir.ended), usedBytes: await fatUsedBytes(read, bs, o.countFat) };
 }
 
 /** Sectors of a root directory read at a time (4 KiB): reading stops at the end marker. */
@@ -169,7 +169,7 @@ function shortName(b: Uint8Array, o: number): string {
   return ext ? `${base}.${ext}` : base;
 }
 
-async function fatUsedBytes(read: VolumeReader, bs: FatBootSector): Promise<number | null> {
+async function fatUsedBytes(read: VolumeReader, bs: FatBootSector, countFat: boolean): Promise<number | null> {
   if (bs.fat32 && bs.fat32.fsInfoSector > 0 && bs.fat32.fsInfoSector < bs.reservedSectors) {
     const fi = await read(bs.fat32.fsInfoSector, 1);
     const dv = new DataView(fi.buffer, fi.byteOffset, fi.byteLength);
@@ -178,7 +178,7 @@ async function fatUsedBytes(read: VolumeReader, bs: FatBootSector): Promise<numb
       return (bs.clusterCount - free) * bs.clusterBytes;
     }
   }
-  if (bs.sectorsPerFat > FAT_COUNT_SECTORS) return null;
+  if (!countFat || bs.sectorsPerFat > FAT_COUNT_SECTORS) return null;
   const fat = await read(bs.activeFatStart, bs.sectorsPerFat);
   if (fat.byteLength < bs.sectorsPerFat * bs.bytesPerSector) return null; // the FAT runs past the partition
   const dv = new DataView(fat.buffer, fat.byteOffset, fat.byteLength);

@@ -7,7 +7,7 @@ import { checkCardOverMcu } from '../../src/flows/check-remote.js';
 import { build } from '../flash-sdcard/helpers.js';
 import { CLI, attachLoop, detachLoop, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
-import { GiB, MiB, blank, mkfsFat, placeFs, run, sfdisk } from './cards.js';
+import { GiB, MiB, blank, mcopy, mkfsFat, placeFs, run, sfdisk } from './cards.js';
 
 // `fwcard check <serial port> --board B` end to end as a user runs it: `fwcard simulate` serves a
 // card image behind a real pty, and the check reads that card through the simulated MCU. Every
@@ -55,10 +55,15 @@ function checkJson(args: string[]): { status: number | null; doc: Doc; stderr: s
 }
 
 const ids = (d: Doc) => d.findings.map((f) => f.id);
-const withoutDevice = (card: Record<string, unknown>) => ({ ...card, device: null });
+/** The card facts a check through an MCU shares with the PC's: all but the device name, and (FAT12/16) the used space. */
+const comparable = (card: Record<string, unknown>, o: { ignoreUsed?: boolean } = {}) => ({
+  ...card,
+  device: null,
+  partitions: (card.partitions as { content: Record<string, unknown> | null }[]).map((p) => (o.ignoreUsed && p.content ? { ...p, content: { ...p.content, usedBytes: null } } : p)),
+});
 
 /** The PC check and the check through the simulated board of one image: same verdict, ids, card facts. */
-async function compare(img: string, board: string, link: string[], name: string, o: { boardsFile?: string; afterCheck?: () => Promise<void> } = {}): Promise<{ pc: Doc; remote: Doc; status: number | null; tty: string }> {
+async function compare(img: string, board: string, link: string[], name: string, o: { boardsFile?: string; afterCheck?: () => Promise<void>; ignoreUsed?: boolean } = {}): Promise<{ pc: Doc; remote: Doc; status: number | null; tty: string }> {
   const extra = o.boardsFile ? ['--boards-file', o.boardsFile] : [];
   const pc = checkJson([img, '--board', board, ...extra]);
   expect(pc.status, pc.stderr).not.toBe(2);
@@ -67,11 +72,12 @@ async function compare(img: string, board: string, link: string[], name: string,
   const r = checkJson([tty, '--board', board, ...extra]);
   await o.afterCheck?.();
   await sims.stop(sim);
-  expect(r.status, r.stderr).toBe(pc.status);
+  // With --json an error is the stdout document: show it when the exit code is not the PC's.
+  expect(r.status, `${JSON.stringify((r.doc as { error?: unknown }).error ?? null)}\n${r.stderr}`).toBe(pc.status);
   expect(schemaErrors(r.doc)).toBe('');
   expect(ids(r.doc)).toEqual(ids(pc.doc));
   expect(r.doc.findings.map((f) => f.severity)).toEqual(pc.doc.findings.map((f) => f.severity));
-  expect(withoutDevice(r.doc.card)).toEqual(withoutDevice(pc.doc.card));
+  expect(comparable(r.doc.card, o)).toEqual(comparable(pc.doc.card, o));
   expect(r.doc.bytesRead).toBeGreaterThan(0);
   expect(r.doc.bytesRead).toBeLessThanOrEqual(READ_BOUND);
   expect(r.doc.seconds).toBeGreaterThan(0);
@@ -126,6 +132,22 @@ describe('fwcard check <serial port> --board B', () => {
     expect(remote.ok).toBe(true);
     expect(listing).toMatch(/FIRMWARE\s+CUR/i);
     console.log(`good 4 GiB FAT32 over UART 250000: read ${remote.bytesRead} bytes in ${remote.seconds.toFixed(2)} s`);
+  });
+
+  it('a FAT16 card (mkfs.fat) over USB: the FAT is not counted for the used space over the link, everything else as on a PC', async () => {
+    const fw = build(dir, 'btt-skr-v1.3', 'v0.13.0-fat16');
+    const img = join(dir, 'fat16.img');
+    blank(img, 64 * MiB);
+    sfdisk(img, 'label: dos\nstart=2048, type=6\n');
+    mkfsFat(img, ['-F', '16'], 2048, 64 * MiB / 512 - 2048);
+    mcopy(img, 2048, fw.bin, 'firmware.bin');
+    const { pc, remote, status } = await compare(img, 'btt-skr-v1.3', ['--link', 'usb'], 'skr-fat16', { ignoreUsed: true });
+    expect(status).toBe(0);
+    expect((pc.card.partitions as { content: { usedBytes: number | null } }[])[0]!.content.usedBytes).toBeGreaterThan(0);
+    expect((remote.card.partitions as { content: { usedBytes: number | null } }[])[0]!.content.usedBytes).toBeNull();
+    // The 30,000-byte firmware, the boot sectors, a FAT sector and the root's first sectors: not its 62 KiB of FAT.
+    expect(remote.bytesRead).toBeLessThan(48 * KiB);
+    expect(remote.bytesRead).toBeLessThan(pc.bytesRead);
   });
 
   it('a GPT card in an Octopus F446 (software SPI over USB): the same findings as on a PC', async () => {

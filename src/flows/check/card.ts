@@ -59,7 +59,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     add({ id: 'card-sdxc', severity: 'info', basis: maxCard.known ? 'board' : 'generic', message: `${formatBytes(sizeBytes)} is an SDXC card: it comes formatted exFAT, which stock bootloaders cannot read; FAT32 on it works with most boards${maxCard.known ? '' : ` (${unknownRule(rules, 'a card size limit')})`}`, hint: 'If the board ignores it, try a card of 32 GB or less.' });
   }
 
-  const probe = await probeCard(dev, { details: true });
+  const probe = await probeCard(dev, { details: true, countFat: !ctx.inBoard });
   card.table = probe.table;
   card.content = probe.whole;
   const s0 = await dev.read(0, 1);
@@ -91,7 +91,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     const hasHeader = String.fromCharCode(...hdr.subarray(0, 8)) === 'EFI PART';
     if (hybrid && slot0 && slot0.type !== 0xee) {
       // A hybrid MBR whose first slot is a real partition: MBR-only readers use that slot.
-      const inside = await readVolumeContent(dev, slot0.startLba, slot0.sectorCount, { details: true });
+      const inside = await readVolumeContent(dev, slot0.startLba, slot0.sectorCount, { details: true, countFat: !ctx.inBoard });
       card.partitions = mbr.entries.map((e) => ({ slot: e.index, start: e.startLba, sectors: e.sectorCount, type: e.type, typeName: partitionTypeName(e.type), fs: e.index === 0 ? inside.fs : 'unknown', label: e.index === 0 ? inside.label : null, logical: false, bootable: e.bootable, content: e.index === 0 ? inside : null }));
       add({ id: 'hybrid-mbr', severity: 'warning', message: 'hybrid MBR: a GPT card whose MBR also lists partitions; bootloaders read the MBR, but any tool that rewrites the GPT can break it', ...reformat('Give the card a plain MBR.') });
       return finishMbr(dev, ctx, card, findings, slot0.index, slot0.startLba, slot0.sectorCount, slot0.type, inside.fs);
