@@ -61,7 +61,7 @@ export interface CheckOverMcuResult extends CheckResult {
 function boardForPort(o: CheckOverMcuOptions): Board {
   if (!o.board) {
     throw new UsageError('port-needs-board', `${o.port} is a serial port: to check the card in a board through its MCU, fwcard needs to know the board`, {
-      ...advice`Name the board: ${{ argv: ['fwcard', 'check', o.port, '--board', '<board>'], why: 'reads the card through the MCU, writing nothing' }} (${{ argv: ['fwcard', 'flash-sdcard', '-l'], why: 'lists the boards whose MCU can read their card' }}). To check a card in a card reader, give its device (e.g. /dev/sdb) instead.`,
+      ...advice`Name the board: ${{ argv: ['fwcard', 'check', o.port, '--board', '<board>'], why: 'reads the card through the MCU, writing nothing' }} (${{ argv: ['fwcard', 'flash-sdcard', '-l'], why: 'lists the boards whose MCU can read their card' }} lists the boards whose MCU can read their card). To check a card in a card reader, give its device (e.g. /dev/sdb) instead.`,
       details: { port: o.port },
     });
   }

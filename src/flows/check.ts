@@ -161,13 +161,16 @@ export interface CheckResult extends CheckReport {
 /**
  * Whether the user named a serial port (the board's MCU) rather than a card: a character
  * device, followed through symlinks (/dev/ttyACM0, /dev/serial/by-id/…, the pty link of
- * `fwcard simulate --port-link`). Image files are regular files; cards are block devices.
+ * `fwcard simulate --port-link`), or a /dev/serial/… or /dev/tty… path that is not there.
+ * Image files are regular files; cards are block devices.
  */
 export function isSerialPort(path: string): boolean {
   try {
     return statSync(path).isCharacterDevice();
   } catch {
-    return false;
+    // Not there: a board's port that is away (a USB board re-enumerating after a reset) still
+    // names itself; connecting waits a moment for it, and says what to check if it stays away.
+    return /^\/dev\/(serial\/|tty)/.test(path);
   }
 }
 

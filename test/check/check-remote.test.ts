@@ -14,6 +14,9 @@ import { GiB, MiB, blank, mcopy, mkfsFat, placeFs, run, sfdisk } from './cards.j
 // card is made by the real tools (truncate, sfdisk, sgdisk, mkfs.exfat, mkntfs, mkfs.fat, fwcard
 // prepare), and the judge of the verdict is the PC check of the very same image.
 const dir = tempDir('fwcard-checkremote-');
+// Port locks are keyed by the pty's /dev/pts/N, which other fwcard runs on this machine reuse:
+// keep this file's locks to itself (the CLI runs and simulators inherit it).
+process.env.FWCARD_LOCK_DIR = join(dir, 'locks');
 const sims = new SimulateProcesses();
 const others: ChildProcess[] = [];
 afterAll(async () => {
@@ -250,6 +253,10 @@ describe('fwcard check <serial port>: what it refuses, typed with a hint', () =>
     const bad = checkJson([port, '--board', 'skr-13-nonsense']);
     expect(bad.status).toBe(2);
     expect(bad.doc).toMatchObject({ ok: false, error: { code: 'unknown-board' } });
+    // A board's port that is not there (a USB board away after a reset): waited for, then a serial hint.
+    const away = checkJson(['/dev/serial/by-id/usb-Klipper_lpc1768_fwcard-test-absent-if00', '--board', 'btt-skr-v1.3']);
+    expect(away.status).toBe(2);
+    expect(away.doc).toMatchObject({ ok: false, error: { code: 'no-such-device', hint: expect.stringContaining('ls /dev/serial/by-id/') } });
     const fix = checkJson([port, '--board', 'btt-skr-v1.3', '--fix']);
     expect(fix.status).toBe(2);
     expect(fix.doc).toMatchObject({ ok: false, error: { code: 'fix-in-board', hint: expect.stringContaining('fwcard flash-sdcard') } });
