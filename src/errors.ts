@@ -128,6 +128,10 @@ export interface UsageCodes {
   [firmwareCheck: `firmware-${string}`]: FindingList | PathDetails | (PathDetails & { size: number }) | NoDetails;
   /** `invalid-<what>`: a value the MCU configuration cannot take. */
   [invalidValue: `invalid-${string}`]: { value: unknown };
+  /** check <serial port> without --board: the board names the bus and pins of its card. */
+  'port-needs-board': { port: string };
+  /** check <serial port> --fix: --fix does not write through the MCU. */
+  'fix-in-board': { port: string };
 }
 
 /** A file or device could not be read or written. */

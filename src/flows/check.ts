@@ -8,7 +8,7 @@ import { UsageError, advice, fromSystemError } from '../errors.js';
 import { analyseCard } from './check/card.js';
 import { analyseFiles, type GivenFirmware } from './check/files.js';
 import { applyFixes, type FixOutcome } from './check/fix.js';
-import { checkRemedy, type HintContext } from './check/hints.js';
+import { checkRemedy, type HintContext, type InBoard } from './check/hints.js';
 import { rulesFor, type CheckRules } from './check/rules.js';
 import type { CheckFinding, CheckReport } from './check/types.js';
 import { analyseVolume } from './check/volume.js';
@@ -17,7 +17,7 @@ import { readFirmwareFile } from './firmware-file.js';
 export type { CheckFinding, CheckReport, CardFacts, FilesFacts, FirmwareFacts, FixAction, PartitionFacts, VolumeFacts, Severity } from './check/types.js';
 export { applyFixes, type FixOutcome } from './check/fix.js';
 export { rulesFor, type CheckRules } from './check/rules.js';
-export { checkRemedy, remedyKind, type RemedyKind } from './check/hints.js';
+export { checkRemedy, remedyKind, type InBoard, type RemedyKind } from './check/hints.js';
 
 const DRIVES = { argv: ['fwcard', 'drives'], why: 'lists the cards this machine can see' };
 const BOARDS_HELP = { argv: ['fwcard', 'boards', '--help'], why: 'shows how to add or override a board with --boards-file' };
@@ -31,6 +31,8 @@ export interface CheckCardOptions {
   target?: string;
   /** The board's name as the user typed it (an alias stays an alias in messages). */
   boardAs?: string;
+  /** The card sits in a board, read through its MCU: hints name commands that work over the link. */
+  inBoard?: InBoard | null;
 }
 
 const ORDER = { error: 0, warning: 1, info: 2 } as const;
@@ -48,7 +50,7 @@ export function sortFindings(f: CheckFinding[]): CheckFinding[] {
  */
 export async function checkCard(dev: BlockDevice, opts: CheckCardOptions = {}): Promise<CheckReport> {
   const rules = rulesFor(opts.board ?? null, opts.boardAs);
-  const ctx: HintContext = { target: opts.target ?? dev.name, rules, firmwarePath: opts.firmware?.path ?? null };
+  const ctx: HintContext = { target: opts.target ?? dev.name, rules, firmwarePath: opts.firmware?.path ?? null, inBoard: opts.inBoard ?? null };
   const counted = countingReads(dev);
   const cardA = await analyseCard(counted.dev, ctx);
   const findings = [...cardA.findings];
@@ -97,18 +99,48 @@ function unknownBoardRules(rules: CheckRules): { what: string; ids: string[] }[]
   return out;
 }
 
-/** Wrap a device so that this check's reads are counted (the device's own counters are cumulative). */
+/** Sectors a check keeps once read (2 MiB): far more than a check reads, short of a firmware-sized file twice. */
+const CACHE_SECTORS = 4096;
+
+/**
+ * Wrap a device so that this check reads each sector once and counts what it read (the device's
+ * own counters are cumulative). The card probe, the volume and the file checks look at the same
+ * few sectors (the boot sector, a FAT sector, the root directory) one after the other; a card
+ * behind an MCU pays for every sector in serial round trips, so they come from the device once.
+ */
 function countingReads(dev: BlockDevice): { dev: BlockDevice; bytes: () => number } {
   let n = 0;
+  const cache = new Map<number, Uint8Array>();
+  const size = dev.sectorSize;
+  const fetch = async (lba: number, count: number, out: Uint8Array, at: number): Promise<void> => {
+    const d = await dev.read(lba, count);
+    n += count * size;
+    out.set(d.subarray(0, count * size), at * size);
+    for (let i = 0; i < count && cache.size < CACHE_SECTORS; i++) cache.set(lba + i, d.slice(i * size, (i + 1) * size));
+  };
   const wrapped: BlockDevice = {
     name: dev.name,
     sectorSize: dev.sectorSize,
     sectorCount: dev.sectorCount,
     readOnly: dev.readOnly,
     read: async (lba, count) => {
-      const d = await dev.read(lba, count);
-      n += count * dev.sectorSize;
-      return d;
+      // Out of range: let the device refuse it, with its own error.
+      if (count <= 0 || lba < 0 || lba + count > dev.sectorCount) return dev.read(lba, count);
+      const out = new Uint8Array(count * size);
+      let i = 0;
+      while (i < count) {
+        const hit = cache.get(lba + i);
+        if (hit) {
+          out.set(hit, i * size);
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < count && !cache.has(lba + j)) j++;
+        await fetch(lba + i, j - i, out, i);
+        i = j;
+      }
+      return out;
     },
     write: () => Promise.reject(new Error('internal: check never writes')),
     flush: async () => undefined,
@@ -129,8 +161,26 @@ export interface CheckOptions {
 
 export interface CheckResult extends CheckReport {
   target: string;
+  /** How long the check took, start to end (with --fix: both checks and the repairs). */
+  seconds: number;
   /** With --fix: what was done and the verdict before it (the top level is the verdict after). */
   fix?: { applied: FixOutcome[]; before: Pick<CheckReport, 'ok' | 'findings'> };
+}
+
+/**
+ * Whether the user named a serial port (the board's MCU) rather than a card: a character
+ * device, followed through symlinks (/dev/ttyACM0, /dev/serial/by-id/…, the pty link of
+ * `fwcard simulate --port-link`), or a /dev/serial/… or /dev/tty… path that is not there.
+ * Image files are regular files; cards are block devices.
+ */
+export function isSerialPort(path: string): boolean {
+  try {
+    return statSync(path).isCharacterDevice();
+  } catch {
+    // Not there: a board's port that is away (a USB board re-enumerating after a reset) still
+    // names itself; connecting waits a moment for it, and says what to check if it stays away.
+    return /^\/dev\/(serial\/|tty)/.test(path);
+  }
 }
 
 type OpenedDevice = LocalBlockDevice & { counters?: unknown };
@@ -151,6 +201,8 @@ function openTarget(path: string, readOnly: boolean): OpenedDevice {
 
 /** `fwcard check`: open the target read-only, judge it; with `fix`, repair and judge again. */
 export async function check(opts: CheckOptions): Promise<CheckResult> {
+  const started = Date.now();
+  const seconds = () => (Date.now() - started) / 1000;
   const board = opts.board ? loadCatalog(opts.boardsFile ? { boardsFile: opts.boardsFile } : {}).get(opts.board) : null;
   const fw = opts.firmware ? readFirmwareFile(opts.firmware) : null;
   const given = fw ? { path: opts.firmware!, bytes: fw.bytes } : null;
@@ -170,8 +222,8 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
   };
   const first = await run();
   const fixable = first.findings.filter((f) => f.fix?.length);
-  if (!opts.fix) return { ...first, target: opts.target };
-  if (fixable.length === 0 || !first.card.volume) return { ...first, target: opts.target, fix: { applied: [], before: { ok: first.ok, findings: first.findings } } };
+  if (!opts.fix) return { ...first, target: opts.target, seconds: seconds() };
+  if (fixable.length === 0 || !first.card.volume) return { ...first, target: opts.target, seconds: seconds(), fix: { applied: [], before: { ok: first.ok, findings: first.findings } } };
   const dev = openTarget(opts.target, false);
   let applied: FixOutcome[];
   try {
@@ -180,5 +232,5 @@ export async function check(opts: CheckOptions): Promise<CheckResult> {
     await dev.close();
   }
   const after = await run();
-  return { ...after, target: opts.target, fix: { applied, before: { ok: first.ok, findings: first.findings } } };
+  return { ...after, target: opts.target, seconds: seconds(), fix: { applied, before: { ok: first.ok, findings: first.findings } } };
 }

@@ -35,6 +35,12 @@ export interface VolumeContent {
 export interface ContentOptions {
   /** Also read FAT/exFAT root directories, FAT used space and the NTFS label (a few more sectors). */
   details?: boolean;
+  /**
+   * With details: count a FAT without FSInfo (FAT12/16) for the used space, up to 1 MiB of it
+   * (default true). A card behind an MCU pays for every sector in serial round trips: there the
+   * used space is left unknown rather than read at tens of seconds.
+   */
+  countFat?: boolean;
 }
 
 /** Sectors sampled across a volume without a signature, to tell erased from data. */
@@ -100,7 +106,7 @@ async function bootSectorContent(read: VolumeReader, head: Uint8Array, size: num
   if (bs.kind === 'fat') {
     const base = { label: bs.label && bs.label !== 'NO NAME' ? bs.label : null, sizeBytes: bs.totalSectors * bs.bytesPerSector };
     if (!opts.details || bs.bytesPerSector !== 512) return content(bs.fatType, base);
-    const d = await fatDetails(read, bs);
+    const d = await fatDetails(read, bs, { countFat: opts.countFat ?? true });
     return content(bs.fatType, { ...base, label: d.label, files: d.files, usedBytes: d.usedBytes });
   }
   if (bs.kind === 'exFAT' || bs.kind === 'NTFS') {

@@ -49,26 +49,46 @@ function listing(names: string[], count: number, complete: boolean): RootFiles {
 }
 
 /** FAT12/16/32: root directory names, label and used space. */
-export async function fatDetails(read: VolumeReader, bs: FatBootSector): Promise<VolumeDetails> {
+export async function fatDetails(read: VolumeReader, bs: FatBootSector, o: { countFat: boolean } = { countFat: true }): Promise<VolumeDetails> {
   const root = await readFatRoot(read, bs);
   const dir = parseFatDirectory(root.bytes);
   const bpbLabel = bs.label && bs.label !== 'NO NAME' ? bs.label : null;
-  return { label: dir.label ?? bpbLabel, files: listing(dir.names, dir.names.length, root.complete && dir.ended), usedBytes: await fatUsedBytes(read, bs) };
+  return { label: dir.label ?? bpbLabel, files: listing(dir.names, dir.names.length, root.complete && dir.ended), usedBytes: await fatUsedBytes(read, bs, o.countFat) };
+}
+
+/** Sectors of a root directory read at a time (4 KiB): reading stops at the end marker. */
+const ROOT_CHUNK = 8;
+
+/** An end-of-directory entry (first byte 0) in `b`. */
+function endsDirectory(b: Uint8Array): boolean {
+  for (let o = 0; o + 32 <= b.byteLength; o += 32) if (b[o] === 0) return true;
+  return false;
+}
+
+/** `n` sectors at `lba`, a chunk at a time, stopping after the chunk that holds the end marker. */
+async function readDirSectors(read: VolumeReader, lba: number, n: number, parts: Uint8Array[]): Promise<boolean> {
+  for (let k = 0; k < n; k += ROOT_CHUNK) {
+    const b = await read(lba + k, Math.min(ROOT_CHUNK, n - k));
+    parts.push(b);
+    if (endsDirectory(b)) return true;
+  }
+  return false;
 }
 
 async function readFatRoot(read: VolumeReader, bs: FatBootSector): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  const parts: Uint8Array[] = [];
   if (!bs.fat32) {
     const n = Math.min(bs.rootDirSectors, ROOT_SECTORS);
-    return { bytes: await read(bs.rootDirStart, n), complete: n === bs.rootDirSectors };
+    const ended = await readDirSectors(read, bs.rootDirStart, n, parts);
+    return { bytes: concat(parts), complete: ended || n === bs.rootDirSectors };
   }
   // FAT32: follow the root's cluster chain, one FAT sector per hop, up to ROOT_SECTORS.
-  const parts: Uint8Array[] = [];
   let cluster = bs.fat32.rootCluster;
   let sectors = 0;
   const perFatSector = bs.bytesPerSector / 4;
   while (cluster >= 2 && cluster <= bs.clusterCount + 1 && sectors < ROOT_SECTORS) {
     const n = Math.min(bs.sectorsPerCluster, ROOT_SECTORS - sectors);
-    parts.push(await read(bs.dataStart + (cluster - 2) * bs.sectorsPerCluster, n));
+    if (await readDirSectors(read, bs.dataStart + (cluster - 2) * bs.sectorsPerCluster, n, parts)) return { bytes: concat(parts), complete: true };
     sectors += n;
     if (n < bs.sectorsPerCluster) return { bytes: concat(parts), complete: false };
     const fat = await read(bs.activeFatStart + Math.floor(cluster / perFatSector), 1);
@@ -149,7 +169,7 @@ function shortName(b: Uint8Array, o: number): string {
   return ext ? `${base}.${ext}` : base;
 }
 
-async function fatUsedBytes(read: VolumeReader, bs: FatBootSector): Promise<number | null> {
+async function fatUsedBytes(read: VolumeReader, bs: FatBootSector, countFat: boolean): Promise<number | null> {
   if (bs.fat32 && bs.fat32.fsInfoSector > 0 && bs.fat32.fsInfoSector < bs.reservedSectors) {
     const fi = await read(bs.fat32.fsInfoSector, 1);
     const dv = new DataView(fi.buffer, fi.byteOffset, fi.byteLength);
@@ -158,7 +178,7 @@ async function fatUsedBytes(read: VolumeReader, bs: FatBootSector): Promise<numb
       return (bs.clusterCount - free) * bs.clusterBytes;
     }
   }
-  if (bs.sectorsPerFat > FAT_COUNT_SECTORS) return null;
+  if (!countFat || bs.sectorsPerFat > FAT_COUNT_SECTORS) return null;
   const fat = await read(bs.activeFatStart, bs.sectorsPerFat);
   if (fat.byteLength < bs.sectorsPerFat * bs.bytesPerSector) return null; // the FAT runs past the partition
   const dv = new DataView(fat.buffer, fat.byteOffset, fat.byteLength);

@@ -1,17 +1,23 @@
 import type { Command } from 'commander';
+import { UsageError, advice } from '../../errors.js';
 import type { CheckFinding, CheckResult } from '../../flows/check.js';
 import { boardLabel } from '../../boards/label.js';
+import type { CheckOverMcuResult } from '../../flows/check-remote.js';
 import { describeCheckedPartitions } from '../render/card-content.js';
 import { formatBytes } from '../../util/size.js';
-import { action } from '../action.js';
-import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
+import { action, stopOnCtrlC } from '../action.js';
+import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, positiveInteger, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { ProgressView } from '../progress-view.js';
+import { makeTrace } from '../trace.js';
 
 const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, 'error  '], warning: [33, 'warning'], info: [36, 'info   '] };
 
-function cardLines(r: CheckResult): string[] {
+function cardLines(r: CheckResult | CheckOverMcuResult): string[] {
   const c = r.card;
-  const lines = [`card: ${r.target}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`];
+  const m = 'mcu' in r ? r.mcu : null;
+  const where = m ? `the card in ${r.board} on ${r.target} (${m.mcu}, ${m.bus})` : r.target;
+  const lines = [`card: ${where}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`];
   if (c.table !== 'none') lines.push(`  ${c.table.toUpperCase()}${c.hybridMbr ? ' (hybrid MBR)' : ''}, ${c.partitions.length} partition(s)`);
   for (const l of describeCheckedPartitions(c)) lines.push(`${c.table === 'none' ? '  ' : '    '}${l}`);
   const v = c.volume;
@@ -44,6 +50,9 @@ interface CheckCommandOptions {
   board: string | undefined;
   firmware: string | undefined;
   fix: boolean;
+  /** -b, only when given (a serial port target). */
+  baud: number | undefined;
+  fastSpi: boolean;
   common: CommonOptions;
 }
 
@@ -52,18 +61,54 @@ const parse = ([target]: [string], raw: RawOptions): CheckCommandOptions => ({
   board: stringOption(raw.board),
   firmware: stringOption(raw.firmware),
   fix: !!raw.fix,
+  baud: raw.b === undefined ? undefined : positiveInteger(raw.b, () => new UsageError('bad-baud', `-b ${String(raw.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' })),
+  fastSpi: !!raw.s,
   common: parseCommon(raw),
 });
 
 async function run(o: CheckCommandOptions, out: Output): Promise<number> {
-  const { check } = await import('../../flows/check.js');
+  const { check, isSerialPort } = await import('../../flows/check.js');
+  if (isSerialPort(o.target)) return runOverMcu(o, out);
   const r = await check({ target: o.target, board: o.board, ...boardsFileOf(o.common), firmware: o.firmware, fix: o.fix });
   if (out.json) out.result(r);
   else render(out, r, o.common.quiet, o.board);
   return r.ok ? 0 : 1;
 }
 
-function render(out: Output, r: CheckResult, quiet: boolean, board?: string): void {
+/** The target is a serial port: read the card in the board through its MCU (flash-sdcard's link). */
+async function runOverMcu(o: CheckCommandOptions, out: Output): Promise<number> {
+  if (o.fix) {
+    throw new UsageError('fix-in-board', '--fix does not write to the card through the board\'s MCU', {
+      ...advice`Check without --fix to see what is wrong; ${{ argv: ['fwcard', 'flash-sdcard', o.target, o.board ?? '<board>'], why: 'uploads the firmware under the name the bootloader looks for' }} puts the firmware right, or take the card out and run ${{ argv: ['fwcard', 'check', '/dev/sdX', '--board', o.board ?? '<board>', '--fix'], why: 'repairs the names on a PC' }} in a card reader.`,
+      details: { port: o.target },
+    });
+  }
+  const { checkCardOverMcu } = await import('../../flows/check-remote.js');
+  const view = await ProgressView.create({ quiet: o.common.quiet });
+  const trace = makeTrace({ verbose: o.common.verbose, log: o.common.log });
+  const ctrlC = stopOnCtrlC({
+    first: 'stopping: the MCU is reset and the port let go (nothing is written to the card); press Ctrl-C again to stop at once',
+    second: 'stopped at once: the MCU may be left set up for its SD card; power-cycle the board (or FIRMWARE_RESTART in Klipper) before Klipper uses it.',
+  });
+  let r: CheckOverMcuResult;
+  try {
+    r = await checkCardOverMcu({
+      port: o.target, board: o.board, ...(o.baud !== undefined ? { baud: o.baud } : {}), fastSpi: o.fastSpi, ...boardsFileOf(o.common), ...(o.firmware ? { firmware: o.firmware } : {}),
+      onProgress: view.listener, ...(trace ? { trace } : {}), signal: ctrlC.signal,
+    });
+    view.stop();
+  } catch (e) {
+    view.stop(true);
+    throw e;
+  } finally {
+    ctrlC.dispose();
+  }
+  if (out.json) out.result(r);
+  else render(out, r, o.common.quiet, o.board);
+  return r.ok ? 0 : 1;
+}
+
+function render(out: Output, r: CheckResult | CheckOverMcuResult, quiet: boolean, board?: string): void {
   const who = r.board ? boardLabel(board, r.board) : 'a generic SD bootloader (no --board)';
   if (!quiet) for (const l of cardLines(r)) out.line(l);
   if (r.fix) {
@@ -80,6 +125,7 @@ function render(out: Output, r: CheckResult, quiet: boolean, board?: string): vo
     if (!quiet) out.line('after --fix:');
   }
   if (!quiet) for (const l of findingLines(out, r.findings)) out.line(l);
+  if (!quiet && 'mcu' in r) out.line(`read ${formatBytes(r.bytesRead)} of the card through the MCU in ${r.seconds.toFixed(1)} s (${r.mcu.serial ? `${formatBytes(r.mcu.serial.bytesToMcu + r.mcu.serial.bytesFromMcu)} over the serial link; ` : ''}the MCU was reset after)`);
   out.line(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
 }
 
@@ -87,20 +133,30 @@ export function register(program: Command): void {
   const cmd = program
     .command('check')
     .description('Read a card (or image) without writing and say whether the board\'s bootloader will flash from it, and how to fix what is wrong.')
-    .argument('<target>', 'block device such as /dev/sdb, or an image file')
+    .argument('<target>', 'block device such as /dev/sdb, an image file, or the serial port of a board running Klipper (its card is read through the MCU; needs --board)')
     .option('--board <name>', 'judge for this board (see `fwcard boards`); default: the generic SD-bootloader view')
     .option('--firmware <file>', 'also check that the card holds exactly this firmware')
-    .option('--fix', 'remove macOS junk, rename a near-miss firmware name, clear orphaned long names; then check again');
-  addCommonOptions(cmd, { boardsFile: true, json: true, quiet: 'print nothing; use the exit code', color: true })
+    .option('--fix', 'remove macOS junk, rename a near-miss firmware name, clear orphaned long names; then check again (not through a serial port)')
+    .option('-b <baud>', `serial port: baud rate of a UART connection (default ${KLIPPER_DEFAULT_BAUD})`)
+    .option('-s', 'serial port: fast SPI, 4 MHz instead of 400 kHz');
+  addCommonOptions(cmd, { boardsFile: true, json: true, quiet: 'print nothing; use the exit code', color: true, verbose: 'serial port: trace the protocol and SD traffic on stderr', log: true })
     .addHelpText('after', `
 Exit codes: 0 ready to flash, 1 problems found (at least one error), 2 could not check.
---json prints { ok, board, view, card, files, findings: [{ id, severity, message, hint }], bytesRead };
+--json prints { ok, board, view, card, files, findings: [{ id, severity, message, hint }], bytesRead, seconds };
 with --fix the top level is the verdict after the repairs, and fix.applied / fix.before say what was done.
 Nothing is written without --fix; --fix never formats (the hints name the prepare command that would).
+
+A serial port (a board running Klipper; stop the klipper service first) is
+checked through its MCU over SPI or SDIO, with flash-sdcard's -b, -s and
+--boards-file: the same findings and exit codes, reading a few KiB plus the
+firmware file on any card size; --json adds mcu { port, mcu, bus, card, serial }.
+The MCU is reset at the end, as after flash-sdcard -c; the hints name
+flash-sdcard commands that work with the card in the board.
 
 Examples:
   fwcard check /dev/sdb --board btt-octopus-f446-v1
   fwcard check card.img --board creality-v4.2.2 --firmware out/klipper.bin --json
-  fwcard check /dev/sdb --board btt-skr-mini-e3-v3 --fix`)
+  fwcard check /dev/sdb --board btt-skr-mini-e3-v3 --fix
+  fwcard check /dev/serial/by-id/usb-Klipper_lpc1768_…-if00 --board btt-skr-v1.3`)
     .action(action(parse, run));
 }

@@ -5,6 +5,9 @@ import { parseDirectory, type DirEntry, type DirListing, type SlotAddress } from
 import { FatTable, type ChainWalk } from './fat-table.js';
 import { SectorReader } from './sector-reader.js';
 
+/** Sectors of a directory read at a time (4 KiB), up to its end marker. */
+const DIR_CHUNK = 8;
+
 /** A FAT directory holds at most 65536 entries (FAT spec): 2 MiB. Never read more. */
 const MAX_DIR_BYTES = 65536 * 32;
 
@@ -153,7 +156,9 @@ export class FatInspector {
           chainProblem = `cluster ${c} lies past the end of the volume`;
           break;
         }
-        take(await this.reader.read(sec, b.sectorsPerCluster), sec);
+        // A few sectors at a time up to the end marker: most directories fill a sliver of a
+        // 32 KiB cluster, and a card behind an MCU pays for every sector in serial round trips.
+        for (let k = 0; k < b.sectorsPerCluster && !ended; k += DIR_CHUNK) take(await this.reader.read(sec + k, Math.min(DIR_CHUNK, b.sectorsPerCluster - k)), sec + k);
         if (ended) break;
         const v = await this.fat.get(c);
         const k = this.fat.kind(v);
@@ -194,7 +199,8 @@ export class FatInspector {
       const sectors = (j - i + 1) * this.boot.sectorsPerCluster;
       const first = this.clusterToSector(usable[i]!);
       if (!this.reader.inVolume(first, sectors)) break;
-      const bytes = await this.reader.read(first, sectors);
+      // Not the slack after the file's last byte (up to a cluster of it).
+      const bytes = await this.reader.read(first, Math.min(sectors, Math.ceil((data.byteLength - done) / this.boot.bytesPerSector)));
       const n = Math.min(bytes.byteLength, data.byteLength - done);
       data.set(bytes.subarray(0, n), done);
       done += n;

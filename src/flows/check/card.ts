@@ -5,7 +5,7 @@ import { readVolumeContent } from '../../partition/content.js';
 import { probeCard, type FsKind } from '../../partition/probe.js';
 import { formatGB } from '../../util/size.js';
 import { advice } from '../../errors.js';
-import { prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
+import { pcDevice, prepareRemedy, reformatHint, tool, type HintContext } from './hints.js';
 import { unknownRule } from './rules.js';
 import type { CardFacts, CheckFinding, PartitionFacts } from './types.js';
 
@@ -61,7 +61,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     add({ id: 'card-too-large', severity: 'warning', basis: 'board', message: `the card holds ${formatGB(sizeBytes)}; ${rules.boardName} is reported to work with cards up to ${formatGB(maxCard.value)}${rules.cardConfidence ? ' (catalog: ' + rules.cardConfidence.split(':')[0] + ')' : ''} (GB = 10^9 bytes, as on a card's label)`, ...advice`Use a card of ${formatGB(maxCard.value)} or smaller if this one is not taken; ${prepareRemedy(ctx, { extra: ['--partition-size', `${Math.min(8, Math.floor(maxCard.value / 1024 ** 3))}G`] })} makes a small volume on it.` });
   }
 
-  const probe = await probeCard(dev, { details: true });
+  const probe = await probeCard(dev, { details: true, countFat: !ctx.inBoard });
   card.table = probe.table;
   card.content = probe.whole;
   const s0 = await dev.read(0, 1);
@@ -93,7 +93,7 @@ export async function analyseCard(dev: BlockDevice, ctx: HintContext): Promise<C
     const hasHeader = String.fromCharCode(...hdr.subarray(0, 8)) === 'EFI PART';
     if (hybrid && slot0 && slot0.type !== 0xee) {
       // A hybrid MBR whose first slot is a real partition: MBR-only readers use that slot.
-      const inside = await readVolumeContent(dev, slot0.startLba, slot0.sectorCount, { details: true });
+      const inside = await readVolumeContent(dev, slot0.startLba, slot0.sectorCount, { details: true, countFat: !ctx.inBoard });
       card.partitions = mbr.entries.map((e) => ({ slot: e.index, start: e.startLba, sectors: e.sectorCount, type: e.type, typeName: partitionTypeName(e.type), fs: e.index === 0 ? inside.fs : 'unknown', label: e.index === 0 ? inside.label : null, logical: false, bootable: e.bootable, content: e.index === 0 ? inside : null }));
       add({ id: 'hybrid-mbr', severity: 'warning', message: 'hybrid MBR: a GPT card whose MBR also lists partitions; bootloaders read the MBR, but any tool that rewrites the GPT can break it', ...reformat('Give the card a plain MBR.') });
       return finishMbr(dev, ctx, card, findings, slot0.index, slot0.startLba, slot0.sectorCount, slot0.type, inside.fs);
@@ -167,7 +167,7 @@ function finishMbr(dev: BlockDevice, ctx: HintContext, card: CardFacts, findings
 }
 
 /** `sfdisk --part-type <card> <n> <type>`: change the type byte of MBR slot `slot` (0-3), keeping the files. */
-const setPartType = (ctx: HintContext, slot: number, type: number) => tool(['sfdisk', '--part-type', ctx.target, String(slot + 1), type.toString(16)], 'sets the partition type byte; the files stay');
+const setPartType = (ctx: HintContext, slot: number, type: number) => tool(['sfdisk', '--part-type', pcDevice(ctx), String(slot + 1), type.toString(16)], 'sets the partition type byte; the files stay');
 
 /** Findings for a volume that is not FAT (or not there). */
 export function fsFindings(fs: FsKind, ctx: HintContext, where: string, extra = ''): CheckFinding[] {

@@ -7,6 +7,33 @@ export interface HintContext {
   rules: CheckRules;
   /** --firmware, when given. */
   firmwarePath: string | null;
+  /** Set when the card sits in a board, read through its MCU (`check <serial port> --board …`). */
+  inBoard?: InBoard | null;
+}
+
+/**
+ * The card in a board, behind its MCU: the commands that fix it run over the same serial link
+ * (`flash-sdcard`), and what only a PC can do needs the card taken out into a card reader.
+ */
+export interface InBoard {
+  /** The serial port and the board, as the user typed them. */
+  port: string;
+  board: string;
+  /** The connection flags the user gave (-b 115200, -s, --boards-file f), repeated in the commands. */
+  flags: string[];
+}
+
+/** What a PC command names as the card: the target, or a card reader's device once the card is out of the board. */
+export const pcDevice = (ctx: HintContext): string => (ctx.inBoard ? '/dev/sdX' : ctx.target);
+
+/** The flash-sdcard command over the same link, in Klipper's flag order: [--format] [flags] [-f fw] <port> <board>. */
+function inBoardRemedy(b: InBoard, firmwarePath: string | null, format: boolean): Remedy {
+  return {
+    argv: ['fwcard', 'flash-sdcard', ...(format ? ['--format'] : []), ...b.flags, ...(firmwarePath ? ['-f', firmwarePath] : []), b.port, b.board],
+    why: format
+      ? "writes a new partition table and a FAT volume the board's bootloader reads, through the board's MCU, then uploads the firmware (this erases the card)"
+      : "uploads the firmware through the board's MCU under the name its bootloader looks for; the other files stay",
+  };
 }
 
 /**
@@ -15,6 +42,8 @@ export interface HintContext {
  * user has to fill in (no --board, no --firmware). `extra` arguments go last.
  */
 export function prepareRemedy(ctx: HintContext, opts: { noFormat?: boolean; extra?: string[] } = {}): Remedy {
+  // In the board, flash-sdcard --format picks a layout for the link itself (a small volume).
+  if (ctx.inBoard) return inBoardRemedy(ctx.inBoard, ctx.firmwarePath, !opts.noFormat);
   const argv = ['fwcard', 'prepare', ctx.target, '--board', ctx.rules.board?.name ?? '<your-board>', '--firmware', ctx.firmwarePath ?? '<firmware.bin>'];
   if (opts.noFormat) {
     argv.push('--no-format');
@@ -38,8 +67,11 @@ export function checkRemedy(target: string, opts: { board?: string | null; firmw
   };
 }
 
-/** `fwcard check <target> --board … --fix` */
-export const fixRemedy = (ctx: HintContext): Remedy => checkRemedy(ctx.target, { board: ctx.rules.board?.name ?? null, fix: true });
+/** `fwcard check <target> --board … --fix`; for a card in a board, on a PC once the card is out (--fix does not write over the MCU). */
+export function fixRemedy(ctx: HintContext): Remedy {
+  const r = checkRemedy(pcDevice(ctx), { board: ctx.rules.board?.name ?? null, fix: true });
+  return ctx.inBoard ? { ...r, why: `with the card taken out of the board and in a card reader: ${r.why}` } : r;
+}
 
 /** A command that is not fwcard's, for a hint that names one. */
 export const tool = (argv: string[], why: string): Remedy => ({ argv, why });
@@ -57,6 +89,7 @@ export function remedyKind(r: Remedy): RemedyKind {
   const [prog, cmd] = r.argv;
   if (prog !== 'fwcard') return 'other';
   if (cmd === 'prepare') return r.argv.includes('--no-format') ? 'rewrite-firmware' : 'reformat';
+  if (cmd === 'flash-sdcard') return r.argv.includes('--format') ? 'reformat' : 'rewrite-firmware';
   if (cmd === 'check' && r.argv.includes('--fix')) return 'fix-names';
   return 'other';
 }

@@ -58,7 +58,7 @@ export function loadJob(opts: FlashSdcardOptions): Job {
 }
 
 /** Refuse an MCU other than the build's or the board's (Klipper's flash script does the first). */
-export function checkMcu(job: Job, mcu: string, device: string): void {
+export function checkMcu(job: Pick<Job, 'board' | 'buildMcu'>, mcu: string, device: string): void {
   const { board, buildMcu } = job;
   const k = board.klipper!;
   if (buildMcu && mcu && buildMcu !== mcu) {
