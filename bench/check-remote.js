@@ -21,7 +21,12 @@ Times \`fwcard check <serial port> --board btt-skr-v1.3\` through \`fwcard simul
 the PC check of the same image. Prints seconds (as the check reports them and wall time), card
 bytes read, serial bytes each way, SD-bus round trips, and ratios: to the PC check, and to moving
 the bytes read over the raw UART. Medians of N runs (default 1). Needs root for losetup (the
-exFAT card) and a build (npm run build).`);
+exFAT card) and a build (npm run build).
+
+Options:
+  --json        one JSON document on stdout
+  --runs N      runs of each case; the medians are printed (default 1)
+  -h, --help    print this help and exit`);
   process.exit(0);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
