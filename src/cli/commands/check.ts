@@ -5,28 +5,38 @@ import { formatBytes } from '../../util/size.js';
 import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { terminalWidth, wrap } from '../wrap.js';
+import { commandLine, remedyCommands } from '../../errors.js';
 
 const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, 'error  '], warning: [33, 'warning'], info: [36, 'info   '] };
+/** Where a finding's message and hint start: under the id, past the severity column. */
+const GUTTER = ' '.repeat(11);
 
-function cardLines(r: CheckResult): string[] {
+function cardLines(r: CheckResult, width: number): string[] {
   const c = r.card;
-  const lines = [`card: ${r.target}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`];
+  const lines = wrap(`card: ${r.target}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`, { first: '', rest: '  ', width });
   if (c.table !== 'none') lines.push(`  ${c.table.toUpperCase()}${c.hybridMbr ? ' (hybrid MBR)' : ''}, ${c.partitions.length} partition(s)`);
-  for (const l of describeCheckedPartitions(c)) lines.push(`${c.table === 'none' ? '  ' : '    '}${l}`);
+  const indent = c.table === 'none' ? '  ' : '    ';
+  for (const l of describeCheckedPartitions(c)) lines.push(...wrap(l, { first: indent, rest: indent + '  ', width }));
   const v = c.volume;
-  if (v && v.clusterBytes) lines.push(`  volume: ${v.fs}, ${formatBytes(v.clusterBytes)} clusters, ${v.clusterCount} clusters${v.label ? `, label "${v.label}"` : ''}`);
+  if (v && v.clusterBytes) lines.push(...wrap(`volume: ${v.fs}, ${formatBytes(v.clusterBytes)} clusters, ${v.clusterCount} clusters${v.label ? `, label "${v.label}"` : ''}`, { first: '  ', rest: '    ', width }));
   const f = r.files;
-  if (f?.firmware) lines.push(`  firmware: ${f.firmware.path}, ${formatBytes(f.firmware.size)}${f.firmware.sha256 ? `, sha256 ${f.firmware.sha256.slice(0, 16)}…` : ''}`);
+  if (f?.firmware) lines.push(...wrap(`firmware: ${f.firmware.path}, ${formatBytes(f.firmware.size)}${f.firmware.sha256 ? `, sha256 ${f.firmware.sha256.slice(0, 16)}…` : ''}`, { first: '  ', rest: '    ', width }));
   return lines;
 }
 
-function findingLines(out: Output, findings: CheckFinding[]): string[] {
+/**
+ * Each finding: severity and id, the message beneath, then the hint after an arrow; the
+ * commands of its remedy each on a line of their own (`$ …`), whole, to paste.
+ */
+function findingLines(out: Output, findings: CheckFinding[], width: number): string[] {
   if (findings.length === 0) return ['  (no findings)'];
   const lines: string[] = [];
   for (const f of findings) {
     const [color, word] = MARK[f.severity];
-    lines.push(`  ${out.color(color, word)}  ${f.id.padEnd(28)} ${f.message}`);
-    if (f.hint) lines.push(`  ${' '.repeat(9)}${' '.repeat(29)}→ ${f.hint}`);
+    lines.push(`  ${out.color(color, word)}  ${f.id}`);
+    lines.push(...wrap(f.message, { first: GUTTER, width }));
+    if (f.hint) lines.push(...wrap(f.hint, { first: `${GUTTER}→ `, rest: `${GUTTER}  `, width, commands: remedyCommands(f.remedy).map(commandLine) }));
   }
   return lines;
 }
@@ -64,22 +74,27 @@ async function run(o: CheckCommandOptions, out: Output): Promise<number> {
 
 function render(out: Output, r: CheckResult, quiet: boolean): void {
   const who = r.board ?? 'a generic SD bootloader (no --board)';
-  if (!quiet) for (const l of cardLines(r)) out.line(l);
+  const width = terminalWidth();
+  const say = (text: string, first = '', rest = '  '): void => {
+    for (const l of wrap(text, { first, rest, width })) out.line(l);
+  };
+  // With --fix, in the order it happened: what was wrong, what was done, what the card is now.
   if (r.fix) {
     if (!quiet) {
       out.line('before --fix:');
-      for (const l of findingLines(out, r.fix.before.findings)) out.line(l);
+      for (const l of findingLines(out, r.fix.before.findings, width)) out.line(l);
     }
-    out.line(`before: ${verdict(out, r.fix.before, who)}`);
+    say(`before: ${verdict(out, r.fix.before, who)}`);
     if (r.fix.applied.length === 0) out.line('nothing that --fix repairs');
     for (const a of r.fix.applied) {
       const what = a.action.kind === 'delete' ? `deleted ${a.action.path}` : a.action.kind === 'rename' ? `renamed ${a.action.from} → ${a.action.to}` : `cleared orphaned long name "${a.action.text}" in ${a.action.dirPath}`;
-      out.line(`  ${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`);
+      say(`${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`, '  ', '    ');
     }
     if (!quiet) out.line('after --fix:');
   }
-  if (!quiet) for (const l of findingLines(out, r.findings)) out.line(l);
-  out.line(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
+  if (!quiet) for (const l of cardLines(r, width)) out.line(l);
+  if (!quiet) for (const l of findingLines(out, r.findings, width)) out.line(l);
+  say(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
 }
 
 export function register(program: Command): void {
