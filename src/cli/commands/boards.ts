@@ -125,7 +125,7 @@ async function run(o: BoardsOptions, out: Output): Promise<void> {
 /**
  * The table, as wide as the terminal allows. Board names are never cut (they are what the user
  * types). In this order until a row fits: the vendor narrows (to 10 columns, cut with …), the
- * vendor column leaves, then verify; the file narrows (to 14); bus leaves, then file.
+ * vendor column leaves, then verify; the file narrows (to 14); bus leaves, then file, then MCU.
  */
 function showTable(out: Output, found: Board[]): void {
   const width = terminalWidth();
@@ -146,13 +146,13 @@ function showTable(out: Output, found: Board[]): void {
     return total(cols) <= width;
   };
   let cols = all;
-  for (const drop of ['VENDOR', 'VERIFY', 'BUS', 'FILE']) {
+  for (const drop of ['VENDOR', 'VERIFY', 'BUS', 'FILE', 'MCU']) {
     if (fit(cols)) break;
     cols = cols.filter((c) => c.head !== drop);
   }
   fit(cols);
   const cell = (c: string, w: number): string => (c.length > w ? c.slice(0, w - 1) + '…' : c.padEnd(w));
-  const row = (texts: string[]): string => texts.map((t, i) => (i === texts.length - 1 ? t : cell(t, cols[i]!.width))).join('  ').trimEnd();
+  const row = (texts: string[]): string => texts.map((t, i) => cell(t, cols[i]!.width)).join('  ').trimEnd();
   out.line(row(cols.map((c) => c.head)));
   found.forEach((_, r) => out.line(row(cols.map((c) => c.cells[r]!))));
   out.line();

@@ -33,7 +33,7 @@ async function run(o: McuInfoCommandOptions, out: Output): Promise<void> {
 
 function render(out: Output, info: McuInfo): void {
   const { constants, clockFreq } = info;
-  out.line(`${info.device}: ${info.app ?? 'unknown app'} ${info.version}`);
+  for (const l of wrap(`${info.device}: ${info.app ?? 'unknown app'} ${info.version}`, { first: '', rest: '  ' })) out.line(l);
   out.line(`  MCU              ${String(info.mcu)}`);
   out.line(`  clock frequency  ${clockFreq === null ? 'unknown' : `${clockFreq / 1e6} MHz`}`);
   for (const l of wrap(info.buildVersions || '-', { first: '  build versions   ' })) out.line(l);
