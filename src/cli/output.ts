@@ -1,4 +1,5 @@
-import { commandLine, isFwcardError, remedyCommands } from '../errors.js';
+import { isFwcardError } from '../errors.js';
+import { adviceLines } from './render/advice.js';
 import { wrap } from './wrap.js';
 
 /** Global output options every command accepts. */
@@ -52,7 +53,7 @@ export function reportError(e: unknown, out: Output): number {
     } else {
       const lines = wrap(`fwcard: error: ${e.message}`, { first: '', rest: '  ' });
       // The hint's commands go whole on their own lines, ready to paste.
-      if (e.hint) lines.push(...wrap(e.hint, { first: '  hint: ', rest: '        ', commands: remedyCommands(e.remedy).map(commandLine) }));
+      if (e.hint) lines.push(...adviceLines(e.hint, e.remedy, { first: '  hint: ', rest: '        ' }));
       process.stderr.write(lines.map((l) => l + '\n').join(''));
     }
     return e.exitCode;

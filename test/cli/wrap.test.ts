@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { adviceLines } from '../../src/cli/render/advice.js';
 import { terminalWidth, visibleLength, words, wrap } from '../../src/cli/wrap.js';
 
 // The layout rules of fwcard's terminal output (issue 16): lines within the width, words and
@@ -103,5 +104,20 @@ describe('wrap', () => {
 
   it('the old positional form still works', () => {
     expect(wrap('a b c', '> ', '  ', 5)).toEqual(['> a b', '  c']);
+  });
+});
+
+describe('adviceLines', () => {
+  const fix = { argv: ['fwcard', 'check', '/tmp/my card.img', '--board', 'btt-octopus-f446-v1', '--fix'], why: 'repairs names' };
+  const line = "fwcard check '/tmp/my card.img' --board btt-octopus-f446-v1 --fix";
+
+  it("renders the remedy's command, as the shell takes it, on its own line", () => {
+    expect(adviceLines(`Rename it: \`${line}\`.`, fix, { first: '→ ', rest: '  ', width: 60 })).toEqual(['→ Rename it:', `  $ ${line}`]);
+  });
+
+  it('a remedy command the prose does not name still gets its line; alternatives too', () => {
+    const remedy = { ...fix, alternatives: [{ argv: ['dot_clean', '/Volumes/CARD'], why: 'macOS' }] };
+    expect(adviceLines('Remove the junk files.', remedy, { first: '→ ', rest: '  ', width: 60 })).toEqual(['→ Remove the junk files.', `  $ ${line}`, '  $ dot_clean /Volumes/CARD']);
+    expect(adviceLines('Nothing to run.', undefined, { first: '', rest: '', width: 60 })).toEqual(['Nothing to run.']);
   });
 });

@@ -6,7 +6,7 @@ import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
 import { terminalWidth, wrap } from '../wrap.js';
-import { commandLine, remedyCommands } from '../../errors.js';
+import { adviceLines } from '../render/advice.js';
 
 const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, 'error  '], warning: [33, 'warning'], info: [36, 'info   '] };
 /** Where a finding's message and hint start: under the id, past the severity column. */
@@ -36,7 +36,7 @@ function findingLines(out: Output, findings: CheckFinding[], width: number): str
     const [color, word] = MARK[f.severity];
     lines.push(`  ${out.color(color, word)}  ${f.id}`);
     lines.push(...wrap(f.message, { first: GUTTER, width }));
-    if (f.hint) lines.push(...wrap(f.hint, { first: `${GUTTER}→ `, rest: `${GUTTER}  `, width, commands: remedyCommands(f.remedy).map(commandLine) }));
+    if (f.hint) lines.push(...adviceLines(f.hint, f.remedy, { first: `${GUTTER}→ `, rest: `${GUTTER}  `, width }));
   }
   return lines;
 }

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError, commandLine, fromSystemError, remedyCommands } from '../../errors.js';
+import { UsageError, fromSystemError } from '../../errors.js';
+import { adviceLines } from '../render/advice.js';
 import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
 import { action } from '../action.js';
@@ -11,8 +12,8 @@ import { terminalWidth, wrap } from '../wrap.js';
 
 function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): void {
   const width = terminalWidth();
-  const say = (text: string, first = '  ', rest = first + '  ', commands: string[] = []): void => {
-    for (const l of wrap(text, { first, rest, width, commands })) out.line(l);
+  const say = (text: string, first = '  ', rest = first + '  '): void => {
+    for (const l of wrap(text, { first, rest, width })) out.line(l);
   };
   say(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`, '');
   if (r.linkedFor) say(`linked for ${r.linkedFor}`);
@@ -37,7 +38,7 @@ function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): v
   for (const f of problems) {
     say(f.message, `${f.severity}: `, '  ');
     // The hint's command (its remedy) goes whole on a line of its own.
-    if (f.hint) say(f.hint, '  hint: ', '        ', remedyCommands(f.remedy).map(commandLine));
+    if (f.hint) for (const l of adviceLines(f.hint, f.remedy, { first: '  hint: ', rest: '        ', width })) out.line(l);
   }
   if (r.board) {
     const errors = problems.filter((f) => f.severity === 'error').length;
