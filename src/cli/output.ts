@@ -1,4 +1,6 @@
 import { isFwcardError } from '../errors.js';
+import { adviceLines } from './render/advice.js';
+import { wrap } from './wrap.js';
 
 /** Global output options every command accepts. */
 export interface OutputOptions {
@@ -49,8 +51,10 @@ export function reportError(e: unknown, out: Output): number {
     if (out.json) {
       out.result({ ok: false, error: e.toJSON() });
     } else {
-      process.stderr.write(`fwcard: error: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+      const lines = wrap(`fwcard: error: ${e.message}`, { first: '', rest: '  ' });
+      // The hint's commands go whole on their own lines, ready to paste.
+      if (e.hint) lines.push(...adviceLines(e.hint, e.remedy, { first: '  hint: ', rest: '        ' }));
+      process.stderr.write(lines.map((l) => l + '\n').join(''));
     }
     return e.exitCode;
   }

@@ -4,7 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listDrives, type Drive } from '../../src/disk/drives.js';
 import { completePrepareArgs } from '../../src/cli/interactive/prepare-args.js';
 import { build } from '../flash-sdcard/helpers.js';
-import { CLI, fingerprint, removeDir, runCli, tempDir } from '../helpers/judges.js';
+import { CLI, fingerprint, removeDir, runCli, tempDir, unwrapped } from '../helpers/judges.js';
 import { Tmux } from './tmux.js';
 
 // The pickers in a real terminal (tmux), and the rule that nothing asks without one.
@@ -51,8 +51,8 @@ describe('no terminal: missing arguments are errors naming what to pass', () => 
     expect(JSON.parse(a.stdout).error.hint).toMatch(/fwcard drives/);
     const b = runCli(['prepare', join(dir, 'b.img'), '--size', '64M', '--firmware', fw.bin]);
     expect(b.status).toBe(2);
-    expect(b.stderr).toMatch(/prepare needs --board <name>; there is no terminal to ask on/);
-    expect(b.stderr).toMatch(/hint: Pass --board <name>/);
+    expect(unwrapped(b.stderr)).toMatch(/prepare needs --board <name>; there is no terminal to ask on/);
+    expect(unwrapped(b.stderr)).toMatch(/hint: Pass --board <name>/);
     expect(existsSync(join(dir, 'b.img'))).toBe(false);
     const c = runCli(['prepare', '--firmware', fw.bin, '--json']);
     expect(JSON.parse(c.stdout).error.details.missing).toEqual(['target', '--board']);

@@ -7,7 +7,7 @@ import { loadCatalog } from '../../src/boards/catalog.js';
 import { hex } from '../../src/firmware/mcu-memory.js';
 import { imageCommands, recoveryPlan, recoveryStep } from '../../src/flows/doctor/recovery.js';
 import { prng } from '../../src/util/prng.js';
-import { CLI } from '../helpers/judges.js';
+import { CLI, unwrapped } from '../helpers/judges.js';
 
 // Issue 14: doctor names the stock bootloader by board, with its source, and the exact commands
 // to put it back: download, hex → bin, write at the flash base, then Klipper at the application
@@ -70,6 +70,6 @@ describe('stock bootloader images in the catalog and in doctor', () => {
     // Run again: the .bin it made is there now, and fwcard does not overwrite a file.
     const again = spawnSync(process.execPath, [CLI, ...convert.slice(1)], { cwd: dir, encoding: 'utf8' });
     expect(again.status).toBe(2);
-    expect(again.stderr).toMatch(/already exists; fwcard does not overwrite it/);
+    expect(unwrapped(again.stderr)).toMatch(/already exists; fwcard does not overwrite it/);
   });
 });

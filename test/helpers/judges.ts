@@ -124,3 +124,6 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, ...opts.env }, timeout: 600_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** CLI text laid out for the terminal's width (issue 16), its continuation lines joined back: for matching a message whatever the width. */
+export const unwrapped = (text: string): string => text.replace(/\n +/g, ' ');

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, symlinkSync, writeFi
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { CLI, fingerprint, removeDir, tempDir } from '../helpers/judges.js';
+import { CLI, fingerprint, removeDir, tempDir, unwrapped } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
 
 // Issue 14: `simulate --port-link PATH` used to replace whatever was at PATH with its symlink
@@ -36,8 +36,8 @@ describe('simulate --port-link', () => {
     const before = fingerprint(path);
     const r = runCli(['simulate', '--board', 'btt-skr-v1.3', '--port-link', path]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`fwcard: error: ${path} already exists (a file): the simulator will not replace it`);
-    expect(r.stderr).toMatch(/hint: Choose another --port-link path that does not exist yet/);
+    expect(unwrapped(r.stderr)).toContain(`fwcard: error: ${path} already exists (a file): the simulator will not replace it`);
+    expect(unwrapped(r.stderr)).toMatch(/hint: Choose another --port-link path that does not exist yet/);
     expect(fingerprint(path)).toBe(before);
     expect(readFileSync(path, 'utf8')).toBe('my printer settings\n');
     const json = runCli(['simulate', '--json', '--board', 'btt-skr-v1.3', '--port-link', path]);
@@ -53,7 +53,7 @@ describe('simulate --port-link', () => {
     symlinkSync(target, link);
     const r = runCli(['simulate', '--board', 'btt-skr-v1.3', '--port-link', link]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain(`(a link to ${target})`);
+    expect(unwrapped(r.stderr)).toContain(`(a link to ${target})`);
     expect(readlinkSync(link)).toBe(target);
     const d = runCli(['simulate', '--board', 'btt-skr-v1.3', '--port-link', dir]);
     expect(d.status).toBe(2);
@@ -72,7 +72,7 @@ describe('simulate --port-link', () => {
     // A second simulator may not take over a live simulator's link.
     const second = runCli(['simulate', '--board', 'btt-skr-v1.3', '--port-link', path]);
     expect(second.status).toBe(2);
-    expect(second.stderr).toMatch(/a pseudo-terminal in use/);
+    expect(unwrapped(second.stderr)).toMatch(/a pseudo-terminal in use/);
     expect(readlinkSync(path)).toBe(now);
     await sims.stop(sim);
     expect(present(path)).toBe(false);

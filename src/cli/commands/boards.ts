@@ -7,6 +7,7 @@ import { formatBytes, formatGB } from '../../util/size.js';
 import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { terminalWidth, wrap } from '../wrap.js';
 
 const busText = (b: Board): string => (b.bootloaderBus.value === 'unknown' ? '?' : b.bootloaderBus.value.toUpperCase());
 const fileText = (b: Board): string => (b.folder.value ? `${b.folder.value}/` : '') + b.firmwareName.value;
@@ -38,18 +39,24 @@ function sourcesOf(b: Board): Record<string, string | null> {
   return out;
 }
 
+/** Where a fact's value starts: after its 20-column label. */
+const FACT = ' '.repeat(23);
+
 function factLine(out: Output, label: string, f: Sourced<unknown> | undefined, show: (v: never) => string = (v) => String(v)): void {
   if (!f) return;
   const src = f.sources.length ? f.sources.join(', ') : 'no source';
-  out.line(`  ${label.padEnd(20)} ${show(f.value as never)}`);
-  out.line(`  ${''.padEnd(20)} ${f.confidence} [${src}]${f.note ? ` ${f.note}` : ''}`);
+  for (const l of wrap(show(f.value as never), { first: `  ${label.padEnd(20)} `, rest: FACT })) out.line(l);
+  for (const l of wrap(`${f.confidence} [${src}]${f.note ? ` ${f.note}` : ''}`, { first: FACT })) out.line(l);
 }
 
 function showBoard(out: Output, b: Board): void {
   const family = mcuMemory(b.mcu)?.family;
-  out.line(`${b.name} — ${b.vendor}${b.origin ? `  (from ${b.origin})` : ''}`);
-  if (b.aliases.length) out.line(`  aliases: ${b.aliases.join(', ')}`);
-  if (b.models.length) out.line(`  models:  ${b.models.join('; ')}`);
+  const say = (text: string, first: string, rest = ' '.repeat(first.length)): void => {
+    for (const l of wrap(text, { first, rest })) out.line(l);
+  };
+  say(`${b.name} — ${b.vendor}${b.origin ? `  (from ${b.origin})` : ''}`, '', '  ');
+  if (b.aliases.length) say(b.aliases.join(', '), '  aliases: ');
+  if (b.models.length) say(b.models.join('; '), '  models:  ');
   out.line(`  MCU:     ${b.mcu}`);
   factLine(out, 'application start', b.appStart, (v: number[]) => (v.length ? v.map((a) => `${hex(a)} (${describeAppStart(a, family)})`).join(' or ') : 'unknown'));
   factLine(out, 'flash size', b.flashBytes, (v: number) => formatBytes(v));
@@ -76,14 +83,14 @@ function showBoard(out: Output, b: Board): void {
   const k = b.klipper;
   if (k) {
     const bus = k.bus.kind === 'swspi' ? `software SPI miso ${k.bus.miso} mosi ${k.bus.mosi} sclk ${k.bus.sclk}` : `${k.bus.kind === 'sdio' ? 'SDIO' : 'SPI'} bus ${k.bus.bus}`;
-    out.line(`  Klipper flash-sdcard (board_defs.py "${k.definition ?? b.name}"): mcu ${k.mcu}, ${bus}${k.csPin ? `, CS ${k.csPin}` : ''}`);
-    out.line(`  ${''.padEnd(20)} writes ${k.firmwarePath}, expects ${k.currentFirmwarePath}${k.skipVerify ? ', skips verification (power-cycle after flashing)' : ', verifies'}${k.requiresUniqueFwName ? ', unique file name' : ''}${k.conversion ? `, conversion ${k.conversion}` : ''}`);
+    say(`board_defs.py "${k.definition ?? b.name}": mcu ${k.mcu}, ${bus}${k.csPin ? `, CS ${k.csPin}` : ''}`, `  ${'Klipper flash-sdcard'.padEnd(20)} `, FACT);
+    say(`writes ${k.firmwarePath}, expects ${k.currentFirmwarePath}${k.skipVerify ? ', skips verification (power-cycle after flashing)' : ', verifies'}${k.requiresUniqueFwName ? ', unique file name' : ''}${k.conversion ? `, conversion ${k.conversion}` : ''}`, FACT);
   } else {
-    out.line('  Klipper flash-sdcard: no definition (prepare the card on a PC)');
+    say('no definition (prepare the card on a PC)', `  ${'Klipper flash-sdcard'.padEnd(20)} `, FACT);
   }
-  for (const n of b.notes ?? []) out.line(`  note: ${n}`);
+  for (const n of b.notes ?? []) say(n, '  note: ');
   out.line('  sources:');
-  for (const [k, text] of Object.entries(sourcesOf(b))) out.line(`    ${k}: ${text ?? '(not resolved)'}`);
+  for (const [k, text] of Object.entries(sourcesOf(b))) say(text ?? '(not resolved)', `    ${k}: `, '      ');
 }
 
 interface BoardsOptions {
@@ -115,16 +122,43 @@ async function run(o: BoardsOptions, out: Output): Promise<void> {
   else showTable(out, found);
 }
 
+/**
+ * The table, as wide as the terminal allows. Board names are never cut (they are what the user
+ * types). In this order until a row fits: the vendor narrows (to 10 columns, cut with …), the
+ * vendor column leaves, then verify; the file narrows (to 14); bus leaves, then file, then MCU.
+ */
 function showTable(out: Output, found: Board[]): void {
-  const rows = found.map((b) => [b.name, b.vendor, b.mcu, fileText(b), busText(b), verifyText(b)]);
-  const head = ['BOARD', 'VENDOR', 'MCU', 'FILE', 'BUS', 'VERIFY'];
-  const widths = head.map((h, i) => Math.min(i === 1 ? 24 : 36, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
-  const cell = (c: string, w: number) => (c.length > w ? c.slice(0, w - 1) + '…' : c.padEnd(w));
-  const fmt = (r: string[]) => r.map((c, i) => (i === r.length - 1 ? c : cell(c, widths[i]!))).join('  ');
-  out.line(fmt(head));
-  for (const r of rows) out.line(fmt(r));
+  const width = terminalWidth();
+  const all = [
+    { head: 'BOARD', cells: found.map((b) => b.name) },
+    { head: 'VENDOR', cells: found.map((b) => b.vendor), min: 10, max: 24 },
+    { head: 'MCU', cells: found.map((b) => b.mcu) },
+    { head: 'FILE', cells: found.map(fileText), min: 14 },
+    { head: 'BUS', cells: found.map(busText) },
+    { head: 'VERIFY', cells: found.map(verifyText) },
+  ].map((c) => ({ ...c, full: Math.min(c.max ?? Infinity, Math.max(c.head.length, ...c.cells.map((x) => x.length))), width: 0 }));
+  const total = (cols: typeof all): number => cols.reduce((n, c) => n + c.width, 0) + 2 * (cols.length - 1);
+  /** Give every column its full width, then narrow those with a minimum until the row fits. */
+  const fit = (cols: typeof all): boolean => {
+    for (const c of cols) c.width = c.full;
+    const narrowable = (c: (typeof all)[number]): boolean => c.min !== undefined && (c.head !== 'FILE' || !cols.some((x) => x.head === 'VERIFY'));
+    for (const c of cols) if (narrowable(c) && total(cols) > width) c.width = Math.max(c.min!, c.width - (total(cols) - width));
+    return total(cols) <= width;
+  };
+  let cols = all;
+  for (const drop of ['VENDOR', 'VERIFY', 'BUS', 'FILE', 'MCU']) {
+    if (fit(cols)) break;
+    cols = cols.filter((c) => c.head !== drop);
+  }
+  fit(cols);
+  const cell = (c: string, w: number): string => (c.length > w ? c.slice(0, w - 1) + '…' : c.padEnd(w));
+  const row = (texts: string[]): string => texts.map((t, i) => cell(t, cols[i]!.width)).join('  ').trimEnd();
+  out.line(row(cols.map((c) => c.head)));
+  found.forEach((_, r) => out.line(row(cols.map((c) => c.cells[r]!))));
   out.line();
-  out.line(`${found.length} board${found.length === 1 ? '' : 's'}. \`fwcard boards <name>\` shows every fact with its source.`);
+  const left = all.filter((c) => !cols.includes(c)).map((c) => c.head);
+  const tail = left.length ? ` ${left.join(', ')} left out at ${width} columns (a wider terminal or --json shows them).` : '';
+  for (const l of wrap(`${found.length} board${found.length === 1 ? '' : 's'}. \`fwcard boards <name>\` shows every fact with its source.${tail}`, { first: '', width })) out.line(l);
 }
 
 export function register(program: Command): void {

@@ -10,30 +10,40 @@ import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, posi
 import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import { makeTrace } from '../trace.js';
+import { terminalWidth, wrap } from '../wrap.js';
+import { adviceLines } from '../render/advice.js';
 
 const MARK: Record<CheckFinding['severity'], [number, string]> = { error: [31, 'error  '], warning: [33, 'warning'], info: [36, 'info   '] };
+/** Where a finding's message and hint start: under the id, past the severity column. */
+const GUTTER = ' '.repeat(11);
 
-function cardLines(r: CheckResult | CheckOverMcuResult): string[] {
+function cardLines(r: CheckResult | CheckOverMcuResult, width: number): string[] {
   const c = r.card;
   const m = 'mcu' in r ? r.mcu : null;
   const where = m ? `the card in ${r.board} on ${r.target} (${m.mcu}, ${m.bus})` : r.target;
-  const lines = [`card: ${where}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`];
+  const lines = wrap(`card: ${where}, ${formatBytes(c.sizeBytes)} (${c.kind}), ${c.sectorSize}-byte sectors`, { first: '', rest: '  ', width });
   if (c.table !== 'none') lines.push(`  ${c.table.toUpperCase()}${c.hybridMbr ? ' (hybrid MBR)' : ''}, ${c.partitions.length} partition(s)`);
-  for (const l of describeCheckedPartitions(c)) lines.push(`${c.table === 'none' ? '  ' : '    '}${l}`);
+  const indent = c.table === 'none' ? '  ' : '    ';
+  for (const l of describeCheckedPartitions(c)) lines.push(...wrap(l, { first: indent, rest: indent + '  ', width }));
   const v = c.volume;
-  if (v && v.clusterBytes) lines.push(`  volume: ${v.fs}, ${formatBytes(v.clusterBytes)} clusters, ${v.clusterCount} clusters${v.label ? `, label "${v.label}"` : ''}`);
+  if (v && v.clusterBytes) lines.push(...wrap(`volume: ${v.fs}, ${formatBytes(v.clusterBytes)} clusters, ${v.clusterCount} clusters${v.label ? `, label "${v.label}"` : ''}`, { first: '  ', rest: '    ', width }));
   const f = r.files;
-  if (f?.firmware) lines.push(`  firmware: ${f.firmware.path}, ${formatBytes(f.firmware.size)}${f.firmware.sha256 ? `, sha256 ${f.firmware.sha256.slice(0, 16)}…` : ''}`);
+  if (f?.firmware) lines.push(...wrap(`firmware: ${f.firmware.path}, ${formatBytes(f.firmware.size)}${f.firmware.sha256 ? `, sha256 ${f.firmware.sha256.slice(0, 16)}…` : ''}`, { first: '  ', rest: '    ', width }));
   return lines;
 }
 
-function findingLines(out: Output, findings: CheckFinding[]): string[] {
+/**
+ * Each finding: severity and id, the message beneath, then the hint after an arrow; the
+ * commands of its remedy each on a line of their own (`$ …`), whole, to paste.
+ */
+function findingLines(out: Output, findings: CheckFinding[], width: number): string[] {
   if (findings.length === 0) return ['  (no findings)'];
   const lines: string[] = [];
   for (const f of findings) {
     const [color, word] = MARK[f.severity];
-    lines.push(`  ${out.color(color, word)}  ${f.id.padEnd(28)} ${f.message}`);
-    if (f.hint) lines.push(`  ${' '.repeat(9)}${' '.repeat(29)}→ ${f.hint}`);
+    lines.push(`  ${out.color(color, word)}  ${f.id}`);
+    lines.push(...wrap(f.message, { first: GUTTER, width }));
+    if (f.hint) lines.push(...adviceLines(f.hint, f.remedy, { first: `${GUTTER}→ `, rest: `${GUTTER}  `, width }));
   }
   return lines;
 }
@@ -110,23 +120,28 @@ async function runOverMcu(o: CheckCommandOptions, out: Output): Promise<number> 
 
 function render(out: Output, r: CheckResult | CheckOverMcuResult, quiet: boolean, board?: string): void {
   const who = r.board ? boardLabel(board, r.board) : 'a generic SD bootloader (no --board)';
-  if (!quiet) for (const l of cardLines(r)) out.line(l);
+  const width = terminalWidth();
+  const say = (text: string, first = '', rest = '  '): void => {
+    for (const l of wrap(text, { first, rest, width })) out.line(l);
+  };
+  // With --fix, in the order it happened: what was wrong, what was done, what the card is now.
   if (r.fix) {
     if (!quiet) {
       out.line('before --fix:');
-      for (const l of findingLines(out, r.fix.before.findings)) out.line(l);
+      for (const l of findingLines(out, r.fix.before.findings, width)) out.line(l);
     }
-    out.line(`before: ${verdict(out, r.fix.before, who)}`);
+    say(`before: ${verdict(out, r.fix.before, who)}`);
     if (r.fix.applied.length === 0) out.line('nothing that --fix repairs');
     for (const a of r.fix.applied) {
       const what = a.action.kind === 'delete' ? `deleted ${a.action.path}` : a.action.kind === 'rename' ? `renamed ${a.action.from} → ${a.action.to}` : `cleared orphaned long name "${a.action.text}" in ${a.action.dirPath}`;
-      out.line(`  ${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`);
+      say(`${a.done ? 'fixed' : 'NOT fixed'}: ${what}${a.error ? ` (${a.error})` : ''}`, '  ', '    ');
     }
     if (!quiet) out.line('after --fix:');
   }
-  if (!quiet) for (const l of findingLines(out, r.findings)) out.line(l);
-  if (!quiet && 'mcu' in r) out.line(`read ${formatBytes(r.bytesRead)} of the card through the MCU in ${r.seconds.toFixed(1)} s (${r.mcu.serial ? `${formatBytes(r.mcu.serial.bytesToMcu + r.mcu.serial.bytesFromMcu)} over the serial link; ` : ''}the MCU was reset after)`);
-  out.line(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
+  if (!quiet) for (const l of cardLines(r, width)) out.line(l);
+  if (!quiet) for (const l of findingLines(out, r.findings, width)) out.line(l);
+  if (!quiet && 'mcu' in r) say(`read ${formatBytes(r.bytesRead)} of the card through the MCU in ${r.seconds.toFixed(1)} s (${r.mcu.serial ? `${formatBytes(r.mcu.serial.bytesToMcu + r.mcu.serial.bytesFromMcu)} over the serial link; ` : ''}the MCU was reset after)`);
+  say(`${r.fix ? 'after: ' : ''}${verdict(out, r, who)}`);
 }
 
 export function register(program: Command): void {

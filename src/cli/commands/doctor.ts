@@ -30,7 +30,8 @@ function render(out: Output, r: DoctorResult): void {
   });
   out.line();
   const fixes = r.steps.filter((s) => s.kind === 'fix').length;
-  out.line(fixes ? `${out.color(31, '✘')} ${fixes} thing${fixes > 1 ? 's' : ''} to fix before the board will flash (steps marked [fix]).` : `${out.color(32, '✔')} nothing to fix${r.firmware || r.card ? '' : ' that fwcard could see (give --firmware and --card to check them)'}.`);
+  const last = fixes ? `${out.color(31, '✘')} ${fixes} thing${fixes > 1 ? 's' : ''} to fix before the board will flash (steps marked [fix]).` : `${out.color(32, '✔')} nothing to fix${r.firmware || r.card ? '' : ' that fwcard could see (give --firmware and --card to check them)'}.`;
+  for (const l of wrap(last, '', '  ')) out.line(l);
 }
 
 interface DoctorCommandOptions {

@@ -2,40 +2,47 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, fromSystemError, hasCode } from '../../errors.js';
+import { adviceLines } from '../render/advice.js';
 import { hex } from '../../firmware/mcu-memory.js';
 import type { FirmwareReport } from '../../firmware/report.js';
 import { action } from '../action.js';
 import { addCommonOptions, boardsFileOf, parseCommon, stringOption, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { terminalWidth, wrap } from '../wrap.js';
 
 function show(out: Output, file: string, r: FirmwareReport, verbose: boolean): void {
-  out.line(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`);
-  if (r.linkedFor) out.line(`  linked for ${r.linkedFor}`);
-  else if (r.candidates.length > 1) out.line(`  linked for one of: ${r.candidates.map(hex).join(', ')}`);
+  const width = terminalWidth();
+  const say = (text: string, first = '  ', rest = first + '  '): void => {
+    for (const l of wrap(text, { first, rest, width })) out.line(l);
+  };
+  say(`${basename(file)}: ${r.format}, ${r.size.toLocaleString('en')} bytes${r.imageSize !== r.size ? ` (${r.imageSize.toLocaleString('en')} decoded)` : ''}`, '');
+  if (r.linkedFor) say(`linked for ${r.linkedFor}`);
+  else if (r.candidates.length > 1) say(`linked for one of: ${r.candidates.map(hex).join(', ')}`);
   if (verbose && r.linkEvidence.length) {
-    out.line('  link-address evidence (handlers inside / flash pointers inside / VTOR literal):');
+    say('link-address evidence (handlers inside / flash pointers inside / VTOR literal):');
     for (const e of r.linkEvidence) {
       out.line(`    ${hex(e.base)}  ${e.handlersInside ? 'yes' : 'no '}  ${e.pointerRatio === null ? '  -  ' : `${(e.pointerRatio * 100).toFixed(1).padStart(5)}%`}  ${e.vtorLiteral ? 'yes' : 'no'}`);
     }
   }
-  if (r.mcu) out.line(`  MCU: ${r.mcu}`);
-  else if (r.family) out.line(`  MCU family: ${r.family}`);
+  if (r.mcu) say(`MCU: ${r.mcu}`);
+  else if (r.family) say(`MCU family: ${r.family}`);
   if (r.klipper) {
     const k = r.klipper;
-    out.line(`  Klipper ${k.version ?? '?'}${k.clockFreq ? `, ${k.clockFreq / 1e6} MHz` : ''}, interface ${k.interface.kind}${k.interface.pins.length ? ` (${k.interface.pins.join(', ')})` : ''}${k.interface.baud ? ` ${k.interface.baud} baud` : ''}${k.interface.canFrequency ? ` ${k.interface.canFrequency} bit/s` : ''}`);
-    if (k.buildVersions) out.line(`  built with ${k.buildVersions}`);
+    say(`Klipper ${k.version ?? '?'}${k.clockFreq ? `, ${k.clockFreq / 1e6} MHz` : ''}, interface ${k.interface.kind}${k.interface.pins.length ? ` (${k.interface.pins.join(', ')})` : ''}${k.interface.baud ? ` ${k.interface.baud} baud` : ''}${k.interface.canFrequency ? ` ${k.interface.canFrequency} bit/s` : ''}`);
+    if (k.buildVersions) say(`built with ${k.buildVersions}`);
   }
-  if (r.marlin) out.line(`  Marlin ${r.marlin.version}${r.marlin.machine ? ` for "${r.marlin.machine}"` : ''}${r.marlin.built ? `, built ${r.marlin.built}` : ''}`);
+  if (r.marlin) say(`Marlin ${r.marlin.version}${r.marlin.machine ? ` for "${r.marlin.machine}"` : ''}${r.marlin.built ? `, built ${r.marlin.built}` : ''}`);
   const problems = r.findings.filter((f) => f.severity !== 'info');
   const notes = r.findings.filter((f) => f.severity === 'info' && f.id !== 'linked-for' && f.id !== 'klipper' && f.id !== 'marlin');
-  for (const f of notes) out.line(`  ${f.message}`);
+  for (const f of notes) say(f.message);
   for (const f of problems) {
-    out.line(`${f.severity}: ${f.message}`);
-    if (f.hint) out.line(`  hint: ${f.hint}`);
+    say(f.message, `${f.severity}: `, '  ');
+    // The hint's command (its remedy) goes whole on a line of its own.
+    if (f.hint) for (const l of adviceLines(f.hint, f.remedy, { first: '  hint: ', rest: '        ', width })) out.line(l);
   }
   if (r.board) {
     const errors = problems.filter((f) => f.severity === 'error').length;
-    out.line(errors ? `Not suitable for ${r.board}.` : `OK for ${r.board}${problems.length ? ' (see the warnings)' : ''}.`);
+    say(errors ? `Not suitable for ${r.board}.` : `OK for ${r.board}${problems.length ? ' (see the warnings)' : ''}.`, '');
   }
 }
 
@@ -93,7 +100,7 @@ async function run(o: InspectOptions, out: Output): Promise<number | void> {
   if (out.json) out.result({ ok, file: o.file, ...report, ...(written ? { written } : {}) });
   else {
     show(out, o.file, report, o.common.verbose);
-    if (written) out.line(`wrote ${written.path}: the flat image, ${written.bytes.toLocaleString('en')} bytes${report.linkAddress?.value != null ? `, to be written at 0x${report.linkAddress.value.toString(16).padStart(8, '0')}` : ''}`);
+    if (written) for (const l of wrap(`wrote ${written.path}: the flat image, ${written.bytes.toLocaleString('en')} bytes${report.linkAddress?.value != null ? `, to be written at 0x${report.linkAddress.value.toString(16).padStart(8, '0')}` : ''}`, { first: '', rest: '  ' })) out.line(l);
   }
   // --to-bin asked for a conversion, and it was done: the findings are shown, the exit is 0.
   if (!ok && !written) return 1;

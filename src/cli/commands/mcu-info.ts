@@ -5,6 +5,7 @@ import { traceTo } from '../../progress.js';
 import { action } from '../action.js';
 import { KLIPPER_DEFAULT_BAUD, addCommonOptions, parseCommon, positiveInteger, type CommonOptions, type RawOptions } from '../options.js';
 import type { Output } from '../output.js';
+import { wrap } from '../wrap.js';
 
 interface McuInfoCommandOptions {
   device: string;
@@ -32,20 +33,26 @@ async function run(o: McuInfoCommandOptions, out: Output): Promise<void> {
 
 function render(out: Output, info: McuInfo): void {
   const { constants, clockFreq } = info;
-  out.line(`${info.device}: ${info.app ?? 'unknown app'} ${info.version}`);
+  for (const l of wrap(`${info.device}: ${info.app ?? 'unknown app'} ${info.version}`, { first: '', rest: '  ' })) out.line(l);
   out.line(`  MCU              ${String(info.mcu)}`);
   out.line(`  clock frequency  ${clockFreq === null ? 'unknown' : `${clockFreq / 1e6} MHz`}`);
-  out.line(`  build versions   ${info.buildVersions || '-'}`);
+  for (const l of wrap(info.buildVersions || '-', { first: '  build versions   ' })) out.line(l);
   const state = info.isConfig === null ? 'unknown' : `${info.isConfig ? 'configured' : 'not configured'}, ${info.isShutdown ? `shut down${info.shutdownReason ? ` (${info.shutdownReason})` : ''}` : 'running'}`;
-  out.line(`  state            ${state}`);
+  for (const l of wrap(state, { first: '  state            ' })) out.line(l);
   if (info.isConfig) out.line(`  config CRC       ${info.configCrc}`);
   out.line(`  protocol         ${info.commands} commands, ${info.responses} responses`);
+  // NAME=value items, wrapped under their label: a value never splits from its name.
+  const items = (label: string, keys: string[]): void => {
+    if (keys.length) for (const l of wrap(keys.map((k) => `${k}=${String(constants[k]).replace(/\s+/g, '\u00a0')}`).join(' '), { first: `  ${label.padEnd(16)} ` })) out.line(l);
+  };
   const iface = INTERFACE_CONSTANTS.filter((k) => k in constants);
-  if (iface.length) out.line(`  interface        ${iface.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
-  const rest = Object.keys(constants)
-    .filter((k) => !iface.includes(k) && k !== 'MCU' && k !== 'CLOCK_FREQ')
-    .sort();
-  if (rest.length) out.line(`  constants        ${rest.map((k) => `${k}=${String(constants[k])}`).join(' ')}`);
+  items('interface', iface);
+  items(
+    'constants',
+    Object.keys(constants)
+      .filter((k) => !iface.includes(k) && k !== 'MCU' && k !== 'CLOCK_FREQ')
+      .sort(),
+  );
 }
 
 export function register(program: Command): void {
