@@ -5,7 +5,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCardOverMcu } from '../../src/flows/check-remote.js';
 import { build } from '../flash-sdcard/helpers.js';
-import { CLI, attachLoop, detachLoop, mdir, removeDir, runCli, tempDir } from '../helpers/judges.js';
+import { CLI, attachLoop, detachLoop, mdir, removeDir, runCli, tempDir, unwrapped } from '../helpers/judges.js';
 import { SimulateProcesses } from '../helpers/simulate.js';
 import { GiB, MiB, blank, mcopy, mkfsFat, placeFs, run, sfdisk } from './cards.js';
 
@@ -183,10 +183,12 @@ describe('fwcard check <serial port> --board B', () => {
     await sims.stop(sim);
     delete process.env.FWCARD_BOARDS;
     expect(human.status).toBe(1);
-    expect(human.stdout).toMatch(/^card: the card in octopus-sdio on .*sdio-ntfs \(stm32f446xx, SDIO\)/m);
-    expect(human.stdout).toMatch(/read [\d.]+ KiB of the card through the MCU in [\d.]+ s/);
+    // Laid out for the width (issue 16): match the messages with their continuation lines joined.
+    const text = unwrapped(human.stdout);
+    expect(text).toMatch(/^card: the card in octopus-sdio on .*sdio-ntfs \(stm32f446xx, SDIO\)/m);
+    expect(text).toMatch(/read [\d.]+ KiB of the card through the MCU in [\d.]+ s/);
     // The connection flags are repeated in the command the hint names.
-    expect(human.stdout).toContain(`fwcard flash-sdcard --format --boards-file ${boardsFile} ${tty} octopus-sdio`);
+    expect(text).toContain(`fwcard flash-sdcard --format --boards-file ${boardsFile} ${tty} octopus-sdio`);
   });
 
   it('-s and -b are taken as flash-sdcard takes them, and repeated in the hints', async () => {
