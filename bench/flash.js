@@ -9,13 +9,15 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadSynth } from '../fixtures/load-synth.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'fwcard.js');
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const runs = Number(args[args.indexOf('--runs') + 1] || 1) || 1;
-const { makeSyntheticFirmware } = await import(join(root, 'dist', 'firmware', 'index.js'));
+// The synthetic firmware generator lives in fixtures/synth/ (test-only code, not in dist/).
+const { makeSyntheticFirmware } = await loadSynth();
 
 const dir = mkdtempSync(join(tmpdir(), 'fwcard-bench-flash-'));
 const board = 'btt-skr-v1.3';
