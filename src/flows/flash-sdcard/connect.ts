@@ -114,10 +114,12 @@ export async function waitForReturn(device: string, o: { timeoutMs: number; onPr
     o.onProgress?.({ phase: 'reset', label: `${device} stayed (a UART): connecting while the bootloader runs`, done: true });
     return;
   }
+  let shown = -1;
   while (Date.now() - start < o.timeoutMs) {
-    const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
-    o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${left}s left)` });
     if (existsSync(device)) return;
+    // Polled often (the board is back as soon as its node is), told once a second.
+    const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
+    if (left !== shown) o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${(shown = left)}s left)` });
     await pause(50, o.signal);
   }
   throw new DeviceError('unable-to-reconnect', `Unable to reconnect: ${device}${target && target !== device ? ` (${target})` : ''} did not come back within ${Math.round(o.timeoutMs / 1000)} s after the reset`, {
