@@ -83,10 +83,13 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
 
 /**
  * How long a board's device node may take to leave after the reset (Klipper's script sleeps
- * 1 s before it looks). A UART's node stays; its bootloader runs while the port is quiet, and
- * connecting (identify, retried until it is answered) waits for it: no fixed sleep after this.
+ * 1 s before it looks; a USB MCU drops off the bus the moment it resets, and the kernel removes
+ * its node within milliseconds). A UART's node stays; its bootloader runs while the port is
+ * quiet, and connecting (identify, retried until it is answered) waits for it: no fixed sleep
+ * after this. A node that outlives this wait costs a connect retry, not the run: connectMcu
+ * waits for a missing node to appear and retries an open or identify that fails.
  */
-const VANISH_MS = 1000;
+const VANISH_MS = 500;
 
 /**
  * After a reset, wait for the board to come back. A USB board re-enumerates: its device node
