@@ -20,8 +20,12 @@ export class KlipperSdioBus implements SdioBus {
   private readonly chain = new OpChain();
   private readonly f: Record<'cmd' | 'read' | 'write' | 'readBuf' | 'writeBuf' | 'speed', MessageFormat>;
   private readonly readChunk: number;
-  /** Answers lost on the link, for benchmarks and traces. */
-  readonly counters = { lostResponses: 0 };
+  /**
+   * Messages sent, for benchmarks and --json, counted as KlipperSpiBus counts them: `answered`
+   * waited for a response (commands, data transfers, buffer reads), `unanswered` did not
+   * (buffer writes, speed); and answers lost on the link.
+   */
+  readonly counters = { answered: 0, unanswered: 0, lostResponses: 0 };
 
   constructor(
     private readonly session: McuSession,
@@ -50,6 +54,7 @@ export class KlipperSdioBus implements SdioBus {
    */
   private exchange(fmt: MessageFormat, params: Record<string, number | Uint8Array>, response: string, what: string): Promise<Record<string, unknown>> {
     return this.chain.run(async () => {
+      this.counters.answered++;
       const [got] = await this.session.sendEach([fmt.encode({ oid: this.oid, ...params })], response, this.oid);
       if (!got) {
         this.counters.lostResponses++;
@@ -86,6 +91,7 @@ export class KlipperSdioBus implements SdioBus {
       for (let o = 0; o < length; o += this.readChunk) todo.push({ at: o, len: Math.min(this.readChunk, length - o) });
       const out = new Uint8Array(length);
       for (let barren = 0; todo.length; ) {
+        this.counters.answered += todo.length;
         const answers = await this.session.sendEach(todo.map((c) => this.f.readBuf.encode({ oid: this.oid, offset: offset + c.at, len: c.len })), 'sdio_read_data_buffer_response', this.oid);
         const missing = todo.filter((c, i) => {
           const data = answers[i]?.data as Uint8Array | undefined;
@@ -110,12 +116,14 @@ export class KlipperSdioBus implements SdioBus {
       const chunk = maxPayload(this.f.writeBuf.idBytes.length, [this.oid, offset + data.length]);
       for (let o = 0; o < data.length; o += chunk) {
         acks.push(this.session.sendRaw(this.f.writeBuf.encode({ oid: this.oid, offset: offset + o, data: data.subarray(o, o + chunk) })));
+        this.counters.unanswered++;
       }
       return { done: Promise.all(acks).then(() => undefined) };
     });
   }
 
   setSpeed(hz: number): Promise<void> {
+    this.counters.unanswered++;
     return this.chain.run(async () => ({ done: this.session.sendRaw(this.f.speed.encode({ oid: this.oid, speed: hz })).then(() => undefined) }));
   }
 }

@@ -100,6 +100,8 @@ export class Simulator {
   private lastFlashed: string | undefined;
   private readonly presenceListeners = new Set<(present: boolean) => void>();
   private bootTimer: NodeJS.Timeout | undefined;
+  /** Counts boots started: a reset or power cut during a boot ends that boot (the later one runs). */
+  private bootsStarted = 0;
   private closed = false;
 
   constructor(readonly opts: SimulatorOptions) {
@@ -288,7 +290,10 @@ export class Simulator {
       this.setPresent(false);
     }
     const bootMs = this.opts.bootMs ?? (this.link.kind === 'usb' ? 1500 : 800);
+    const boot = ++this.bootsStarted;
     await new Promise<void>((r) => (this.bootTimer = setTimeout(r, bootMs)));
+    // Power cut (or reset) while this boot was under way: the MCU never got further; the later boot runs.
+    if (boot !== this.bootsStarted) return { reason, outcome: { kind: 'skipped', reason: 'cut short by a later reset or power cycle' } };
     let outcome: BootEvent['outcome'];
     const card = this.opts.card;
     const medium = card && hasMedium(card) ? card.device : undefined;

@@ -30,7 +30,8 @@ describe('flash-sdcard against the simulated Klipper MCU', () => {
       expect(r.version).toBe('v0.13.0-new');
       expect(r.firmwarePath).toBe('/firmware.bin');
       expect(r.card?.type).toBe('SDSC');
-      expect(rig.sim.boots.at(-1)?.outcome.kind).toBe('flashed');
+      // The reset after the upload flashed it (the run ends with one more reset, as Klipper's does).
+      expect(rig.sim.boots.map((b) => b.outcome.kind)).toContain('flashed');
     } finally {
       await rig.close();
     }

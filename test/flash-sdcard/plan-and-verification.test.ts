@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/boards/catalog.js';
 import type { Job } from '../../src/flows/flash-sdcard/build.js';
+import { needsReadBack } from '../../src/flows/flash-sdcard/check-steps.js';
 import { linkTraffic } from '../../src/flows/flash-sdcard/link-stats.js';
 import { planFlash, type Survey } from '../../src/flows/flash-sdcard/plan.js';
 import { decideVerification, verificationError, verificationStrategy, type VerificationFacts } from '../../src/flows/flash-sdcard/verification.js';
@@ -92,5 +93,24 @@ describe('planFlash', () => {
     expect(p.firmwarePath).toBe('/FIRMWARE.CUR');
     expect(p.removals).toEqual(['/FIRMWARE.BIN']);
     expect(p.verification.methods).toEqual(['checksum']);
+  });
+});
+
+describe('needsReadBack: FIRMWARE.CUR is read back only when no version decides (Klipper verify_flash)', () => {
+  const known = (f: Partial<VerificationFacts>) => {
+    const { cardMatches: _, ...rest } = facts(f);
+    return rest;
+  };
+  it('the dictionary decides either way: never read back', () => {
+    expect(needsReadBack(['dictionary'], known({ expectedVersion: 'v2', runningVersion: 'v2' }))).toBe(false);
+    expect(needsReadBack(['dictionary'], known({ expectedVersion: 'v2', runningVersion: 'v1' }))).toBe(false);
+  });
+  it('without a dictionary: not when the version changed, else yes', () => {
+    expect(needsReadBack(['version-changed', 'checksum'], known({ previousVersion: 'v1', runningVersion: 'v2' }))).toBe(false);
+    expect(needsReadBack(['version-changed', 'checksum'], known({ previousVersion: 'v1', runningVersion: 'v1' }))).toBe(true);
+    expect(needsReadBack(['checksum'], known({}))).toBe(true);
+  });
+  it('a deferred board: nothing to read', () => {
+    expect(needsReadBack(['deferred'], known({}))).toBe(false);
   });
 });

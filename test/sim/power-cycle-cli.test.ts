@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, removeDir, tempDir } from '../helpers/judges.js';
@@ -47,12 +48,26 @@ describe('fwcard simulate: power cycle', () => {
     const doc = JSON.parse(up.stdout);
     expect(doc, up.stderr).toMatchObject({ uploaded: true, verification: 'deferred' });
     expect(doc.next).toMatch(/power/i);
+    // The SDIO bus's messages are counted like SPI's (sdio_* commands that wait for an answer).
+    expect(doc.link.roundTrips).toBeGreaterThan(0);
+    expect(doc.link.messages).toBeGreaterThan(doc.link.roundTrips);
+    // The next step is the command to run, with the -f and -d given (issue 16).
+    const command = /then run: (fwcard flash-sdcard -c .*)$/.exec(doc.next)?.[1];
+    expect(command).toBe(`fwcard flash-sdcard -c -f ${fw.bin} -d ${fw.dict} ${tty} btt-octopus-f446-v1`);
     const restored = waitFor(sim, /power restored: bootloader flashed/);
     sim.kill('SIGUSR1');
     await restored;
-    const check = fwcard(['flash-sdcard', '-c', '-f', fw.bin, '-d', fw.dict, '--json', tty, 'btt-octopus-f446-v1']);
+    // Run exactly the printed command (the paths have no spaces), with --json.
+    const check = fwcard([...command!.split(' ').slice(1), '--json']);
     expect(check.status, check.stderr).toBe(0);
     expect(JSON.parse(check.stdout)).toMatchObject({ ok: true, uploaded: false, verification: 'dictionary', version: 'v0.13.0-usr1' });
+    // -c ends with a reset, as Klipper's script does: the MCU is left unconfigured.
+    // Its last reset takes the board (USB, its own link) off the bus while it boots.
+    await new Promise((r) => setTimeout(r, 200));
+    for (const until = Date.now() + 20_000; !existsSync(tty) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    const info = fwcard(['mcu-info', '--timeout', '20000', '--json', tty]);
+    expect(info.status, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ isConfig: false, version: 'v0.13.0-usr1' });
   }, 120_000);
 
   it('without the power cycle, -c finds the old build still running', async () => {

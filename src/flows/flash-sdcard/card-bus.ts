@@ -26,8 +26,8 @@ export async function openCardBus(session: McuSession, board: Board, o: { fastSp
   const trace = o.trace ? { trace: o.trace } : {};
   if (k.bus.kind === 'sdio') {
     const cfg = await configureSdio(session, { bus: k.bus.bus });
-    // The SDIO bus does not count its messages: its link statistics show serial bytes only.
-    return { host: new SdioSdHost(cfg.bus, trace), counters: () => ({ answered: 0, unanswered: 0 }) };
+    const c = cfg.bus.counters;
+    return { host: new SdioSdHost(cfg.bus, trace), counters: () => ({ answered: c.answered, unanswered: c.unanswered }) };
   }
   const rateHz = o.fastSpi ? FAST_SD_SPI_SPEED : SD_SPI_SPEED;
   const cfg = await configureSpi(session, { bus: k.bus, csPin: k.csPin!, rateHz });

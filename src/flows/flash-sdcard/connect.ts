@@ -82,6 +82,16 @@ export async function connectMcu(o: ConnectOptions): Promise<McuSession> {
 }
 
 /**
+ * How long a board's device node may take to leave after the reset (Klipper's script sleeps
+ * 1 s before it looks; a USB MCU drops off the bus the moment it resets, and the kernel removes
+ * its node within milliseconds). A UART's node stays; its bootloader runs while the port is
+ * quiet, and connecting (identify, retried until it is answered) waits for it: no fixed sleep
+ * after this. A node that outlives this wait costs a connect retry, not the run: connectMcu
+ * waits for a missing node to appear and retries an open or identify that fails.
+ */
+const VANISH_MS = 500;
+
+/**
  * After a reset, wait for the board to come back. A USB board re-enumerates: its device node
  * (and the /dev/serial/by-id link) disappears and returns; a UART stays put and just goes quiet
  * while the bootloader runs.
@@ -94,24 +104,26 @@ export async function waitForReturn(device: string, o: { timeoutMs: number; onPr
   } catch {
     target = null;
   }
-  // Give a USB device a moment to drop off the bus.
+  o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back after the reset` });
   let vanished = false;
-  while (Date.now() - start < 3000) {
+  while (Date.now() - start < VANISH_MS) {
     if (!existsSync(device)) {
       vanished = true;
       break;
     }
-    await pause(50, o.signal);
+    await pause(25, o.signal);
   }
   if (!vanished) {
-    o.onProgress?.({ phase: 'reset', label: `waiting for ${device} (UART: the bootloader runs while the port is quiet)` });
+    o.onProgress?.({ phase: 'reset', label: `${device} stayed (a UART): connecting while the bootloader runs`, done: true });
     return;
   }
+  let shown = -1;
   while (Date.now() - start < o.timeoutMs) {
-    const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
-    o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${left}s left)` });
     if (existsSync(device)) return;
-    await pause(100, o.signal);
+    // Polled often (the board is back as soon as its node is), told once a second.
+    const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
+    if (left !== shown) o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${(shown = left)}s left)` });
+    await pause(50, o.signal);
   }
   throw new DeviceError('unable-to-reconnect', `Unable to reconnect: ${device}${target && target !== device ? ` (${target})` : ''} did not come back within ${Math.round(o.timeoutMs / 1000)} s after the reset`, {
     hint: 'The bootloader may still be flashing, or the new firmware does not start (wrong offset or interface?). Power-cycle the board; then run again with -c to check what it runs.',

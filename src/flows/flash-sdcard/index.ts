@@ -4,7 +4,7 @@ import { checkMcu, loadJob } from './build.js';
 import { closingAfter, surveyCard } from './card-session.js';
 import { checkSteps } from './check-steps.js';
 import { serialTransport } from './connect.js';
-import { McuLink } from './link.js';
+import { DEFAULT_BAUD, McuLink } from './link.js';
 import { planFlash, type FlashPlan } from './plan.js';
 import { cardSession, type Run } from './run.js';
 import { StopPoints } from './stop.js';
@@ -16,7 +16,7 @@ export type { FlashPlan, UploadPlan } from './plan.js';
 export type { FlashSdcardOptions, FlashSdcardResult, UploadLinkStats, Verification } from './types.js';
 export type { VerificationStrategy } from './verification.js';
 
-export const DEFAULT_BAUD = 250000;
+export { DEFAULT_BAUD } from './link.js';
 
 /**
  * Klipper's flash-sdcard flow: connect, check the MCU, reset a configured MCU, drive the board's

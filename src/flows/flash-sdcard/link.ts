@@ -4,6 +4,9 @@ import type { McuSession } from '../../klipper/session.js';
 import { noProgress, type ProgressListener, type Trace } from '../../progress.js';
 import { connectMcu, waitForReturn, type TransportFactory } from './connect.js';
 
+/** Klipper's default baud rate for a UART link (flash-sdcard.sh -b). */
+export const DEFAULT_BAUD = 250000;
+
 export interface McuLinkOptions {
   device: string;
   baud: number;
@@ -70,6 +73,18 @@ export class McuLink {
     if (!state.isConfig && !state.isShutdown) return;
     this.progress({ phase: 'reset', label: `the MCU is ${state.isShutdown ? 'shut down' : 'configured'}: resetting it` });
     await this.restart();
+  }
+
+  /**
+   * Reset the MCU and let go of the port, without waiting for it: how Klipper's flash script
+   * ends every run (scripts/spi_flash/spi_flash.py, run_verify), so the board is left
+   * unconfigured, as Klipper's host expects to find it.
+   */
+  async resetAndClose(): Promise<void> {
+    const session = this.current;
+    this.current = null;
+    this.progress({ phase: 'reset', label: 'resetting the MCU (leaving it unconfigured, as Klipper does)' });
+    await session?.reset();
   }
 
   async close(): Promise<void> {

@@ -43,6 +43,11 @@ export interface OpenCardOptions {
   readOnly?: boolean;
   onProgress?: ProgressListener;
   trace?: Trace;
+  /**
+   * Partition tables already read in this run, by card (CID): the card is probed once, not again
+   * after the reset (only the bootloader has touched it since, and it writes files, not tables).
+   */
+  probes?: Map<string, CardProbe>;
 }
 
 /**
@@ -63,7 +68,9 @@ export async function openRemoteCard(session: McuSession, board: Board, o: OpenC
       details: { card: facts },
     });
   }
-  const probe = await probeCard(device);
+  const cid = Buffer.from(device.info.cidRaw).toString('hex');
+  const probe = o.probes?.get(cid) ?? (await probeCard(device));
+  o.probes?.set(cid, probe);
   const { start, sectors } = bootVolume(board, probe, device.sectorCount);
   o.onProgress?.({ phase: 'mount', label: 'mounting the FAT volume' });
   // FatFs moves file data a cluster at a time; over the MCU every request is a multi-block
@@ -72,7 +79,7 @@ export async function openRemoteCard(session: McuSession, board: Board, o: OpenC
   const view = new PartitionView(combined, start, sectors);
   // Each update of the card's FAT is recorded on the host first; one left half-written by a run
   // that died (killed, host powered off, board unplugged) is undone before anything else.
-  const identity = { card: Buffer.from(device.info.cidRaw).toString('hex'), partitionStart: start };
+  const identity = { card: cid, partitionStart: start };
   const logPath = updateLogPath(identity.card);
   const writable = !device.readOnly;
   let interrupted: UndoOutcome = { status: 'none' };

@@ -1,3 +1,4 @@
+import type { CardProbe } from '../../partition/probe.js';
 import type { ProgressListener } from '../../progress.js';
 import type { Job } from './build.js';
 import { withCard } from './card-session.js';
@@ -18,10 +19,13 @@ export interface Run {
   previousVersion: string | null;
   /** The safe points where a stop asked for (opts.signal) ends the run. */
   stop: StopPoints;
+  /** The card's partition table, read by the first card session, kept for the next (see OpenCardOptions.probes). */
+  probes?: Map<string, CardProbe>;
 }
 
 /** A card session over the run's link, with the run's bus speed, progress and trace. */
 export function cardSession<T>(run: Run, o: { needWrite: boolean; readOnly?: boolean }, work: (card: RemoteCard) => Promise<T>): Promise<T> {
   const { fastSpi, trace } = run.opts;
-  return withCard(run.link, run.job, { fastSpi: !!fastSpi, ...o, onProgress: run.progress, ...(trace ? { trace } : {}) }, work);
+  const probes = (run.probes ??= new Map());
+  return withCard(run.link, run.job, { fastSpi: !!fastSpi, ...o, probes, onProgress: run.progress, ...(trace ? { trace } : {}) }, work);
 }

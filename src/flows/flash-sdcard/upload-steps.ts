@@ -1,9 +1,10 @@
 import type { UndoOutcome } from '../../fat/update-log.js';
-import { listFolder, surveyCard } from './card-session.js';
-import { cardFileMatches } from './check-steps.js';
-import { flashedNames, planFlash, type FlashPlan, type UploadPlan } from './plan.js';
+import { surveyCard } from './card-session.js';
+import { flashedOnCard, needsReadBack } from './check-steps.js';
+import { planFlash, type FlashPlan, type UploadPlan } from './plan.js';
 import { cardSession, type Run } from './run.js';
 import type { FlashSdcardResult } from './types.js';
+import { DEFAULT_BAUD } from './link.js';
 import { uploadToCard, type UploadOutcome } from './upload.js';
 import { decideVerification, verificationError, type VerificationFacts } from './verification.js';
 
@@ -24,14 +25,32 @@ export async function uploadSteps(run: Run): Promise<FlashSdcardResult> {
     bytesPerSecond: outcome.uploadMs > 0 ? Math.round((plan.firmware.size * 1000) / outcome.uploadMs) : 0,
   };
   if (plan.after === 'power-cycle') {
-    await run.link.close();
+    // Klipper's script resets the MCU after every upload; here the bootloader cannot flash yet
+    // (the card is in SPI mode), but the board is left unconfigured, as Klipper leaves it.
+    await run.link.resetAndClose();
     return {
       ...base, verification: 'deferred', version: null, leftoverDeleted: false, durationMs: Date.now() - run.started, interruptedUpdate: up.interrupted,
-      next: `This board's bootloader reads the card over SDIO, and the card stays in SPI mode until its power is cut: turn the printer fully off and on again (a reset is not enough), then run: fwcard flash-sdcard -c ${plan.device} ${plan.board}`,
+      next: `This board's bootloader reads the card over SDIO, and the card stays in SPI mode until its power is cut: turn the printer fully off and on again (a reset is not enough), then run: ${checkCommand(run.opts, plan)}`,
     };
   }
   const after = await afterReset(run, up);
   return { ...base, verification: after.verification, version: after.version, leftoverDeleted: after.leftoverDeleted, durationMs: Date.now() - run.started, next: null, interruptedUpdate: after.interrupted };
+}
+
+/** The -c command that completes this run, with the options the user gave that -c needs too. */
+export function checkCommand(opts: Run['opts'], plan: { device: string; board: string }): string {
+  const args = ['fwcard', 'flash-sdcard', '-c'];
+  if (opts.firmware) args.push('-f', opts.firmware);
+  if (opts.dictionary) args.push('-d', opts.dictionary);
+  if (opts.baud && opts.baud !== DEFAULT_BAUD) args.push('-b', String(opts.baud));
+  if (opts.boardsFile) args.push('--boards-file', opts.boardsFile);
+  args.push(plan.device, plan.board);
+  return args.map(shellWord).join(' ');
+}
+
+/** A word as a POSIX shell reads it back: quoted only when it needs to be. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`;
 }
 
 async function upload(run: Run): Promise<Uploaded> {
@@ -51,7 +70,11 @@ function hasUpload(plan: FlashPlan): plan is Uploaded['plan'] {
   return plan.upload !== null;
 }
 
-/** Reset so the bootloader flashes the card; then see what runs and what the card holds. */
+/**
+ * Reset so the bootloader flashes the card; then see what runs and what the card holds (its
+ * renamed file read back only when no version proves the flash), and reset once more, as
+ * Klipper's script ends, so the board is left unconfigured.
+ */
 async function afterReset(run: Run, up: Uploaded): Promise<{ verification: FlashSdcardResult['verification']; version: string | null; leftoverDeleted: boolean; interrupted: UndoOutcome }> {
   const { job, link } = run;
   run.stop.check('before the reset');
@@ -62,19 +85,20 @@ async function afterReset(run: Run, up: Uploaded): Promise<{ verification: Flash
   run.stop.check('before the check after flashing');
   await link.restartIfConfigured();
   run.stop.check('before the check after flashing');
+  const known = { expectedVersion: job.expectedVersion, previousVersion: run.previousVersion, runningVersion: version };
+  const { methods } = up.plan.verification;
   const seen = await cardSession(run, { needWrite: true }, async (card) => {
-    const files = await listFolder(card, job);
-    const names = flashedNames(job, files, up.plan.upload.path);
-    const cardMatches = await cardFileMatches(card, names.curPath, job.sha256);
+    const found = await flashedOnCard(run, card, { uploadedPath: up.plan.upload.path, readBack: needsReadBack(methods, known) });
     // Klipper does the same: a file the bootloader did not rename would flash at every boot.
-    if (names.leftover) await card.volume.unlink(names.leftover);
-    return { cardMatches, curPath: names.curPath, leftoverDeleted: !!names.leftover, interrupted: up.interrupted.status === 'none' ? card.interrupted : up.interrupted };
+    if (found.leftover) await card.volume.unlink(found.leftover);
+    return { cardMatches: found.cardMatches, curPath: found.curPath, leftoverDeleted: !!found.leftover, interrupted: up.interrupted.status === 'none' ? card.interrupted : up.interrupted };
   });
-  await link.close();
-  const facts: VerificationFacts = { expectedVersion: job.expectedVersion, previousVersion: run.previousVersion, runningVersion: version, cardMatches: seen.cardMatches };
-  const decision = decideVerification(up.plan.verification.methods, facts);
+  const facts: VerificationFacts = { ...known, cardMatches: seen.cardMatches };
+  const decision = decideVerification(methods, facts);
   if (!decision.ok) {
+    await link.close();
     throw verificationError(decision.failure, { moment: 'after-flash', facts, what: job.firmwarePath, curName: job.board.klipper!.currentFirmwarePath, curOnCard: !!seen.curPath, leftoverDeleted: seen.leftoverDeleted });
   }
+  await link.resetAndClose();
   return { verification: decision.verification, version, leftoverDeleted: seen.leftoverDeleted, interrupted: seen.interrupted };
 }
