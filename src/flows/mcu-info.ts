@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { McuSession, type McuConfigState } from '../klipper/session.js';
 import { SerialTransport } from '../transport/serial-port.js';
 import type { Transport } from '../transport/transport.js';
@@ -38,12 +39,28 @@ export interface McuInfo {
   responses: number;
 }
 
+/** How long a missing device path may take to appear: a USB board re-enumerating after a reset. */
+const APPEAR_MS = 5000;
+
+/**
+ * Wait up to `ms` for a device path that is not there yet. Right after `flash-sdcard` (which
+ * ends with a reset, as Klipper's script does) a USB board is off the bus for a second or two;
+ * `mcu-info` asked then finds the board instead of "no such device". A path that never appears
+ * is reported by the open as before.
+ */
+async function appeared(device: string, ms: number): Promise<void> {
+  if (!device.startsWith('/')) return;
+  const until = Date.now() + ms;
+  while (!existsSync(device) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+}
+
 /**
  * Connect to a Klipper MCU, identify it and read its state; the session is always closed.
  * Only identify is required: an MCU that does not answer get_config (a foreign or half-booted
  * firmware) still gets its dictionary shown, with the state unknown.
  */
 export async function mcuInfo(opts: McuInfoOptions): Promise<McuInfo> {
+  await appeared(opts.device, Math.min(APPEAR_MS, opts.timeoutMs));
   const transport = opts.transport?.(opts.device, opts.baud) ?? new SerialTransport({ path: opts.device, baudRate: opts.baud });
   const session = new McuSession({ transport, connectTimeoutMs: opts.timeoutMs, timeoutMs: opts.timeoutMs, trace: opts.trace });
   try {

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -23,7 +23,7 @@ function lockDir(): string {
 
 function canonical(path: string): string {
   try {
-    return realpathSync(path);
+    return ptyInstance(realpathSync(path));
   } catch {
     // Not there yet (a new image): lock the name it will have.
     try {
@@ -32,6 +32,24 @@ function canonical(path: string): string {
       return resolve(path);
     }
   }
+}
+
+/**
+ * A pseudo-terminal's number is reused as soon as it is closed (a simulator's /dev/pts/3 stopped,
+ * the next one started gets /dev/pts/3 again), while a run that used the old one may still be
+ * finishing: keyed by the path alone, the new run would be refused as "busy". A pty slave (Unix98
+ * majors 136-143) is keyed by its path and the time its node was made, one key per pty. Real
+ * serial ports keep the path alone, so a board re-enumerating during a reset stays locked.
+ */
+function ptyInstance(real: string): string {
+  try {
+    const st = statSync(real);
+    const major = Math.floor(st.rdev / 256) & 0xfff;
+    if (st.isCharacterDevice() && major >= 136 && major <= 143) return `${real}#${st.ctimeMs}`;
+  } catch {
+    // Gone or unreadable: the path is the key.
+  }
+  return real;
 }
 
 /**

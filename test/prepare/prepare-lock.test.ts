@@ -53,3 +53,27 @@ describe('one fwcard per card', () => {
     }
   });
 });
+
+describe('the lock of a pseudo-terminal', () => {
+  it('is one per pty, not per /dev/pts number (numbers are reused at once); a file keeps its path', async () => {
+    const link = join(dir, 'pty-a');
+    const socat = spawn('socat', [`pty,link=${link},raw`, `pty,link=${join(dir, 'pty-b')},raw`]);
+    try {
+      for (let i = 0; i < 50 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 100));
+      const a = lockFileFor(link);
+      const { realpathSync, statSync } = await import('node:fs');
+      const real = realpathSync(link);
+      expect(real).toMatch(/^\/dev\/pts\/\d+$/);
+      // The key names the pty's node and the time it was made: another pty given the same
+      // number later has another key, so a finishing run's lock does not refuse the new one.
+      expect(a.key).toBe(`${real}#${statSync(real).ctimeMs}`);
+      expect(lockFileFor(real).file).toBe(a.file);
+    } finally {
+      socat.kill();
+      await new Promise((r) => socat.on('exit', r));
+    }
+    const img = join(dir, 'plain.img');
+    writeFileSync(img, '');
+    expect(lockFileFor(img).key).toBe(img);
+  });
+});
