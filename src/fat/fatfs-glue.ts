@@ -18,25 +18,33 @@ let loaded: Promise<FatFsModule> | null = null;
 /**
  * js-fatfs (WASM) is loaded on the first mount, not when this module is imported: commands that
  * never mount a volume (--version, drives, boards, flash-sdcard -c before the card) skip it.
+ * Its WASM is compiled here too, asynchronously: V8 compiles it on background threads, so a
+ * caller that starts this early (prepare, before it plans) has it ready by the first mount.
  */
 export function loadFatFs(): Promise<FatFsModule> {
-  return (loaded ??= import('js-fatfs'));
+  return (loaded ??= Promise.all([import('js-fatfs'), compileWasm()]).then(([F]) => F));
 }
 
 /** The WebAssembly API, typed here: the project's lib (ES2022, no DOM) does not declare it. */
 interface Wasm {
+  compile: (bytes: Uint8Array) => Promise<object>;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => object;
 }
 const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
 
+/** The compiled module, once loadFatFs has resolved: compiled once per process. */
 let compiled: object | null = null;
+
+async function compileWasm(): Promise<void> {
+  compiled = await wasm.compile(readFileSync(join(dirname(createRequire(import.meta.url).resolve('js-fatfs')), 'fatfs.wasm')));
+}
 
 /**
  * The options for js-fatfs's `create` (an Emscripten module): `diskio`, plus our own
  * instantiation of its WASM, for two reasons measured on `fwcard prepare`:
- * - The module is compiled once per process, not once per mount (prepare mounts up to three
- *   times; each compile of the 0.5 MB module costs a few ms).
+ * - The module is compiled once per process (loadFatFs), not once per mount (prepare mounts up to
+ *   three times; each compile of the 0.5 MB module costs a few ms).
  * - Emscripten's tzset import, which FatFs reaches through localtime on its first timestamp,
  *   names the time zones with Date.prototype.toLocaleTimeString. That starts ICU's locale
  *   machinery (about 20 ms, a fifth of a node start) for names nothing here reads: a FAT
@@ -64,7 +72,8 @@ export function fatFsOptions(diskio: DiskIO): FatFsOptions {
           heaps.HEAPU8[dstName] = 0;
         };
       }
-      compiled ??= new wasm.Module(readFileSync(join(dirname(createRequire(import.meta.url).resolve('js-fatfs')), 'fatfs.wasm')));
+      // loadFatFs, which every create follows, compiled it.
+      if (!compiled) throw new Error('internal: js-fatfs created before loadFatFs resolved');
       // Emscripten's contract for a synchronous instantiation: hand the instance to `receive`
       // and return its exports (createWasm's caller keeps what this returns).
       const instance = new wasm.Instance(compiled, info) as { exports: object };

@@ -1,6 +1,7 @@
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import type { ProgressListener } from '../progress.js';
 import { FatVolume, type FatMountOptions } from './fat-volume.js';
+import { loadFatFs } from './fatfs-glue.js';
 import type { FatEntry, FatFileSystem, FatInfo } from './file-system.js';
 
 /**
@@ -10,6 +11,15 @@ import type { FatEntry, FatFileSystem, FatInfo } from './file-system.js';
  */
 export class LocalFatVolume implements FatFileSystem {
   private constructor(private readonly vol: FatVolume) {}
+
+  /**
+   * Start loading FatFs (js-fatfs and the compile of its WASM, on V8's background threads) now,
+   * for a mount that will come: the work overlaps whatever the caller does meanwhile. A failure
+   * is the mount's to report.
+   */
+  static preload(): void {
+    loadFatFs().catch(() => undefined);
+  }
 
   /** Mount the FAT volume that starts at sector 0 of `dev` (a PartitionView for a partition). */
   static async mount(dev: SyncBlockDevice, o: FatMountOptions = {}): Promise<LocalFatVolume> {

@@ -1,4 +1,5 @@
 import { SafetyError, UsageError } from '../errors.js';
+import { LocalFatVolume } from '../fat/local-volume.js';
 import { noProgress } from '../progress.js';
 import { planPrepare } from './prepare/plan.js';
 import type { PrepareOptions, PreparePlan, PrepareResult } from './prepare/types.js';
@@ -15,6 +16,7 @@ export type { PrepareOptions, PreparePlan, PrepareResult, TargetFacts } from './
 export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const started = Date.now();
   const progress = opts.onProgress ?? noProgress;
+  if (!opts.dryRun) LocalFatVolume.preload();
   const plan = await planPrepare(opts);
   refuseFailedFirmware(plan, opts);
   const base = resultOf(plan, opts);

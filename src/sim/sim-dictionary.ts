@@ -30,16 +30,8 @@ export const SD_BUS_RESPONSES = [
   'sdio_read_data_buffer_response oid=%c data=%*s',
 ];
 
-/** Responses of src/basecmd.c and sched.c that every build sends. */
-export const BASE_RESPONSES = [
-  'starting',
-  'is_shutdown static_string_id=%hu',
-  'shutdown clock=%u static_string_id=%hu',
-  'stats count=%u sum=%u sumsq=%u',
-  'uptime high=%u clock=%u',
-  'clock clock=%u',
-  'config is_config=%c crc=%u is_shutdown=%c move_count=%hu',
-];
+/** Responses of src/basecmd.c and sched.c that every build sends: the first of a build's. */
+export const BASE_RESPONSES = BUILD_RESPONSES.slice(0, 7);
 
 /** Commands of src/spicmds.c and src/spi_software.c (builds with WANT_SPI), and the SPI response. */
 const SPI_ONLY = /^(config_spi|config_spi_without_cs|spi_set_bus|spi_set_sw_bus|spi_transfer|spi_send|config_spi_shutdown|spi_transfer_response) /;

@@ -1,3 +1,4 @@
+import type { LocalBlockDevice } from '../../disk/block-device.js';
 import type { ImageDevice } from '../../disk/image-file.js';
 import { openTarget } from '../../disk/open-target.js';
 import { PartitionView } from '../../disk/partition-view.js';
@@ -63,7 +64,7 @@ export function formatCard(card: OpenedCard, plan: PreparePlan, opts: PrepareOpt
  * a flush, so nothing comes from FatFs's cache. Returns what the volume is.
  */
 export async function installOnCard(card: OpenedCard, plan: PreparePlan, progress: ProgressListener): Promise<{ fs: 'FAT16' | 'FAT32'; clusterBytes: number }> {
-  const view = new PartitionView(card.dev, plan.volume.start, plan.volume.sectors);
+  const view = new PartitionView(plan.format ? withHeldFlushes(card.dev) : card.dev, plan.volume.start, plan.volume.sectors);
   const fat = await LocalFatVolume.mount(view);
   try {
     const info = await fat.info();
@@ -98,3 +99,27 @@ export async function installOnCard(card: OpenedCard, plan: PreparePlan, progres
   }
 }
 
+
+/**
+ * The device with the flushes FatFs asks for held back: only an explicit `flush()` (the one
+ * before the read-back) and the close reach the medium. On a card this run has just formatted,
+ * the ordered flushes of each FatFs update (MetadataBuffer: FATs, then entries, each made
+ * durable before the next) protect nothing: no firmware a board could boot predates this run.
+ * They cost an fsync each, a dozen per prepare. --no-format keeps them: there the old firmware
+ * stays bootable until the new one is verified.
+ */
+function withHeldFlushes(dev: LocalBlockDevice): LocalBlockDevice {
+  return {
+    name: dev.name,
+    sectorSize: dev.sectorSize,
+    sectorCount: dev.sectorCount,
+    readOnly: dev.readOnly,
+    readSync: (lba, count, into) => dev.readSync(lba, count, into),
+    writeSync: (lba, data) => dev.writeSync(lba, data),
+    flushSync: () => undefined,
+    read: (lba, count) => dev.read(lba, count),
+    write: (lba, data) => dev.write(lba, data),
+    flush: () => dev.flush(),
+    close: () => dev.close(),
+  };
+}
