@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher, CommonJS (bin/package.json says so): the CLI is written in TypeScript, built into
-// dist/ by `npm run build`, which also bundles it into dist/bundle/ (scripts/bundle-cli.js: a few
+// dist/ by `npm run build`, which also bundles it into dist/bundle/ (bin/bundle-cli.mjs: a few
 // CommonJS files instead of ~85 ES modules, a faster start). The bundle runs when it is at least
 // as new as tsc's output; after a bare `tsc` (which rewrites every file of dist/), tsc's modules
 // run, never a stale bundle.

@@ -79,4 +79,4 @@ await build({
   },
 });
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'fat-worker.js'), "// The FatFs worker thread: tsc's build of src/fat/fat-worker.ts (see scripts/bundle-cli.js).\nimport '../fat/fat-worker.js';\n");
+writeFileSync(join(out, 'fat-worker.js'), "// The FatFs worker thread: tsc's build of src/fat/fat-worker.ts (see bin/bundle-cli.mjs).\nimport '../fat/fat-worker.js';\n");
