@@ -157,6 +157,7 @@ export interface IoCodes {
   'socat-missing': NoDetails;
   'update-log-unwritable': NoDetails;
   'write-protected': FatDetails;
+  'repair-record-unwritable': NoDetails;
 }
 
 /** fwcard refuses to touch the target for safety (system disk, mounted, no confirmation). */
