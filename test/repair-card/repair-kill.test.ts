@@ -78,6 +78,8 @@ describe('repair of an unreadable card, cut off at every write', () => {
       expect(mdir(whole, l.partitionStart * 512)).toMatch(/FIRMWARE/);
       // No GPT left for PCs to find.
       expect(readRegion(whole, 512, 8).toString('latin1')).not.toBe('EFI PART');
+      expect(readRegion(whole, (128 * 2048 - 1) * 512, 8).toString('latin1')).not.toBe('EFI PART');
+      if (kind.startsWith('gpt')) expect(execFileSync('sgdisk', ['-v', whole], { encoding: 'utf8' })).not.toMatch(/GPT: present/);
       const reference = sha(whole);
 
       let sawOld = 0;

@@ -25,7 +25,7 @@ import { repairWrites, writeVolume, type RepairWrite } from './writes.js';
  * 2. The MBR, one sector: a card reads as old before it lands and as the complete new volume
  *    after. This also turns a GPT card's protective MBR (type 0xEE) into a plain MBR, and a table-
  *    less exFAT/NTFS card's boot sector at 0 into a partition table.
- * 3. A GPT's headers and entries (sectors 1–33 and the last 33) are zeroed last. Before that, the
+ * 3. A GPT's primary and backup headers (sectors 1 and the last) are zeroed last. Before that, the
  *    card has a plain MBR and a stale GPT header: MBR readers (bootloaders, FatFs, our probe) and
  *    Linux (which trusts a GPT only behind a protective MBR) see the new volume; gdisk would ask
  *    which table to believe. So the headers go, after the MBR, never before it (without its header a
@@ -76,7 +76,9 @@ export async function planRepair(dev: BlockDevice, board: Board, o: { now?: Date
   const layout = planRepairLayout(dev.sectorCount, rulesFor(board), keep);
   const now = o.now ?? new Date();
   const volumeId = (o.volumeId ?? ((now.getTime() / 1000) ^ (now.getMilliseconds() * 0x10001))) >>> 0;
-  const cleanup = (await hasGptHeader(dev)) ? gptRanges(dev.sectorCount) : [];
+  // The two headers are enough: entries without a header mean nothing to any reader, and each
+  // sector sent over a serial link costs (the 66 sectors of a whole GPT: over a second at 250000 baud).
+  const cleanup = (await hasGptHeader(dev)) ? [{ start: 1, count: 1 }, { start: dev.sectorCount - 1, count: 1 }] : [];
   const writes = repairWrites(layout, { label: REPAIR_LABEL, volumeId, now, cleanup });
   const end = layout.partitionStart + layout.partitionSectors;
   return {

@@ -9,7 +9,7 @@ import type { SectorRange } from './layout.js';
  *    on FAT32 the backup boot sector and FSInfo, and the boot sector. None of this is reachable
  *    from the card's current partition table: the sectors were chosen clear of it (layout.ts).
  * 2. `table`: the MBR, one sector, the switch from the old card to the new one.
- * 3. `cleanup`: what would still make a reader see the old card: a GPT's headers and entries.
+ * 3. `cleanup`: what would still make a reader see the old card: a GPT's headers.
  * Every write is whole sectors with fixed contents, so writing them again is harmless: a re-run
  * completes an interrupted repair by writing the rest again (record.ts).
  */
@@ -31,7 +31,7 @@ export interface RepairWriteOptions {
   label: string;
   volumeId: number;
   now: Date;
-  /** Sectors to zero after the MBR (a GPT's primary and backup headers and entries). */
+  /** Sectors to zero after the MBR (a GPT's primary and backup headers). */
   cleanup: SectorRange[];
 }
 
@@ -81,7 +81,7 @@ export function repairWrites(l: Layout, o: RepairWriteOptions): RepairWrite[] {
   out.push({ phase: 'volume', lba: base, count: 1, data: boot, what: 'boot sector' });
   const mbr = buildMbr({ diskSignature: (o.volumeId ^ 0x5a5aa5a5) >>> 0, entries: [{ type: l.partitionType, startLba: base, sectorCount: l.partitionSectors }] });
   out.push({ phase: 'table', lba: 0, count: 1, data: mbr, what: 'MBR (the new partition table)' });
-  for (const r of o.cleanup) zero('cleanup', r.start, r.count, 'old GPT header and entries (zeros)');
+  for (const r of o.cleanup) zero('cleanup', r.start, r.count, 'old GPT header (zeros)');
   return out;
 }
 
