@@ -49,7 +49,10 @@ export function planRepairLayout(deviceSectors: number, rules: CheckRules, keep:
     // The fewest clusters FAT32 allows: 4 KiB clusters (or the board's largest, if smaller), and
     // room for 65,525 + margin of them; planLayout settles the exact count.
     const cluster = Math.min(4096, maxCluster);
-    const bytes = Math.min((65525 + 64) * cluster + 2 * 1024 * 1024 + bu * 512, (deviceSectors - 2 * bu) * 512);
+    // planLayout pads the reserved area so the data area starts on a BU, and ends a sized partition
+    // on a BU: up to two BUs of the request are not clusters.
+    const clusters = 65525 + 17 + 64;
+    const bytes = Math.min(clusters * cluster + 2 * clusters * 4 + 2 * bu * 512 + 1024 * 1024, (deviceSectors - 2 * bu) * 512);
     base = planLayout({ deviceSectors, fs: 'fat32', partitionBytes: bytes, clusterBytes: cluster, maxClusterBytes: maxCluster });
   }
   // planLayout aligns FAT16 to its own small unit; a repair aligns the data area to the card's BU
