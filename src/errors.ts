@@ -124,6 +124,7 @@ export interface UsageCodes {
   'unknown-board': { board?: string; query?: string; suggestions: string[] };
   'unsupported-platform': NoDetails;
   usage: { commander: string };
+  'format-with-check': NoDetails;
   /** `firmware-<finding id>`: the firmware check refused the build (prepare, flash-sdcard). */
   [firmwareCheck: `firmware-${string}`]: FindingList | PathDetails | (PathDetails & { size: number }) | NoDetails;
   /** `invalid-<what>`: a value the MCU configuration cannot take. */

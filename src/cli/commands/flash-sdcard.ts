@@ -90,6 +90,9 @@ function parse([device, board]: [string | undefined, string | undefined], raw: R
       hint: 'Usage: fwcard flash-sdcard [-c] [-s] [-b <baud>] [-f <firmware>] [-d <dictionary>] <device> <board>; -l lists boards.',
     });
   }
+  if (raw.format && raw.c) {
+    throw new UsageError('format-with-check', '--format re-creates the card before an upload; -c uploads nothing', { hint: 'Leave -c out to repair the card and upload, or --format out to check.' });
+  }
   const baud = positiveInteger(raw.b, () => new UsageError('bad-baud', `-b ${String(raw.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' }));
   return { list: false, device, board, baud, firmware: stringOption(raw.f), dictionary: stringOption(raw.d), checkOnly: !!raw.c, fastSpi: !!raw.s, force: !!raw.force, dryRun: !!raw.dryRun, format: !!raw.format, yes: !!raw.yes, common };
 }
