@@ -66,7 +66,9 @@ export interface RepairPlan {
 const REPAIR_LABEL = 'FIRMWARE';
 
 /** Judge the card for `board` and plan its repair; reads a few dozen KiB, writes nothing. */
-export async function planRepair(dev: BlockDevice, board: Board, o: { now?: Date; volumeId?: number } = {}): Promise<RepairPlan> {
+export async function planRepair(device: BlockDevice, board: Board, o: { now?: Date; volumeId?: number } = {}): Promise<RepairPlan> {
+  // The check and the probe read many of the same sectors; over a serial link each read costs.
+  const dev = readCache(device);
   const report = await checkCard(dev, { board });
   const reasons = report.findings.filter((f) => f.severity === 'error' && UNREADABLE_FINDINGS.has(f.id)).map((f) => ({ id: f.id, message: f.message }));
   const before = await probeCard(dev, { details: true });
@@ -113,4 +115,21 @@ export function keepRanges(p: CardProbe, sectors: number, gpt: boolean): SectorR
     if (part.start > 0 && part.start < sectors) volume(part.start, Math.min(part.sectors, sectors - part.start));
   }
   return out;
+}
+
+/** Reads remembered for the planning (which writes nothing), by first sector and count. */
+function readCache(dev: BlockDevice): BlockDevice {
+  const seen = new Map<string, Uint8Array>();
+  return {
+    name: dev.name, sectorSize: dev.sectorSize, sectorCount: dev.sectorCount, readOnly: true,
+    async read(lba, count) {
+      const key = `${lba}+${count}`;
+      let b = seen.get(key);
+      if (!b) seen.set(key, (b = await dev.read(lba, count)));
+      return b.slice();
+    },
+    write: () => Promise.reject(new Error('internal: planning a repair never writes')),
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
 }
