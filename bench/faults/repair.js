@@ -164,14 +164,18 @@ async function unplugCampaign() {
       makeCard(img, kind);
       const old = await probe(img);
       const fw = build(`v0.13.0-u${i}`);
-      const frac = rand();
+      // The cable is pulled right after the repair's k-th write (a progress event follows each):
+      // the repair has 6 (exFAT, NTFS) to 8 (GPT) writes; past them the run completes uncut.
+      const k = 1 + Math.floor(rand() * 9);
+      const frac = k;
       const r = rig(img);
       let pulled = false;
+      let seen = 0;
       try {
         const out = await bounded(r, fw, {
           format: true, confirmRepair: async () => true,
           onProgress: (e) => {
-            if (!pulled && e.phase === 'format' && e.total && (e.bytes ?? 0) >= frac * e.total) {
+            if (!pulled && e.phase === 'format' && (e.bytes ?? 0) > 0 && !e.done && ++seen === k) {
               pulled = true;
               r.sim.disconnect();
             }
@@ -179,7 +183,7 @@ async function unplugCampaign() {
         });
         if (out.hang) {
           c.hangs++;
-          problems.push(`unplug ${kind} at ${frac.toFixed(2)} hung`);
+          problems.push(`unplug ${kind} after write ${frac} hung`);
           continue;
         }
       } finally {
@@ -188,9 +192,10 @@ async function unplugCampaign() {
       const v = await view(img, old);
       if (v === 'neither') {
         c.unreadableByBoth++;
-        problems.push(`unplug ${kind} at ${frac.toFixed(2)}: the card reads as neither old nor new`);
-      } else c[v === 'old' ? 'cutOld' : 'cutNew']++;
-      await rerun(c, img, fw, `unplug ${kind} at ${frac.toFixed(2)}`);
+        problems.push(`unplug ${kind} after write ${frac}: the card reads as neither old nor new`);
+      } else if (!pulled) c.completedNoCut++;
+      else c[v === 'old' ? 'cutOld' : 'cutNew']++;
+      await rerun(c, img, fw, `unplug ${kind} after write ${frac}`);
     }
   }
 }
