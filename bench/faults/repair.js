@@ -8,7 +8,7 @@
 // re-run (without --format: the host's record completes the repair) must verify by the
 // dictionary, the simulated bootloader must have flashed the file, fsck.fat and mtools accept
 // the volume. Counts: unreadable by both views, fsck failures after the re-run, hangs.
-// Usage: node bench/faults/repair.js [--json] [--runs N] [--seed S] (default 6 runs per cell).
+// Usage: node bench/faults/repair.js [--json] [--runs N] [--seed S] [--only unplug,kill,noise] (default 6 runs per cell).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,7 @@ const rand = prng(seed);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const counts = {};
 const problems = [];
-const cell = (name) => (counts[name] ??= { runs: 0, cutOld: 0, cutNew: 0, completedNoCut: 0, unreadableByBoth: 0, fsckFailuresAfterRerun: 0, rerunFailures: 0, hangs: 0 });
+const cell = (name) => (counts[name] ??= { runs: 0, cutOld: 0, cutNew: 0, completedNoCut: 0, rerunCompletedFromRecord: 0, unreadableByBoth: 0, fsckFailuresAfterRerun: 0, rerunFailures: 0, hangs: 0 });
 
 function build(version) {
   const fw = makeSyntheticFirmware({ mcu: 'lpc1768', flashStart: 0x4000, size: 20000, klipper: { version } });
@@ -149,6 +149,7 @@ async function rerun(c, img, fw, what) {
     const out = await bounded(r, fw, { format: true, confirmRepair: async () => true });
     if (out.hang) return void (c.hangs++, problems.push(`${what}: the re-run hung`));
     if (!out.ok || out.x.verification !== 'dictionary') return void (c.rerunFailures++, problems.push(`${what}: the re-run failed: ${out.e?.code ?? out.e?.message ?? out.x?.verification}`));
+    if (out.x.repair?.status === 'resumed' && out.x.repair.resumed.status === 'completed') c.rerunCompletedFromRecord++;
   } finally {
     await r.close();
   }
@@ -251,11 +252,14 @@ async function killCampaign() {
       if (sim.exitCode !== null) throw new Error(`simulate did not start: ${said}`);
       await sleep(50);
     }
-    // Most of a --format run before its repair is connecting and judging the card: draw the kill
-    // from the first seconds, where the repair's writes fall.
-    const at = 500 + Math.floor(rand() * 4000);
-    const child = spawn(process.execPath, [cli, 'flash-sdcard', '--format', '--yes', '-q', '-f', fw.bin, '-d', fw.dict, tty, BOARD], { stdio: 'ignore', env: process.env });
+    // The kill falls at a random moment after the repair's first progress line (its writes take
+    // two to four seconds here), so that it lands inside the repair, not in connecting.
+    const at = Math.floor(rand() * 5000);
+    const child = spawn(process.execPath, [cli, 'flash-sdcard', '--format', '--yes', '-f', fw.bin, '-d', fw.dict, tty, BOARD], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
     const done = new Promise((res) => child.once('exit', res));
+    let err = '';
+    const started = new Promise((res) => child.stderr.on('data', (b) => ((err += b), err.includes('writing the new FAT volume') && res())));
+    await Promise.race([started, done]);
     await Promise.race([sleep(at), done]);
     if (child.exitCode === null) child.kill('SIGKILL');
     await done;
@@ -273,9 +277,10 @@ async function killCampaign() {
 
 const t0 = Date.now();
 try {
-  await unplugCampaign();
-  await killCampaign();
-  await noiseCampaign();
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : ['unplug', 'kill', 'noise'];
+  if (only.includes('unplug')) await unplugCampaign();
+  if (only.includes('kill')) await killCampaign();
+  if (only.includes('noise')) await noiseCampaign();
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
