@@ -25,7 +25,7 @@ const { loadSynth } = await import(join(root, 'fixtures', 'load-synth.mjs'));
 const { makeSyntheticFirmware } = await loadSynth();
 
 const dir = mkdtempSync(join(tmpdir(), 'fwcard-bench-repair-'));
-const env = { ...process.env, FWCARD_STATE_DIR: join(dir, 'state') };
+const env = { ...process.env, FWCARD_STATE_DIR: join(dir, 'state'), FWCARD_LOCK_DIR: join(dir, 'locks') };
 const board = 'btt-skr-v1.3';
 const fw = makeSyntheticFirmware({ mcu: 'lpc1768', flashStart: 0x4000, size: 45000, klipper: { version: 'v0.13.0-bench' } });
 writeFileSync(join(dir, 'klipper.bin'), fw.bytes);

@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeCard } from '../../src/partition/probe.js';
 import { openImageFile } from '../../src/disk/image-file.js';
@@ -17,8 +19,15 @@ afterAll(async () => {
   removeDir(dir);
 });
 const BOARD = 'btt-skr-v1.3';
+const SCHEMAS = join(process.cwd(), 'docs', 'schemas');
+const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
+for (const f of readdirSync(SCHEMAS)) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')));
+function schemaErrors(doc: unknown): string {
+  const v = ajv.getSchema('flash-sdcard.schema.json')!;
+  return v(doc) ? '' : ajv.errorsText(v.errors);
+}
 const sha = (p: string) => execFileSync('sha256sum', [p], { encoding: 'utf8' }).split(' ')[0]!;
-const fwcard = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FWCARD_STATE_DIR: join(dir, 'state') } });
+const fwcard = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FWCARD_STATE_DIR: join(dir, 'state'), FWCARD_LOCK_DIR: join(dir, 'locks') } });
 
 async function newVolume(img: string): Promise<{ start: number; sectors: number; fs: string }> {
   const d = openImageFile(img, { readOnly: true });
@@ -88,6 +97,10 @@ describe('flash-sdcard --format on the simulated board', () => {
     const no = fwcard(['flash-sdcard', '--format', '-f', fw.bin, '-d', fw.dict, '--json', tty, BOARD]);
     expect(no.status, no.stderr).toBe(2);
     expect(JSON.parse(no.stdout).error.code).toBe('confirmation-needed');
+    const dryJson = fwcard(['flash-sdcard', '--format', '--dry-run', '--json', '-f', fw.bin, '-d', fw.dict, tty, BOARD]);
+    expect(dryJson.status, dryJson.stderr).toBe(0);
+    expect(JSON.parse(dryJson.stdout).plan.repair.needed).toBe(true);
+    expect(schemaErrors(JSON.parse(dryJson.stdout))).toBe('');
     const dry = fwcard(['flash-sdcard', '--format', '--dry-run', '-f', fw.bin, '-d', fw.dict, tty, BOARD]);
     expect(dry.status, dry.stderr).toBe(0);
     // Wrapped to 80 columns: judge the words, not the line breaks.
@@ -104,6 +117,7 @@ describe('flash-sdcard --format on the simulated board', () => {
     expect(yes.status, yes.stderr).toBe(0);
     const doc = JSON.parse(yes.stdout);
     expect(doc.repair.status).toBe('repaired');
+    expect(schemaErrors(doc)).toBe('');
     expect(doc.version).toBe('v0.13.0-pty');
     await sims.stop(sim);
     const v = await newVolume(img);
