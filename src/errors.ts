@@ -124,6 +124,7 @@ export interface UsageCodes {
   'unknown-board': { board?: string; query?: string; suggestions: string[] };
   'unsupported-platform': NoDetails;
   usage: { commander: string };
+  'format-with-check': NoDetails;
   /** `firmware-<finding id>`: the firmware check refused the build (prepare, flash-sdcard). */
   [firmwareCheck: `firmware-${string}`]: FindingList | PathDetails | (PathDetails & { size: number }) | NoDetails;
   /** `invalid-<what>`: a value the MCU configuration cannot take. */
@@ -163,6 +164,7 @@ export interface IoCodes {
   'write-protected': FatDetails;
   /** A block device of 0 sectors: a card reader with no card in it. */
   'no-card-in-reader': PathDetails;
+  'repair-record-unwritable': NoDetails;
 }
 
 /** fwcard refuses to touch the target for safety (system disk, mounted, no confirmation). */

@@ -9,6 +9,7 @@ import { KLIPPER_DEFAULT_BAUD, addCommonOptions, boardsFileOf, parseCommon, posi
 import type { Output } from '../output.js';
 import { ProgressView } from '../progress-view.js';
 import { makeTrace } from '../trace.js';
+import { repairPlanLines, repairResultLines } from '../render/repair.js';
 
 function listBoards(out: Output, catalog: Board[]): void {
   const boards = catalog.filter((b) => b.klipper);
@@ -32,6 +33,7 @@ function human(out: Output, r: FlashSdcardResult, typed?: string): void {
   } else {
     out.line(`${out.color(32, '✔')} ${board} on ${r.device} now runs ${r.version} (verified by ${r.verification})`);
   }
+  if (r.repair) for (const l of repairResultLines(r.repair)) out.line(l);
   if (r.card) out.line(`  card: ${r.card.type} ${formatBytes(r.card.capacityBytes)}${r.card.manufacturer ? `, ${r.card.manufacturer}` : ''}`);
   if (r.uploaded) out.line(`  upload + read-back: ${formatBytes(r.firmwareSize)} in ${(r.uploadMs / 1000).toFixed(2)}s (${formatBytes(r.bytesPerSecond)}/s)`);
   for (const p of r.removed) out.line(`  removed old ${p}`);
@@ -48,6 +50,7 @@ function human(out: Output, r: FlashSdcardResult, typed?: string): void {
 function planLines(out: Output, p: FlashPlan, typed?: string): void {
   out.line(`Plan for ${boardLabel(typed, p.board)} on ${p.device} (${p.mcu}, runs ${p.previousVersion ?? 'an unknown version'}); nothing was written to the card:`);
   out.line(`  card: ${p.card.type} ${formatBytes(p.card.capacityBytes)}${p.card.manufacturer ? `, ${p.card.manufacturer}` : ''} over ${p.bus}; ${p.files.length ? `holds ${p.files.join(', ')}` : 'no files in the firmware folder'}`);
+  if (p.repair) for (const l of repairPlanLines(p.repair, { dryRun: true })) out.line(l);
   if (p.pendingUndo) out.line(`  first undo the card update an earlier run left half-written (record ${p.pendingUndo})`);
   if (p.upload) {
     out.line(`  upload ${p.firmware.path} (${formatBytes(p.firmware.size)}, sha256 ${p.firmware.sha256.slice(0, 16)}…) as ${p.upload.temporary}, read it back, compare`);
@@ -76,6 +79,8 @@ type FlashSdcardCommandOptions =
       fastSpi: boolean;
       force: boolean;
       dryRun: boolean;
+      format: boolean;
+      yes: boolean;
       common: CommonOptions;
     };
 
@@ -87,8 +92,11 @@ function parse([device, board]: [string | undefined, string | undefined], raw: R
       hint: 'Usage: fwcard flash-sdcard [-c] [-s] [-b <baud>] [-f <firmware>] [-d <dictionary>] <device> <board>; -l lists boards.',
     });
   }
+  if (raw.format && raw.c) {
+    throw new UsageError('format-with-check', '--format re-creates the card before an upload; -c uploads nothing', { hint: 'Leave -c out to repair the card and upload, or --format out to check.' });
+  }
   const baud = positiveInteger(raw.b, () => new UsageError('bad-baud', `-b ${String(raw.b)} is not a baud rate`, { hint: 'Use e.g. -b 250000 (Klipper default) or -b 115200.' }));
-  return { list: false, device, board, baud, firmware: stringOption(raw.f), dictionary: stringOption(raw.d), checkOnly: !!raw.c, fastSpi: !!raw.s, force: !!raw.force, dryRun: !!raw.dryRun, common };
+  return { list: false, device, board, baud, firmware: stringOption(raw.f), dictionary: stringOption(raw.d), checkOnly: !!raw.c, fastSpi: !!raw.s, force: !!raw.force, dryRun: !!raw.dryRun, format: !!raw.format, yes: !!raw.yes, common };
 }
 
 async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
@@ -114,6 +122,13 @@ async function run(o: FlashSdcardCommandOptions, out: Output): Promise<void> {
       checkOnly: o.checkOnly,
       fastSpi: o.fastSpi,
       force: o.force,
+      format: o.format,
+      confirmRepair: async (s) => {
+        view.stop();
+        if (!o.yes) for (const l of ['Repair of the card in the board:', ...repairPlanLines(s, { dryRun: false })]) process.stderr.write(`${l}\n`);
+        const { confirmDestructive } = await import('../confirm.js');
+        return confirmDestructive('This will ERASE everything on the card in the board.', { yes: o.yes });
+      },
       ...boardsFileOf(o.common),
       onProgress: (e) => {
         view.listener(e);
@@ -154,7 +169,9 @@ export function register(program: Command): void {
     .option('-f <firmware>', 'firmware file (default ~/klipper/out/klipper.bin)')
     .option('-d <dictionary>', 'klipper.dict of the build, to verify the version (default ~/klipper/out/klipper.dict if present)')
     .option('--dry-run', 'connect, read the card and print the plan; write nothing to the card')
-    .option('--force', 'upload even if the firmware check reports an error');
+    .option('--force', 'upload even if the firmware check reports an error')
+    .option('--format', "re-create the card in the board when its bootloader cannot read it (exFAT, NTFS, GPT, …): a small FAT volume; asks first, never touches a readable card")
+    .option('-y, --yes', 'with --format: do not ask (needed without a terminal)');
   addCommonOptions(cmd, { boardsFile: true, json: true, quiet: true, verbose: 'trace the protocol and SD traffic on stderr', log: true })
     .addHelpText('after', `
 Examples:

@@ -10,6 +10,9 @@ import { cardSession, type Run } from './run.js';
 import { StopPoints } from './stop.js';
 import type { FlashSdcardOptions, FlashSdcardResult } from './types.js';
 import { uploadSteps } from './upload-steps.js';
+import { busLabel } from './card-bus.js';
+import { SafetyError } from '../../errors.js';
+import { cardRepairHook, RepairPlanned, type RepairOutcome } from '../repair-card/hook.js';
 
 export { defaultDictionaryPath, defaultFirmwarePath } from './build.js';
 export type { FlashPlan, UploadPlan } from './plan.js';
@@ -25,7 +28,9 @@ export { DEFAULT_BAUD } from './link.js';
  * power cycle (SDIO), to be completed with -c.
  */
 export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcardResult> {
-  return withRun(opts, (run) => (opts.checkOnly ? checkSteps(run) : uploadSteps(run)));
+  let repaired: RepairOutcome | undefined;
+  const result = await withRun(opts, (run) => (opts.checkOnly ? checkSteps(run) : uploadSteps(run)), { report: (r) => (repaired = r), dryRun: false });
+  return repaired ? { ...result, repair: repaired } : result;
 }
 
 /**
@@ -35,16 +40,25 @@ export async function flashSdcard(opts: FlashSdcardOptions): Promise<FlashSdcard
  */
 export async function planFlashSdcard(opts: FlashSdcardOptions): Promise<FlashPlan> {
   const mode = opts.checkOnly ? 'check' : 'upload';
-  return withRun(opts, (run) =>
-    cardSession(run, { needWrite: mode === 'upload', readOnly: true }, async (card) => {
-      const survey = await surveyCard(run.link, run.job, card, { device: opts.device, previousVersion: run.previousVersion });
-      return planFlash(run.job, survey, { mode, now: opts.now ?? new Date() });
-    }),
-  );
+  let repaired: RepairOutcome | undefined;
+  const plan = await withRun(opts, async (run) => {
+    try {
+      return await cardSession(run, { needWrite: mode === 'upload', readOnly: true }, async (card) => {
+        const survey = await surveyCard(run.link, run.job, card, { device: opts.device, previousVersion: run.previousVersion });
+        return planFlash(run.job, survey, { mode, now: opts.now ?? new Date() });
+      });
+    } catch (e) {
+      // --format on a card the bootloader cannot read: the plan is the repair, then the upload to the new, empty volume.
+      if (!(e instanceof RepairPlanned)) throw e;
+      const survey = { device: opts.device, mcu: run.link.mcu, previousVersion: run.previousVersion, bus: busLabel(run.job.board), card: e.facts, files: [], pendingUndo: null };
+      return { ...planFlash(run.job, survey, { mode, now: opts.now ?? new Date() }), repair: e.summary };
+    }
+  }, { report: (r) => (repaired = r), dryRun: true });
+  return repaired?.status === 'not-needed' ? { ...plan, repair: repaired.summary } : plan;
 }
 
 /** Check the build, lock the port, connect, check the MCU and have it ready for the SD bus; then `steps`; the link is always closed. */
-async function withRun<T>(opts: FlashSdcardOptions, steps: (run: Run) => Promise<T>): Promise<T> {
+async function withRun<T>(opts: FlashSdcardOptions, steps: (run: Run) => Promise<T>, o: { report: (r: RepairOutcome) => void; dryRun: boolean }): Promise<T> {
   const started = Date.now();
   const progress = opts.onProgress ?? noProgress;
   const job = loadJob(opts);
@@ -62,7 +76,11 @@ async function withRun<T>(opts: FlashSdcardOptions, steps: (run: Run) => Promise
       checkMcu(job, link.mcu, opts.device);
       const previousVersion = link.version;
       await link.restartIfConfigured();
-      return steps({ opts, job, link, progress, started, previousVersion, stop });
+      const repair = opts.checkOnly ? undefined : cardRepairHook({
+        board: job.board, format: !!opts.format, dryRun: o.dryRun, report: o.report, onProgress: progress, ...(opts.trace ? { trace: opts.trace } : {}),
+        confirm: opts.confirmRepair ?? (() => Promise.reject(new SafetyError('confirmation-needed', 'refusing to re-create the card without confirmation', { hint: 'Pass --yes to confirm (see the plan with --dry-run first).' }))),
+      });
+      return steps({ opts, job, link, progress, started, previousVersion, stop, ...(repair ? { repair } : {}) });
     }, () => link.close());
   } catch (e) {
     // A wait the stop ended (connecting, the reconnect wait) rejects with the signal's reason.

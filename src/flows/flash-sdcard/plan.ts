@@ -1,6 +1,7 @@
 import type { SdCardFacts } from '../../sdcard/card-facts.js';
 import { cardFolder, cardPath, needsUniqueName, planCardTarget } from '../card-name.js';
 import type { Finding } from '../firmware-check.js';
+import type { RepairSummary } from '../repair-card/summary.js';
 import { TEMP_NAME } from '../install-firmware.js';
 import type { Job } from './build.js';
 import { verificationStrategy, type VerificationStrategy } from './verification.js';
@@ -62,6 +63,8 @@ export interface FlashPlan {
   verification: VerificationStrategy;
   pendingUndo: string | null;
   findings: Finding[];
+  /** --format: the card's repair (needed or not), before the upload; the files are then none. */
+  repair?: RepairSummary;
 }
 
 /** The plan of a run: a pure function of what is known after connecting and reading the card. */

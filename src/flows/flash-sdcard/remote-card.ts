@@ -13,6 +13,7 @@ import { formatBytes } from '../../util/size.js';
 import { SdBlockDevice } from '../../sdcard/sd-block-device.js';
 import { busLabel, openCardBus } from './card-bus.js';
 import type { BusCounters } from './link-stats.js';
+import type { CardRepairHook } from '../repair-card/hook.js';
 
 export interface RemoteCard {
   facts: SdCardFacts;
@@ -48,6 +49,8 @@ export interface OpenCardOptions {
    * after the reset (only the bootloader has touched it since, and it writes files, not tables).
    */
   probes?: Map<string, CardProbe>;
+  /** flash-sdcard --format (repair-card/hook.ts): may re-create the card before its volume is looked for. */
+  repair?: CardRepairHook;
 }
 
 /**
@@ -69,7 +72,8 @@ export async function openRemoteCard(session: McuSession, board: Board, o: OpenC
     });
   }
   const cid = Buffer.from(device.info.cidRaw).toString('hex');
-  const probe = o.probes?.get(cid) ?? (await probeCard(device));
+  let probe = o.probes?.get(cid) ?? (await probeCard(device));
+  if (o.repair && (await o.repair(device, { card: cid, sectors: device.sectorCount }, facts))) probe = await probeCard(device);
   o.probes?.set(cid, probe);
   const { start, sectors } = bootVolume(board, probe, device.sectorCount);
   o.onProgress?.({ phase: 'mount', label: 'mounting the FAT volume' });
@@ -114,7 +118,7 @@ const FAT_NAMES = ['FAT12', 'FAT16', 'FAT32'];
 function bootVolume(board: Board, probe: CardProbe, cardSectors: number): { start: number; sectors: number } {
   if (probe.table === 'gpt') {
     throw new FormatError('card-gpt', 'the SD card in the board has a GPT partition table; Klipper and the board\'s bootloader read MBR cards only', {
-      hint: `Re-create the card on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (MBR + FAT32).`,
+      hint: `Run again with --format to re-create the card where it is (asks first), or re-create it on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (MBR + FAT32).`,
     });
   }
   if (probe.table === 'none') {
@@ -129,7 +133,7 @@ function bootVolume(board: Board, probe: CardProbe, cardSectors: number): { star
 function noFat(board: Board, fs: string): FormatError {
   const what = fs === 'exFAT' ? 'exFAT (what Windows and the SD Formatter make of cards over 32 GB)' : fs;
   return new FormatError(fs === 'exFAT' ? 'card-exfat' : 'card-no-fat', `the SD card in the board is ${what}, not FAT16/FAT32; Klipper's FatFs and the bootloader cannot read it`, {
-    hint: `Re-create the card on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (FAT32 works on cards of any size).`,
+    hint: `Run again with --format to re-create the card where it is (asks first), or re-create it on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (FAT32 works on cards of any size).`,
     details: { fs },
   });
 }

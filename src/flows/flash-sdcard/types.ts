@@ -4,6 +4,8 @@ import type { SdCardFacts } from '../../sdcard/card-facts.js';
 import type { Finding } from '../firmware-check.js';
 import type { TransportFactory } from './connect.js';
 import type { Verification } from './verification.js';
+import type { RepairOutcome } from '../repair-card/hook.js';
+import type { RepairSummary } from '../repair-card/summary.js';
 
 export type { Verification } from './verification.js';
 
@@ -32,6 +34,13 @@ export interface FlashSdcardOptions {
    * run then throws the usage error `interrupted` (exit 130) saying what the card holds.
    */
   signal?: AbortSignal;
+  /**
+   * --format: when the board's bootloader cannot read the card (exFAT, NTFS, GPT, …), re-create it
+   * (a small FAT volume, see repair-card/) before the upload; a readable card is never touched.
+   */
+  format?: boolean;
+  /** Show the repair and ask; false: not confirmed, nothing is written. Default: refuse. */
+  confirmRepair?: (summary: RepairSummary) => Promise<boolean>;
 }
 
 export interface FlashSdcardResult {
@@ -65,6 +74,8 @@ export interface FlashSdcardResult {
    * board unplugged), found in the host's record: undone, or set aside when the card had changed.
    */
   interruptedUpdate: UndoOutcome;
+  /** --format, or a repair an earlier run left unfinished: what became of the card (absent: nothing). */
+  repair?: RepairOutcome;
 }
 
 export interface UploadLinkStats {
