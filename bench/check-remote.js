@@ -6,7 +6,8 @@
 // same run, is the PC check of the same image; the ratio to the raw link says how close the
 // check comes to moving just the bytes it read over the UART.
 // Usage: node bench/check-remote.js [--json] [--runs N]   (needs a build: npm run build)
-import { spawn, spawnSync } from 'node:child_process';
+import { startSimulator } from './lib/simulator.js';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -75,15 +76,7 @@ function checkJson(target) {
 
 async function overMcu(card, link, name) {
   const tty = join(dir, `tty-${name}`);
-  const sim = spawn(process.execPath, [cli, 'simulate', '--board', board, '--card', card, '--link', link, '--port-link', tty], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  sim.stdout.on('data', (b) => (out += b));
-  sim.stderr.on('data', (b) => (out += b));
-  const deadline = Date.now() + 15000;
-  while (!out.includes('serial port:')) {
-    if (sim.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const sim = await startSimulator({ cli, board, card, link, tty });
   try {
     return checkJson(tty);
   } finally {

@@ -7,7 +7,8 @@
 // the same run: the same flash of a card that needs no repair (64 MiB FAT16). Prints wall seconds,
 // the seconds the repair itself took, bytes it wrote, and the ratio to the reference.
 // Usage: node bench/repair.js [--json] [--help]. Targets (issue 17): UART ≤ 25 s, USB ≤ 10 s.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { startSimulator } from './lib/simulator.js';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -15,7 +16,16 @@ import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write('Usage: node bench/repair.js [--json]\n  flash-sdcard --format --yes on simulated 64 GiB exFAT and GPT cards in an SKR 1.3 (UART 250000 and USB models), end to end,\n  against the same flash of a card that needs no repair. Needs root (losetup), mkfs.exfat, sgdisk, socat; run `npm run build` first.\n');
+  console.log(`Usage: node bench/repair.js [--json]
+
+flash-sdcard --format --yes on simulated 64 GiB exFAT and GPT cards in an SKR 1.3 (UART 250000
+and USB models), end to end, against the same flash of a card that needs no repair. Targets
+(issue 17): UART at most 25 s, USB at most 10 s. Needs root (losetup), mkfs.exfat, sgdisk and
+socat; run \`npm run build\` first.
+
+Options:
+  --json        one JSON document on stdout
+  -h, --help    print this help and exit`);
   process.exit(0);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,15 +74,7 @@ async function once(link, kind) {
   const card = join(dir, `card-${tag}.img`);
   const tty = join(dir, `tty-${tag}`);
   makeCard(card, kind);
-  const sim = spawn(process.execPath, [cli, 'simulate', '--board', board, '--card', card, '--link', link, '--port-link', tty], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  sim.stdout.on('data', (b) => (out += b));
-  sim.stderr.on('data', (b) => (out += b));
-  const deadline = Date.now() + 15000;
-  while (!out.includes('serial port:')) {
-    if (sim.exitCode !== null || Date.now() > deadline) throw new Error(`simulate did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const sim = await startSimulator({ cli, board, card, link, tty, env });
   try {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [cli, 'flash-sdcard', '--format', '--yes', '-f', join(dir, 'klipper.bin'), '-d', join(dir, 'klipper.dict'), '--json', '-q', tty, board], { encoding: 'utf8', timeout: 300000, env });

@@ -21,7 +21,17 @@ const cli = join(root, 'bin', 'fwcard.js');
 const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
-  process.stdout.write('Usage: node bench/faults/repair.js [--json] [--runs N] [--seed S]\n  unplug, SIGKILL and link noise during flash-sdcard --format on simulated exFAT/NTFS/GPT cards; judged by our probe, fsck.fat, mtools and the simulated bootloader.\n');
+  console.log(`Usage: node bench/faults/repair.js [--json] [--runs N] [--seed S] [--only unplug,kill,noise]
+
+Unplugs, SIGKILLs and link noise during flash-sdcard --format on simulated exFAT/NTFS/GPT cards,
+then a re-run; judged by our probe, fsck.fat, mtools and the simulated bootloader (issue 17).
+
+Options:
+  --json          one JSON document on stdout
+  --runs N        runs per cell (default 6)
+  --seed S        the random seed, to repeat a campaign
+  --only LIST     only these cells: unplug, kill, noise (comma-separated)
+  -h, --help      print this help and exit`);
   process.exit(0);
 }
 const json = args.includes('--json');

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { BlockDevice } from '../disk/block-device.js';
 import { IoError } from '../errors.js';
 import { FatInspector, type DirectoryRead } from './inspect/volume.js';
-import { stateDir } from '../util/state-dir.js';
+import { stateDir, writeDurably } from '../util/state-dir.js';
 
 /**
  * A record of the FAT update being written, kept on the host, so that the next run can undo an
@@ -84,16 +84,8 @@ export class UpdateLogFile implements UpdateLog {
       format: FORMAT,
       sectors: sectors.map((s) => ({ lba: s.lba, role: s.role, before: Buffer.from(s.before).toString('base64'), after: Buffer.from(s.after).toString('base64') })),
     };
-    const tmp = `${this.path}.${process.pid}.tmp`;
     try {
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        writeSync(fd, JSON.stringify(record));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.path);
+      writeDurably(this.path, JSON.stringify(record));
     } catch (e) {
       // Nothing of the update has been written yet: it is refused whole.
       throw new IoError('update-log-unwritable', `cannot record the card update in ${this.path}: ${(e as Error).message}`, {
@@ -101,7 +93,6 @@ export class UpdateLogFile implements UpdateLog {
         cause: e,
       });
     }
-    syncDir(dirname(this.path));
   }
 
   end(): void {
@@ -110,18 +101,6 @@ export class UpdateLogFile implements UpdateLog {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-  }
-}
-
-function syncDir(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still ordered after the data.
-  } finally {
-    if (fd !== null) closeSync(fd);
   }
 }
 

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * Where fwcard keeps what must outlive a run and a reboot of the host (records of card updates
@@ -20,5 +20,45 @@ export function stateDir(sub: string): string {
     const fallback = join(tmpdir(), `fwcard-state-${process.getuid?.() ?? 'user'}`, sub);
     mkdirSync(fallback, { recursive: true, mode: 0o700 });
     return fallback;
+  }
+}
+
+/**
+ * Write a state record so that after a crash or power loss it is either the old one or the whole
+ * new one: a temporary file written and fsynced, renamed over `path`, the directory fsynced.
+ * Throws the file system's error (callers wrap it in their own typed error).
+ */
+export function writeDurably(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDir(dirname(path));
+}
+
+/** Remove a state record (a missing one is fine) and make the removal durable. */
+export function removeDurably(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  syncDir(dirname(path));
+}
+
+function syncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still ordered after the data.
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }

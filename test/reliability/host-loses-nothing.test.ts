@@ -122,7 +122,7 @@ describe('the check --fix judge of the bad-input campaign', () => {
   it('sees a fix applied that no finding reported', async () => {
     const run = await fixedCard();
     run.doc.fix.before.findings = run.doc.fix.before.findings.filter((f: { id: string }) => f.id !== 'appledouble-files');
-    expect(judgeFix(run).problems.join('\n')).toMatch(/applied a fix no finding reported: appledouble-files: delete \/_FIRMW~1\.BIN/);
+    expect(judgeFix(run).problems.join('\n')).toMatch(/applied a fix no finding reported: appledouble-files: delete \/\._firmware\.bin/);
   });
 
   it('sees a change the outcome says was not made', async () => {

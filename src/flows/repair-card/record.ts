@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../../errors.js';
-import { stateDir } from '../../util/state-dir.js';
+import { removeDurably, stateDir, writeDurably } from '../../util/state-dir.js';
 import type { RepairPhase, RepairWrite } from './writes.js';
 
 /**
@@ -50,23 +50,14 @@ export function writeRecord(path: string, rec: RepairRecord): void {
     format: FORMAT,
     writes: rec.writes.map((w) => ({ ...w, data: w.data ? Buffer.from(w.data).toString('base64') : null })),
   };
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(json));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    writeDurably(path, JSON.stringify(json));
   } catch (e) {
     throw new IoError('repair-record-unwritable', `cannot record the card repair in ${path}: ${(e as Error).message}`, {
       hint: 'fwcard keeps a record of a card repair on this computer so that an interrupted run can be completed; nothing was written to the card. Free some space there, or point FWCARD_STATE_DIR at a writable directory.',
       cause: e,
     });
   }
-  syncDir(dirname(path));
 }
 
 /** The record at `path`; null when there is none; 'unreadable' when it is not one of ours. */
@@ -88,12 +79,7 @@ export function readRecord(path: string): RepairRecord | null | 'unreadable' {
 }
 
 export function removeRecord(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  syncDir(dirname(path));
+  removeDurably(path);
 }
 
 /** Rename a record that does not fit the card any more; kept for a bug report. */
@@ -101,16 +87,4 @@ export function setAside(path: string): string {
   const keptAt = join(dirname(path), `${basename(path, '.json')}.stale-${Date.now()}.json`);
   renameSync(path, keptAt);
   return keptAt;
-}
-
-function syncDir(dir: string): void {
-  let fd: number | null = null;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename is still ordered after the data.
-  } finally {
-    if (fd !== null) closeSync(fd);
-  }
 }
