@@ -117,7 +117,7 @@ describe('catalog schema', () => {
     }
     expect(sourcesDoc).not.toMatch(/boards\.md/);
     // The note that cited it names its real source instead.
-    expect(catalog.get('generic-lpc1768').notes.join(' ')).toMatch(/https:\/\/github\.com\/makerbase-mks\/MKS-SBASE\/issues\/2/);
+    expect((catalog.get('generic-lpc1768')!.notes ?? []).join(' ')).toMatch(/https:\/\/github\.com\/makerbase-mks\/MKS-SBASE\/issues\/2/);
   });
 
   it('agrees with its own Klipper definition on conversion and unique names', () => {

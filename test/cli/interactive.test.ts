@@ -38,6 +38,7 @@ const drive = (over: Partial<Drive>): Drive => ({
   readOnly: false,
   mountpoints: [],
   byId: [],
+  loopBackingFile: null,
   hiddenBecause: '',
   source: 'sysfs',
   ...over,
