@@ -20,6 +20,18 @@ export class ReadyCommands {
     this.queue.push(c);
   }
 
+  /** Payload bytes of the block `takeBlock` would build now (0 when nothing is ready). */
+  nextBlockPayload(): number {
+    let n = 0;
+    let exclusive = false;
+    for (const c of this.queue) {
+      if (n + c.bytes.length > MESSAGE_PAYLOAD_MAX || (exclusive && c.exclusive)) break;
+      exclusive ||= c.exclusive;
+      n += c.bytes.length;
+    }
+    return n;
+  }
+
   /**
    * Take the commands of the next block: as many as fit its payload, in order, stopping at a
    * second exclusive command so that a block's number names one exclusive command's answer.

@@ -184,7 +184,7 @@ export class SendQueue {
     if (!this.probe.answered || this.failed) return;
     while (this.ready.length) {
       if (this.sendSeq - this.receiveSeq >= MAX_PENDING_BLOCKS) return;
-      if (this.sendSeq > this.receiveSeq && this.receiveWindow && !this.sent.fits(this.receiveWindow, this.lastAckSeq < this.receiveSeq)) return;
+      if (this.sendSeq > this.receiveSeq && this.receiveWindow && !this.sent.fits(this.receiveWindow, this.lastAckSeq < this.receiveSeq, this.ready.nextBlockPayload() + MESSAGE_MIN)) return;
       const { content, commands } = this.ready.takeBlock();
       const seq = this.sendSeq;
       const bytes = encodeBlock(seq, content);

@@ -34,12 +34,14 @@ export class SentBlocks {
   }
 
   /**
-   * Room for one more block of up to MESSAGE_MAX bytes in a receive window of `window` bytes;
-   * `ackPending`: a response arrived for the last block but its ack did not yet, so the MCU may
-   * still hold that block too.
+   * Room for one more block of `next` bytes (Klipper's serialqueue reserves MESSAGE_MAX, as it
+   * decides before building the block; the block is built already here, so a short one need
+   * not wait for room it will not use) in a receive window of `window` bytes; `ackPending`: a
+   * response arrived for the last block but its ack did not yet, so the MCU may still hold
+   * that block too.
    */
-  fits(window: number, ackPending: boolean): boolean {
-    let need = this.needAckBytes + MESSAGE_MAX;
+  fits(window: number, ackPending: boolean, next = MESSAGE_MAX): boolean {
+    let need = this.needAckBytes + Math.min(next, MESSAGE_MAX);
     if (ackPending) need += this.lastAckBytes;
     return need <= window;
   }

@@ -3,6 +3,7 @@ import type { Trace } from '../progress.js';
 import type { Transport } from '../transport/transport.js';
 import { ClockEstimator } from './clock-sync.js';
 import { FORMATS, resolveFormat, type KnownFormat } from './command-formats.js';
+import { fetchIdentifyData } from './identify-fetch.js';
 import { bootstrapDictionary, DataDictionary, IDENTIFY_FORMAT, type Message } from './dictionary.js';
 import type { Block } from './frame.js';
 import { MessageFormat, parseCommandText, textArgsToParams } from './message-format.js';
@@ -15,7 +16,7 @@ export interface McuSessionOptions {
   timeoutMs?: number;
   /** How long connect() waits for the first answer (ms). */
   connectTimeoutMs?: number;
-  /** Bytes asked per identify chunk (Klipper's host uses 40). */
+  /** Bytes asked per identify chunk (Klipper's host uses 40; default: the most one answer holds). */
   identifyChunk?: number;
   /** Debug trace sink (the CLI's --verbose/--log); library code never prints. */
   trace?: Trace;
@@ -110,25 +111,11 @@ export class McuSession {
   /** Fetch the data dictionary in chunks and switch to it. */
   async identify(): Promise<DataDictionary> {
     const q = this.requireQueue();
-    const chunk = this.opts.identifyChunk ?? 40;
-    const parts: Uint8Array[] = [];
-    let size = 0;
     const identify = new MessageFormat(1, IDENTIFY_FORMAT);
-    for (;;) {
-      const p = await this.query(identify.encode({ offset: size, count: chunk }), 'identify_response', undefined, 5);
-      if (p.offset !== size) continue; // a late answer to an earlier chunk
-      const data = p.data as Uint8Array;
-      if (!data.length) break;
-      parts.push(data);
-      size += data.length;
-      if (size > 1 << 22) throw new FormatError('bad-dictionary', 'the MCU sent an implausibly large data dictionary');
-    }
-    const all = new Uint8Array(size);
-    let o = 0;
-    for (const p of parts) {
-      all.set(p, o);
-      o += p.length;
-    }
+    const all = await fetchIdentifyData(
+      { send: (offset, count) => q.send(identify.encode({ offset, count })), subscribe: (h) => this.onMessage('identify_response', h) },
+      this.opts.identifyChunk,
+    );
     let dict: DataDictionary;
     try {
       dict = DataDictionary.fromCompressed(all);

@@ -177,9 +177,15 @@ export class SpiBlockTransfers implements BlockTransfers {
     try {
       for (; run.blocks < n; run.blocks++) {
         const block = data.subarray(run.blocks * SD_BLOCK, (run.blocks + 1) * SD_BLOCK);
-        // One 0xFF of gap before the token (NWR) on the first block.
-        await card.bus.send(blockFrame(Token.START_MULTI_WRITE, block, run.blocks === 0 ? 1 : 0));
-        await this.dataResponse(run.lba + run.blocks);
+        // One 0xFF of gap before the token (NWR) on the first block. The poll for the data
+        // response follows the block's messages without waiting for their acks (the bus keeps
+        // the order), so a block costs one round trip, not two.
+        const sent = card.bus.send(blockFrame(Token.START_MULTI_WRITE, block, run.blocks === 0 ? 1 : 0));
+        try {
+          await this.dataResponse(run.lba + run.blocks);
+        } finally {
+          await sent;
+        }
         losses.progress();
       }
     } catch (e) {

@@ -26,6 +26,8 @@ interface DeviceScript {
   data: Uint8Array;
   /** Send an answer for an earlier offset first (a late duplicate). */
   staleFirst?: boolean;
+  /** Leave every n-th identify unanswered (the answer lost on the link; the block still acked). */
+  dropEvery?: number;
   requests: Array<{ offset: number; count: number }>;
 }
 
@@ -50,6 +52,7 @@ function fakeDevice(dev: MemoryTransport, script: DeviceScript): void {
           const offset = params.offset as number;
           const count = params.count as number;
           script.requests.push({ offset, count });
+          if (script.dropEvery && script.requests.length % script.dropEvery === 0) continue;
           if (script.staleFirst && offset > 0 && !sentStale) {
             sentStale = true;
             out.push(encodeBlock(next, identifyResp.encode({ offset: 0, data: script.data.subarray(0, count) })));
@@ -71,26 +74,56 @@ afterEach(async () => {
   for (const s of sessions.splice(0)) await s.close();
 });
 
-async function run(script: DeviceScript, chunk = 40): Promise<McuSession> {
+async function run(script: DeviceScript, chunk: number | undefined = 40): Promise<McuSession> {
   const [host, dev] = createMemoryPair();
   await dev.open();
   fakeDevice(dev, script);
-  const session = new McuSession({ transport: host, identifyChunk: chunk, connectTimeoutMs: 1000, timeoutMs: 1000 });
+  const session = new McuSession({ transport: host, ...(chunk ? { identifyChunk: chunk } : {}), connectTimeoutMs: 1000, timeoutMs: 1000 });
   sessions.push(session);
   await session.connect();
   return session;
 }
 
 describe('identify handshake', () => {
-  it('reads the zlib JSON in 40-byte chunks until an empty chunk and parses it', async () => {
+  it('reads the zlib JSON in 40-byte chunks when asked to, until an empty chunk, and parses it', async () => {
     const data = new Uint8Array(deflateSync(JSON.stringify(DICT)));
     const script: DeviceScript = { data, requests: [] };
     const s = await run(script);
     expect(s.dictionary.version).toBe('v0.12.0-0-gtestdict');
     expect(s.dictionary.constant('MCU')).toBe('stm32f103xe');
-    expect(script.requests.map((r) => r.offset)).toEqual([...Array(Math.ceil(data.length / 40) + 1).keys()].map((i) => Math.min(i * 40, data.length)));
-    expect(script.requests.every((r) => r.count === 40)).toBe(true);
+    const offsets = new Set(script.requests.map((r) => r.offset));
+    for (let o = 0; o < data.length; o += 40) expect(offsets.has(o)).toBe(true);
+    expect(script.requests.every((r) => r.count === 40 && r.offset % 40 === 0)).toBe(true);
     expect(await s.getConfig()).toEqual({ isConfig: false, crc: 0, isShutdown: false, moveCount: 0 });
+  });
+
+  it('by default asks for the most one answer holds (55 bytes below offset 12288), a window in flight', async () => {
+    const data = new Uint8Array(deflateSync(JSON.stringify(DICT)));
+    const script: DeviceScript = { data, requests: [] };
+    const s = await run(script, 0);
+    expect(s.dictionary.app).toBe('Klipper');
+    expect(script.requests.every((r) => r.count === 55 && r.offset % 55 === 0)).toBe(true);
+    // Every chunk once, plus at most one window past the end; no offset twice on a clean link.
+    expect(script.requests.length).toBeLessThanOrEqual(Math.ceil(data.length / 55) + 8);
+    expect(new Set(script.requests.map((r) => r.offset)).size).toBe(script.requests.length);
+  });
+
+  it('asks again for chunks whose answers were lost', async () => {
+    const data = new Uint8Array(deflateSync(JSON.stringify(DICT)));
+    const script: DeviceScript = { data, dropEvery: 3, requests: [] };
+    const s = await run(script, 25);
+    expect(s.dictionary.version).toBe('v0.12.0-0-gtestdict');
+    expect(script.requests.length).toBeGreaterThan(Math.ceil(data.length / 25));
+  });
+
+  it('ends on a dictionary a whole number of chunks long at the empty answer', async () => {
+    const data = new Uint8Array(deflateSync(JSON.stringify(DICT)));
+    const chunk = [...Array(40).keys()].map((i) => i + 20).find((c) => data.length % c === 0);
+    expect(chunk).toBeDefined();
+    const script: DeviceScript = { data, dropEvery: 4, requests: [] };
+    const s = await run(script, chunk);
+    expect(s.dictionary.version).toBe('v0.12.0-0-gtestdict');
+    expect(script.requests.some((r) => r.offset === data.length)).toBe(true);
   });
 
   it('ignores an answer for the wrong offset', async () => {

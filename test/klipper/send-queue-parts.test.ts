@@ -50,6 +50,16 @@ describe('ReadyCommands', () => {
     expect(q.takeBlock().commands.map((c) => c.bytes.length)).toEqual([4]);
   });
 
+  it('tells the payload of the block it would build next, as takeBlock builds it', () => {
+    const q = new ReadyCommands();
+    expect(q.nextBlockPayload()).toBe(0);
+    for (const [n, ex] of [[20, false], [20, true], [20, false], [3, true], [9, false]] as const) q.push(cmd(n, ex));
+    while (q.length) {
+      const n = q.nextBlockPayload();
+      expect(q.takeBlock().content.length).toBe(n);
+    }
+  });
+
   it('rejects what is still queued', () => {
     const q = new ReadyCommands();
     const errors: Error[] = [];
@@ -74,6 +84,18 @@ describe('SentBlocks', () => {
     expect(s.length).toBe(2);
     expect(s.fits(3 * MESSAGE_MAX, false)).toBe(true);
     expect(s.fits(3 * MESSAGE_MAX, true)).toBe(false);
+  });
+
+  it('lets a short block into room a full one would not fit, never past the window', () => {
+    const s = new SentBlocks();
+    s.push(block(1, MESSAGE_PAYLOAD_MAX));
+    s.push(block(2, MESSAGE_PAYLOAD_MAX));
+    s.push(block(3, 14)); // 19 bytes framed: 147 of 192 outstanding
+    expect(s.fits(3 * MESSAGE_MAX, false)).toBe(false);
+    expect(s.fits(3 * MESSAGE_MAX, false, 45)).toBe(true);
+    expect(s.fits(3 * MESSAGE_MAX, false, 46)).toBe(false);
+    // A block is never counted larger than MESSAGE_MAX (the most a block can be).
+    expect(s.fits(3 * MESSAGE_MAX + 19, false, 500)).toBe(true);
   });
 
   it('remembers when the block acknowledged last left the host', () => {
