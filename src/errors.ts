@@ -1,12 +1,9 @@
 /**
- * Typed errors shared by every layer. Library code throws these; only `cli/` turns them
- * into text and exit codes. Each carries a stable `code`, a `hint` in the user's words,
- * structured `details` (rendered in --json output) typed per code, and, where the hint names a
- * command, that command as a `remedy`.
- *
- * Every code belongs to one family (one class): the maps below say which, and what details the
- * code carries. test/errors/error-codes.test.ts scans src/ so that a code is never thrown with
- * two classes and never thrown unregistered.
+ * Typed errors shared by every layer; only `cli/` turns them into text and exit codes. Each has
+ * a stable `code`, a `hint` in the user's words, `details` typed per code (in --json output)
+ * and, where the hint names a command, that command as a `remedy`. Every code belongs to one
+ * family (one class): the maps below say which, and what details it carries;
+ * test/errors/error-codes.test.ts scans src/ so no code is thrown unregistered or by two classes.
  */
 
 /** Details of a code no map below describes (or of an error revived from a worker). */
