@@ -40,8 +40,12 @@ const PCI_VENDORS: Record<string, string> = {
 
 const isNumericId = (s: string): boolean => /^0x[0-9a-f]+$/i.test(s);
 
-/** The USB device a sysfs path lies under: the nearest parent with idVendor (a reader, a stick). */
-function usbAncestor(dir: string): string | null {
+/**
+ * The USB device a sysfs path lies under: the nearest parent named like a USB device ("1-2.3")
+ * that has an idVendor (a card reader, a stick, a board's USB-serial interface). Also used by
+ * usb/sysfs.ts for the serial ports.
+ */
+export function usbAncestor(dir: string): string | null {
   let p: string;
   try {
     p = realpathSync(dir);

@@ -12,8 +12,9 @@
  * FWCARD_DEV_ROOT one standing in for /dev, so tests build device trees of plain files.
  * Moonraker's utils/sysfs_devs.py walks the same files the same way.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { usbAncestor } from '../disk/drive-names.js';
 
 export interface UsbInterface {
   /** sysfs name, e.g. "1-1.3:1.0". */
@@ -134,16 +135,8 @@ function byIdNames(): Map<string, string[]> {
 
 /** The USB device (sysfs name) a tty's device link leads into: the nearest parent with an idVendor. */
 function usbOwner(deviceDir: string): string | null {
-  let p: string;
-  try {
-    p = realpathSync(deviceDir);
-  } catch {
-    return null;
-  }
-  for (let i = 0; i < 8 && p !== dirname(p); i++, p = dirname(p)) {
-    if (DEVICE_NAME.test(basename(p)) && existsSync(join(p, 'idVendor'))) return basename(p);
-  }
-  return null;
+  const dir = usbAncestor(deviceDir);
+  return dir ? basename(dir) : null;
 }
 
 export function readSerialPorts(root = sysRoot()): SerialPort[] {
