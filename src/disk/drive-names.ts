@@ -15,7 +15,8 @@ import { basename, dirname, join } from 'node:path';
 
 export const sysfsRoot = (): string => process.env.FWCARD_SYSFS_ROOT || '/sys';
 
-function attr(dir: string, name: string): string | null {
+/** A sysfs attribute's text (NULs and blanks trimmed), or null when absent or empty. Also used by usb/sysfs.ts. */
+export function attr(dir: string, name: string): string | null {
   try {
     const v = readFileSync(join(dir, name), 'latin1').replace(/\0/g, '').trim();
     return v.length ? v : null;

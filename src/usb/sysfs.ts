@@ -14,7 +14,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { usbAncestor } from '../disk/drive-names.js';
+import { attr, usbAncestor } from '../disk/drive-names.js';
 
 export interface UsbInterface {
   /** sysfs name, e.g. "1-1.3:1.0". */
@@ -62,15 +62,6 @@ export interface SysfsView {
 
 const sysRoot = (): string => process.env.FWCARD_SYSFS_ROOT || '/sys';
 const devRoot = (): string => process.env.FWCARD_DEV_ROOT || '/dev';
-
-function attr(dir: string, name: string): string | null {
-  try {
-    const v = readFileSync(join(dir, name), 'latin1').replace(/\0/g, '').trim();
-    return v.length ? v : null;
-  } catch {
-    return null;
-  }
-}
 
 const list = (dir: string): string[] => {
   try {
