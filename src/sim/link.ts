@@ -50,24 +50,29 @@ export class Channel {
   private busyUntil = 0;
   private stallUntil = 0;
   private readonly queue: Array<{ at: number; bytes: Uint8Array }> = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
   readonly stats: ChannelStats = { bytes: 0, dropped: 0, flipped: 0, duplicated: 0 };
 
   constructor(
     private readonly byteMs: number,
     private readonly latencyMs: number,
-    private readonly deliver: (bytes: Uint8Array) => void,
+    /** `at`: when the last byte was due to arrive (a timer may hand it over a little later). */
+    private readonly deliver: (bytes: Uint8Array, at: number) => void,
     private readonly rand: () => number,
     private readonly faults: { drop: number; flip: number; dup: number; script?: (b: Uint8Array) => Uint8Array },
   ) {}
 
-  write(bytes: Uint8Array): void {
+  /**
+   * Put `bytes` on the wire, starting no earlier than `at` (default now): a sender that keeps
+   * its own clock passes it, so a late timer on its side does not delay the wire.
+   */
+  write(bytes: Uint8Array, at?: number): void {
     let b = this.faults.script ? this.faults.script(bytes) : bytes;
     if (this.faults.drop || this.faults.flip || this.faults.dup) b = this.mangle(b);
     if (!b.length) return;
     this.stats.bytes += b.length;
     const now = performance.now();
-    this.busyUntil = Math.max(now, this.busyUntil, this.stallUntil) + b.length * this.byteMs;
+    this.busyUntil = Math.max(at ?? now, this.busyUntil, this.stallUntil) + b.length * this.byteMs;
     this.queue.push({ at: this.busyUntil + this.latencyMs, bytes: b.slice() });
     this.arm();
   }
@@ -103,23 +108,34 @@ export class Channel {
   /** Forget bytes in flight (the other end went away). */
   clear(): void {
     this.queue.length = 0;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
   }
 
   private arm(rearm = false): void {
     if (this.timer && !rearm) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     const head = this.queue[0];
     if (!head) return;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, head.at - performance.now()));
+    const wait = head.at - performance.now();
+    // Already due: hand it over in this turn of the event loop, not a timer's millisecond later.
+    if (wait <= 0) {
+      const i = setImmediate(() => this.fire());
+      this.timer = { cancel: () => clearImmediate(i) };
+    } else {
+      const t = setTimeout(() => this.fire(), wait);
+      this.timer = { cancel: () => clearTimeout(t) };
+    }
   }
 
   private fire(): void {
     this.timer = undefined;
     const now = performance.now();
-    while (this.queue.length && this.queue[0]!.at <= now + 0.05) this.deliver(this.queue.shift()!.bytes);
+    while (this.queue.length && this.queue[0]!.at <= now + 0.05) {
+      const { bytes, at } = this.queue.shift()!;
+      this.deliver(bytes, at);
+    }
     this.arm();
   }
 }
@@ -131,8 +147,8 @@ export class LinkModel {
 
   constructor(
     readonly opts: LinkModelOptions,
-    deliverToMcu: (b: Uint8Array) => void,
-    deliverToHost: (b: Uint8Array) => void,
+    deliverToMcu: (b: Uint8Array, at: number) => void,
+    deliverToHost: (b: Uint8Array, at: number) => void,
   ) {
     const f = opts.faults ?? {};
     const rand = prng(f.seed ?? 1);

@@ -34,8 +34,8 @@ export interface SimMcuOptions {
   commandMicros?: number;
   /** Period of the unsolicited "stats" report (Klipper: every 5 s); 0 = off. */
   statsIntervalMs?: number;
-  /** Bytes the MCU transmits. */
-  send: (bytes: Uint8Array) => void;
+  /** Bytes the MCU transmits, starting at `at` (ms, performance.now() scale): when its own clock says they were produced. */
+  send: (bytes: Uint8Array, at?: number) => void;
   /** The host sent "reset". */
   onReset?: () => void;
   trace?: (line: string) => void;
@@ -64,7 +64,17 @@ export class SimMcu {
   private readonly blocks = new BlockReader();
   private running = false;
   private alive = true;
+  /** Time spent by the block being dispatched (µs), on top of `blockStart`. */
   private debtMicros = 0;
+  /**
+   * The MCU's own clock (ms, performance.now() scale). A block starts when it has arrived and
+   * the MCU is done with the one before, not when a Node timer happens to wake it: timers wake
+   * a millisecond or more late, and that lateness must not pile up into a slower MCU.
+   */
+  private blockStart = performance.now();
+  private doneAt = performance.now();
+  /** When the bytes of `rx` arrived: `end` is the count of `rx` bytes up to and including a chunk. */
+  private arrivals: Array<{ end: number; at: number }> = [];
   private readonly bootTime = performance.now();
   private readonly commandsById = new Map<number, MessageFormat>();
   private readonly responses = new Map<string, MessageFormat>();
@@ -97,6 +107,7 @@ export class SimMcu {
       validPins: new Set(pinTable(opts.profile).values()),
       sendf: (name, params) => this.sendf(name, params),
       spend: (micros) => (this.debtMicros += micros),
+      now: () => this.clock(),
     });
     this.mcuName = String(d.config?.MCU ?? opts.profile.mcu);
     this.version = d.version ?? '';
@@ -135,15 +146,21 @@ export class SimMcu {
     return Math.floor(((performance.now() - this.bootTime) * this.opts.profile.clockFreq) / 1000);
   }
 
+  /** The MCU's time now: the start of the block it runs plus what it spent on it so far. */
+  private clock(): number {
+    return this.running ? this.blockStart + this.debtMicros / 1000 : Math.max(this.doneAt, performance.now());
+  }
+
   /** Stop reacting (power off / reset). */
   halt(): void {
     this.alive = false;
     this.rx = [];
+    this.arrivals = [];
     if (this.statsTimer) clearInterval(this.statsTimer);
   }
 
-  /** Bytes arriving on the MCU's RX line (or USB endpoint). */
-  receive(bytes: Uint8Array): void {
+  /** Bytes arriving on the MCU's RX line (or USB endpoint), the last of them at `at` (ms). */
+  receive(bytes: Uint8Array, at = performance.now()): void {
     if (!this.alive) return;
     const cap = this.opts.rxBufferSize;
     let sawSync = false;
@@ -156,6 +173,7 @@ export class SimMcu {
       }
       this.rx.push(b);
     }
+    this.arrivals.push({ end: this.rx.length, at });
     if (sawSync || cap === undefined) this.kick();
   }
 
@@ -174,6 +192,8 @@ export class SimMcu {
         this.queueOut(encodeBlock(this.blocks.nextSeq, []));
       }
       if (ret === 0) break;
+      this.blockStart = Math.max(this.doneAt, this.arrivedBy(pop));
+      this.debtMicros = 0;
       if (ret > 0) {
         this.stats.blocksReceived++;
         if (!this.dispatch(Uint8Array.from(this.rx.slice(0, pop)))) {
@@ -184,6 +204,7 @@ export class SimMcu {
         }
       }
       this.rx.splice(0, pop);
+      this.popArrivals(pop);
       if (ret > 0) this.queueOut(encodeBlock(this.blocks.nextSeq, []));
       await this.flushOut();
     }
@@ -193,16 +214,30 @@ export class SimMcu {
     this.pendingOut.push(b);
   }
 
-  /** Let the time the MCU spent pass, then transmit what it produced. */
+  /** When the first `count` bytes of `rx` had all arrived. */
+  private arrivedBy(count: number): number {
+    for (const a of this.arrivals) if (a.end >= count) return a.at;
+    return performance.now();
+  }
+
+  private popArrivals(count: number): void {
+    this.arrivals = this.arrivals.filter((a) => a.end > count).map((a) => ({ end: a.end - count, at: a.at }));
+  }
+
+  /**
+   * The block is done at its start plus the time it spent: transmit what it produced from then.
+   * Wait for that time when it is a millisecond or more ahead, so the receive buffer drains no
+   * faster than the MCU would drain it; its output is stamped with the MCU's time either way.
+   */
   private async flushOut(): Promise<void> {
-    if (this.debtMicros >= 1000) {
-      const ms = Math.floor(this.debtMicros / 1000);
-      this.debtMicros -= ms * 1000;
-      await new Promise((r) => setTimeout(r, ms));
-    }
+    this.doneAt = this.blockStart + this.debtMicros / 1000;
+    this.debtMicros = 0;
+    this.blockStart = this.doneAt;
+    const ahead = this.doneAt - performance.now();
+    if (ahead >= 1) await new Promise((r) => setTimeout(r, ahead));
     const out = this.pendingOut;
     this.pendingOut = [];
-    if (this.alive) for (const b of out) this.opts.send(b);
+    if (this.alive) for (const b of out) this.opts.send(b, this.doneAt);
   }
 
   private sendf(name: string, params: Params): void {

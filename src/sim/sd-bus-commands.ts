@@ -37,6 +37,8 @@ export interface SdBusHost {
   sendf(name: string, params: Params): void;
   /** MCU time the command took (µs): its output goes out after it. */
   spend(micros: number): void;
+  /** The MCU's own time (ms, performance.now() scale): when the command runs, plus what it spent so far. */
+  now(): number;
 }
 
 /**
@@ -45,9 +47,11 @@ export interface SdBusHost {
  * configuration matches how the board wires it.
  */
 export class SdBusCommands {
-  private lastCardTime = performance.now();
+  private lastCardTime: number;
 
-  constructor(private readonly h: SdBusHost) {}
+  constructor(private readonly h: SdBusHost) {
+    this.lastCardTime = h.now();
+  }
 
   /** Run `name` if it is one of these commands; false if it is not. */
   run(name: string, p: Params): boolean {
@@ -116,6 +120,7 @@ export class SdBusCommands {
         this.cardTime();
         const r = card ? card.sdioSendCommand(n('cmd'), n('argument') >>> 0, n('wait') as SdioWaitType) : { error: SdioError.CMD_RESPONSE_TIMEOUT, response: new Uint8Array(0) };
         this.h.spend((48 * 2 * 1e6) / Math.max(dev.speed, 1));
+        this.cardClocked();
         this.h.sendf('sdio_send_command_response', { oid, error: r.error, response: r.response });
         return true;
       }
@@ -165,6 +170,7 @@ export class SdBusCommands {
       error = op(card, dev);
       if (error === SdioError.OK) count = dev.blocksize;
       this.h.spend(((dev.blocksize + 8) * 8 * 1e6) / Math.max(dev.speed, 1));
+      this.cardClocked();
     }
     this.h.sendf(response, { oid, error, [countKey]: count });
   }
@@ -179,11 +185,19 @@ export class SdBusCommands {
     return pin;
   }
 
-  /** Let the card see the real time that passed since it was last touched. */
+  /**
+   * Let the card see the time that passed since the MCU last clocked it. The MCU's clock, not
+   * the host's: a transfer's own bus clocks advance the card themselves (`cardClocked` after it).
+   */
   private cardTime(): void {
-    const now = performance.now();
+    const now = this.h.now();
     this.h.card?.elapse(Math.max(0, (now - this.lastCardTime) * 1000));
     this.lastCardTime = now;
+  }
+
+  /** The transfer that just ran clocked the card for the time it spent: not idle time. */
+  private cardClocked(): void {
+    this.lastCardTime = this.h.now();
   }
 
   private spiCardFor(dev: SpiDev): SimulatedSdCard | undefined {
@@ -205,14 +219,18 @@ export class SdBusCommands {
     const hz = dev.hw
       ? Math.min(dev.hw.rate, this.h.profile.maxSpiHz)
       : this.h.profile.clockFreq / Math.max(dev.sw!.pulseTicks, 1) / (1 + 0.5); // bit-banging overhead
-    this.h.spend((data.length * 8 * 1e6) / Math.max(hz, 1));
     const card = this.spiCardFor(dev);
-    if (!card) return receive ? new Uint8Array(data.length).fill(0xff) : data;
+    if (!card) {
+      this.h.spend((data.length * 8 * 1e6) / Math.max(hz, 1));
+      return receive ? new Uint8Array(data.length).fill(0xff) : data;
+    }
     this.cardTime();
+    this.h.spend((data.length * 8 * 1e6) / Math.max(hz, 1));
     card.setSpiClock(hz);
     card.spiSelect(true);
     const out = card.spiTransfer(data);
     card.spiSelect(false);
+    this.cardClocked();
     return receive ? out : data;
   }
 }

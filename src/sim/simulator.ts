@@ -244,7 +244,7 @@ export class Simulator {
   private makeLink(): LinkModel {
     return new LinkModel(
       { kind: this.link.kind, baud: this.link.kind === 'uart' ? this.link.baud : undefined, latencyMs: this.opts.latencyMs, faults: this.opts.faults },
-      (b) => this.mcu_.receive(b),
+      (b, at) => this.mcu_.receive(b, at),
       (b) => this.host?.deliver(b),
     );
   }
@@ -258,7 +258,7 @@ export class Simulator {
       rxBufferSize: this.rxBufferSize(),
       commandMicros: this.opts.commandMicros,
       statsIntervalMs: this.opts.statsIntervalMs,
-      send: (b) => this.linkModel.toHost.write(b),
+      send: (b, at) => this.linkModel.toHost.write(b, at),
       onReset: () => void this.reboot('reset'),
       trace: this.opts.trace,
     });
