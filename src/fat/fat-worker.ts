@@ -1,16 +1,30 @@
 /** Worker side: FatFs (through FatVolume) over a synchronous proxy of the main thread's device. */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import type { SyncBlockDevice } from '../disk/block-device.js';
 import { IoError, isFwcardError } from '../errors.js';
 import { FatVolume } from './fat-volume.js';
+import { loadFatFs } from './fatfs-glue.js';
 import { UpdateLogFile } from './update-log.js';
-import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, OP_WRITE, type CallMessage, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
+import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, OP_WRITE, type CallMessage, type InitMessage, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 
-const init = workerData as WorkerInit;
-const ctrl = new Int32Array(init.shared, 0, DATA_OFFSET / 4);
-const data = new Uint8Array(init.shared, DATA_OFFSET, DATA_BYTES);
 const port = parentPort!;
 const post = (m: WorkerMessage) => port.postMessage(m);
+
+/** The device of the current mount (set by each InitMessage). */
+let init!: WorkerInit;
+let ctrl!: Int32Array;
+let data!: Uint8Array;
+let maxSectors = 0;
+
+function attach(i: WorkerInit): void {
+  init = i;
+  ctrl = new Int32Array(i.shared, 0, DATA_OFFSET / 4);
+  data = new Uint8Array(i.shared, DATA_OFFSET, DATA_BYTES);
+  maxSectors = Math.floor(DATA_BYTES / i.sectorSize);
+}
+
+// Load FatFs and compile its WASM while the main thread is still connecting to the board.
+void loadFatFs().catch(() => undefined);
 
 /** One blocking round trip to the main thread. */
 function request(op: number, lba: number, count: number): void {
@@ -26,13 +40,19 @@ function request(op: number, lba: number, count: number): void {
   if (state !== 2) throw new IoError('remote-io-failed', `${init.name}: sector ${op === OP_WRITE ? 'write' : op === OP_READ ? 'read' : 'flush'} at ${lba} failed`);
 }
 
-const maxSectors = Math.floor(DATA_BYTES / init.sectorSize);
-
 const proxy: SyncBlockDevice = {
-  name: init.name,
-  sectorSize: init.sectorSize,
-  sectorCount: init.sectorCount,
-  readOnly: init.readOnly,
+  get name() {
+    return init.name;
+  },
+  get sectorSize() {
+    return init.sectorSize;
+  },
+  get sectorCount() {
+    return init.sectorCount;
+  },
+  get readOnly() {
+    return init.readOnly;
+  },
   readSync(lba, count, into) {
     const out = into ?? new Uint8Array(count * init.sectorSize);
     for (let done = 0; done < count; ) {
@@ -59,7 +79,11 @@ const proxy: SyncBlockDevice = {
 
 let vol: FatVolume | null = null;
 
-port.on('message', async (m: CallMessage) => {
+port.on('message', async (m: CallMessage | InitMessage) => {
+  if (m.kind === 'init') {
+    attach(m.init);
+    return;
+  }
   try {
     let value: unknown;
     const progress = (event: unknown) => post({ kind: 'progress', id: m.id, event });

@@ -6,7 +6,7 @@ import type { BlockDevice } from '../disk/block-device.js';
 import { DeviceError, FormatError, FwcardError, IoError, UsageError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import type { FatEntry, FatFileSystem, FatInfo } from './file-system.js';
-import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, CTRL_INTS, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, type Method, type SerializedError, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
+import { C_COUNT, C_LBA_HI, C_LBA_LO, C_OP, C_STATE, CTRL_INTS, DATA_BYTES, DATA_OFFSET, OP_FLUSH, OP_READ, type Method, type InitMessage, type SerializedError, type WorkerInit, type WorkerMessage } from './worker-protocol.js';
 import type { VolumeIdentity } from './update-log.js';
 
 function workerPath(): string {
@@ -15,6 +15,26 @@ function workerPath(): string {
   const built = here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'fat', 'fat-worker.js') : join(dirname(here), 'fat-worker.js');
   if (!existsSync(built)) throw new Error(`internal: FatFs worker not built at ${built} (run npm run build)`);
   return built;
+}
+
+/**
+ * A started worker waiting for its next mount. Starting one (a thread, the worker's modules,
+ * FatFs's WASM) takes about 0.1 s, so a flow that will mount starts it early (`warm`), and an
+ * unmounted volume's worker waits here for the next mount (flash-sdcard mounts again after the
+ * reset). Unref'd while idle: it never keeps the process alive.
+ */
+let spare: Worker | undefined;
+
+function startWorker(): Worker {
+  const w = new Worker(workerPath());
+  // A spare that fails before it is used is dropped, not reported: the next mount starts another.
+  w.once('error', () => {
+    if (spare === w) spare = undefined;
+  });
+  w.once('exit', () => {
+    if (spare === w) spare = undefined;
+  });
+  return w;
 }
 
 const ERROR_CLASSES: Record<string, new (code: string, message: string, o: object) => FwcardError> = {
@@ -34,18 +54,32 @@ export class RemoteFatVolume implements FatFileSystem {
   private lastIoError: unknown;
   private ioChain: Promise<void> = Promise.resolve();
 
+  private readonly onWorkerMessage = (m: WorkerMessage): void => this.onMessage(m);
+  private readonly onWorkerError = (e: unknown): void => this.failAll(e);
+  private broken = false;
+
   private constructor(private readonly worker: Worker, shared: SharedArrayBuffer, private readonly dev: BlockDevice) {
     this.ctrl = new Int32Array(shared, 0, CTRL_INTS);
     this.data = new Uint8Array(shared, DATA_OFFSET, DATA_BYTES);
-    worker.on('message', (m: WorkerMessage) => this.onMessage(m));
-    worker.on('error', (e) => this.failAll(e));
+    worker.on('message', this.onWorkerMessage);
+    worker.on('error', this.onWorkerError);
+  }
+
+  /** Start a worker now, so the next mount does not wait for one (a no-op when one waits already). */
+  static warm(): void {
+    if (spare) return;
+    spare = startWorker();
+    spare.unref();
   }
 
   /** With `updateLog`, every update is recorded in that file first (see update-log.ts). */
   static async mount(dev: BlockDevice, o: { updateLog?: { path: string } & VolumeIdentity } = {}): Promise<RemoteFatVolume> {
     const shared = new SharedArrayBuffer(DATA_OFFSET + DATA_BYTES);
     const init: WorkerInit = { shared, name: dev.name, sectorSize: dev.sectorSize, sectorCount: dev.sectorCount, readOnly: dev.readOnly, ...(o.updateLog ? { updateLog: o.updateLog } : {}) };
-    const worker = new Worker(workerPath(), { workerData: init });
+    const worker = spare ?? startWorker();
+    spare = undefined;
+    worker.ref();
+    worker.postMessage({ kind: 'init', init } satisfies InitMessage);
     const v = new RemoteFatVolume(worker, shared, dev);
     try {
       await v.call('mount', []);
@@ -107,6 +141,7 @@ export class RemoteFatVolume implements FatFileSystem {
   }
 
   private failAll(e: unknown): void {
+    this.broken = true;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
   }
@@ -143,12 +178,24 @@ export class RemoteFatVolume implements FatFileSystem {
   async info(): Promise<FatInfo> {
     return (await this.call('info', [])) as FatInfo;
   }
-  /** Flush FatFs, stop the worker. The device stays open. */
+  /**
+   * Flush FatFs and let the worker go: it waits for the next mount when it unmounted cleanly and
+   * no other waits already; otherwise it is stopped. The device stays open.
+   */
   async unmount(): Promise<void> {
+    let clean = false;
     try {
       await this.call('unmount', []);
+      clean = !this.broken;
     } finally {
-      await this.worker.terminate();
+      this.worker.off('message', this.onWorkerMessage);
+      this.worker.off('error', this.onWorkerError);
+      if (clean && !spare) {
+        spare = this.worker;
+        this.worker.unref();
+      } else {
+        await this.worker.terminate();
+      }
     }
   }
 }

@@ -33,6 +33,15 @@ export interface WorkerInit {
 
 export type Method = 'mount' | 'writeFile' | 'readFile' | 'tryStat' | 'list' | 'mkdir' | 'rename' | 'unlink' | 'info' | 'unmount';
 
+/**
+ * The device a worker serves next. A worker is started before it is needed (it loads FatFs and
+ * compiles its WASM meanwhile) and serves one mount after another: each begins with this.
+ */
+export interface InitMessage {
+  kind: 'init';
+  init: WorkerInit;
+}
+
 export interface CallMessage {
   kind: 'call';
   id: number;

@@ -1,3 +1,4 @@
+import { RemoteFatVolume } from '../../fat/remote-volume.js';
 import { noProgress } from '../../progress.js';
 import { acquireLock } from '../../util/lock.js';
 import { checkMcu, loadJob } from './build.js';
@@ -69,6 +70,8 @@ async function withRun<T>(opts: FlashSdcardOptions, steps: (run: Run) => Promise
   const stop = new StopPoints(opts.signal, { device: opts.device, board: opts.board });
   stop.check('before connecting');
   const lock = acquireLock(opts.device, 'serial port');
+  // The FatFs worker starts while the board is reached: the card's mount then need not wait for it.
+  RemoteFatVolume.warm();
   try {
     return await closingAfter(async () => {
       await link.connect();
