@@ -53,6 +53,16 @@ export class CombiningDevice implements BlockDevice {
     this.maxRun = Math.max(1, Math.floor(o.maxRunSectors ?? 32));
   }
 
+  /**
+   * Sectors just read from the device below by someone else (the probe read the volume's boot
+   * sector; FatFs's mount reads it next): the next read of them is answered from these. A write
+   * over them forgets them, as it does read-ahead.
+   */
+  seed(lba: number, data: Uint8Array): void {
+    if (this.cache || data.byteLength === 0 || data.byteLength % this.sectorSize) return;
+    this.cache = { lba, data: data.slice(), count: data.byteLength / this.sectorSize };
+  }
+
   /** About `sectors` sectors will now be read in order (0 ends read-ahead). */
   readAhead(sectors: number): void {
     this.ahead = Math.max(0, Math.floor(sectors));

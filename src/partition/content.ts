@@ -67,10 +67,12 @@ export async function readVolumeContent(dev: BlockDevice, start: number, sectors
     const n = Math.max(0, Math.min(count, size - lba));
     return n > 0 ? dev.read(start + lba, n) : new Uint8Array(0);
   };
-  // The first 4 KiB hold the boot sector, LUKS/XFS/LVM labels, the ext superblock and swap's 4 KiB page.
-  const head = padTo(await read(0, 8), 4096);
-  const fs = await bootSectorContent(read, head, size, opts);
+  // The boot sector first: a card holds FAT (or exFAT, NTFS) nearly always, and over a Klipper
+  // MCU every sector read costs a link round trip's worth of bytes.
+  const fs = await bootSectorContent(read, padTo(await read(0, 1), 512), size, opts);
   if (fs) return fs;
+  // The first 4 KiB hold LUKS/XFS/LVM labels, the ext superblock and swap's 4 KiB page.
+  const head = padTo(await read(0, 8), 4096);
   const sig = luksHeader(head) ?? xfsSuperblock(head) ?? lvmLabel(head.subarray(0, 2048)) ?? extSuperblock(head.subarray(1024, 2048)) ?? swapHeader(head, 4096);
   if (sig) return fromSignature(sig);
   for (const page of SWAP_PAGE_SIZES.slice(1)) {
@@ -100,8 +102,7 @@ export async function readVolumeContent(dev: BlockDevice, start: number, sectors
 }
 
 /** FAT, exFAT and NTFS: what the boot sector says (null: not one of them). */
-async function bootSectorContent(read: VolumeReader, head: Uint8Array, size: number, opts: ContentOptions): Promise<VolumeContent | null> {
-  const boot = head.subarray(0, 512);
+async function bootSectorContent(read: VolumeReader, boot: Uint8Array, size: number, opts: ContentOptions): Promise<VolumeContent | null> {
   const bs = parseBootSector(boot);
   if (bs.kind === 'fat') {
     const base = { label: bs.label && bs.label !== 'NO NAME' ? bs.label : null, sizeBytes: bs.totalSectors * bs.bytesPerSector };

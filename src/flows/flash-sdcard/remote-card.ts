@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Board } from '../../boards/types.js';
+import type { BlockDevice } from '../../disk/block-device.js';
 import { CombiningDevice } from '../../disk/combining-device.js';
 import { PartitionView } from '../../disk/partition-view.js';
 import { DeviceError, FormatError } from '../../errors.js';
@@ -72,14 +73,18 @@ export async function openRemoteCard(session: McuSession, board: Board, o: OpenC
     });
   }
   const cid = Buffer.from(device.info.cidRaw).toString('hex');
-  let probe = o.probes?.get(cid) ?? (await probeCard(device));
-  if (o.repair && (await o.repair(device, { card: cid, sectors: device.sectorCount }, facts))) probe = await probeCard(device);
+  const seen = new SectorsSeen(device);
+  let probe = o.probes?.get(cid) ?? (await probeCard(seen));
+  if (o.repair && (await o.repair(device, { card: cid, sectors: device.sectorCount }, facts))) probe = await seen.fresh(probeCard);
   o.probes?.set(cid, probe);
   const { start, sectors } = bootVolume(board, probe, device.sectorCount);
   o.onProgress?.({ phase: 'mount', label: 'mounting the FAT volume' });
   // FatFs moves file data a cluster at a time; over the MCU every request is a multi-block
   // command with its own round trips, so consecutive clusters travel as one run.
   const combined = new CombiningDevice(device);
+  // The probe has just read the volume's boot sector: FatFs's mount need not fetch it again.
+  const boot = seen.get(start);
+  if (boot) combined.seed(start, boot);
   const view = new PartitionView(combined, start, sectors);
   // Each update of the card's FAT is recorded on the host first; one left half-written by a run
   // that died (killed, host powered off, board unplugged) is undone before anything else.
@@ -136,4 +141,51 @@ function noFat(board: Board, fs: string): FormatError {
     hint: `Run again with --format to re-create the card where it is (asks first), or re-create it on a PC: \`fwcard prepare /dev/sdX --board ${board.name} --firmware klipper.bin\` (FAT32 works on cards of any size).`,
     details: { fs },
   });
+}
+
+/**
+ * The card as the probe reads it, keeping the single sectors it read, so the mount can start
+ * from what is already on the host. `fresh` forgets them first (the card was re-created).
+ */
+class SectorsSeen implements BlockDevice {
+  private readonly sectors = new Map<number, Uint8Array>();
+  readonly name: string;
+  readonly sectorSize: number;
+  readonly sectorCount: number;
+  readonly readOnly: boolean;
+
+  constructor(private readonly inner: BlockDevice) {
+    this.name = inner.name;
+    this.sectorSize = inner.sectorSize;
+    this.sectorCount = inner.sectorCount;
+    this.readOnly = inner.readOnly;
+  }
+
+  get(lba: number): Uint8Array | undefined {
+    return this.sectors.get(lba);
+  }
+
+  fresh<T>(probe: (dev: BlockDevice) => Promise<T>): Promise<T> {
+    this.sectors.clear();
+    return probe(this);
+  }
+
+  async read(lba: number, count: number): Promise<Uint8Array> {
+    const data = await this.inner.read(lba, count);
+    if (count === 1) this.sectors.set(lba, data.slice());
+    return data;
+  }
+
+  write(lba: number, data: Uint8Array): Promise<void> {
+    this.sectors.clear();
+    return this.inner.write(lba, data);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
