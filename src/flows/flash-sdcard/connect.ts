@@ -123,7 +123,7 @@ export async function waitForReturn(device: string, o: { timeoutMs: number; onPr
     // Polled often (the board is back as soon as its node is), told once a second.
     const left = Math.ceil((o.timeoutMs - (Date.now() - start)) / 1000);
     if (left !== shown) o.onProgress?.({ phase: 'reset', label: `waiting for ${device} to come back (${(shown = left)}s left)` });
-    await pause(50, o.signal);
+    await pause(20, o.signal);
   }
   throw new DeviceError('unable-to-reconnect', `Unable to reconnect: ${device}${target && target !== device ? ` (${target})` : ''} did not come back within ${Math.round(o.timeoutMs / 1000)} s after the reset`, {
     hint: 'The bootloader may still be flashing, or the new firmware does not start (wrong offset or interface?). Power-cycle the board; then run again with -c to check what it runs.',
