@@ -134,3 +134,84 @@ describe('CombiningDevice read-ahead', () => {
     expect(mem.log).toEqual(['R50+16', 'W54+1', 'R54+12']);
   });
 });
+
+describe('CombiningDevice.seed (sectors someone else just read: the probe\'s boot sector)', () => {
+  it('answers the next read of the seeded sector from the seed, without a read of the device below', async () => {
+    const mem = new LoggingDevice(256);
+    const dev = new CombiningDevice(mem);
+    const boot = mem.data.slice(8 * SS, 9 * SS);
+    dev.seed(8, boot);
+    const back = await dev.read(8, 1);
+    expect(Buffer.compare(back, boot)).toBe(0);
+    expect(mem.log).toEqual([]);
+    expect(dev.counters.deviceReads).toBe(0);
+    expect(dev.counters.readAheadHits).toBe(1);
+    // Anything else still goes to the device.
+    await dev.read(9, 1);
+    expect(mem.log).toEqual(['R9+1']);
+  });
+
+  it('serves any part of a multi-sector seed, and keeps its own copy of the bytes', async () => {
+    const mem = new LoggingDevice(256);
+    const dev = new CombiningDevice(mem);
+    const head = mem.data.slice(0, 8 * SS);
+    const mine = head.slice();
+    dev.seed(0, mine);
+    mine.fill(0xee); // the caller reuses its buffer: the seed must not change
+    expect(Buffer.compare(await dev.read(2, 3), head.subarray(2 * SS, 5 * SS))).toBe(0);
+    expect(Buffer.compare(await dev.read(0, 1), head.subarray(0, SS))).toBe(0);
+    expect(mem.log).toEqual([]);
+    // A read reaching past the seed goes to the device for all of it.
+    await dev.read(6, 4);
+    expect(mem.log).toEqual(['R6+4']);
+  });
+
+  it('a write over a seeded sector forgets the seed: the next read goes to the device and returns the written bytes', async () => {
+    const mem = new LoggingDevice(256);
+    const dev = new CombiningDevice(mem);
+    dev.seed(4, mem.data.slice(4 * SS, 6 * SS));
+    const fresh = sectors(5, 1, 77);
+    await dev.write(5, fresh);
+    const back = await dev.read(5, 1);
+    expect(Buffer.compare(back, fresh)).toBe(0);
+    expect(mem.log).toEqual(['W5+1', 'R5+1']);
+    // The other seeded sector is forgotten too (the whole seed goes).
+    await dev.read(4, 1);
+    expect(mem.log).toEqual(['W5+1', 'R5+1', 'R4+1']);
+  });
+
+  it('a write next to the seed, not over it, keeps it', async () => {
+    const mem = new LoggingDevice(256);
+    const dev = new CombiningDevice(mem);
+    const seeded = mem.data.slice(4 * SS, 6 * SS);
+    dev.seed(4, seeded);
+    await dev.write(6, sectors(6, 1, 5));
+    const back = await dev.read(4, 2);
+    expect(Buffer.compare(back, seeded)).toBe(0);
+    expect(mem.log).toEqual(['W6+1']); // the held write went out before the read; no device read
+  });
+
+  it('is ignored while a read-ahead run is held (that run stays and keeps serving the stream)', async () => {
+    const mem = new LoggingDevice(256);
+    const dev = new CombiningDevice(mem, { maxRunSectors: 16 });
+    dev.readAhead(16);
+    await dev.read(50, 4); // fetches 50..65 and keeps the rest
+    expect(mem.log).toEqual(['R50+16']);
+    dev.seed(0, new Uint8Array(SS).fill(0xab));
+    const zero = await dev.read(0, 1);
+    expect(Buffer.compare(zero, mem.data.subarray(0, SS))).toBe(0);
+    expect(mem.log).toEqual(['R50+16', 'R0+1']);
+    const next = await dev.read(54, 4);
+    expect(Buffer.compare(next, mem.data.subarray(54 * SS, 58 * SS))).toBe(0);
+    expect(mem.log).toEqual(['R50+16', 'R0+1']);
+  });
+
+  it('ignores a seed that is empty or not whole sectors', async () => {
+    const mem = new LoggingDevice(64);
+    const dev = new CombiningDevice(mem);
+    dev.seed(0, new Uint8Array(0));
+    dev.seed(0, new Uint8Array(SS + 1));
+    await dev.read(0, 1);
+    expect(mem.log).toEqual(['R0+1']);
+  });
+});

@@ -6,6 +6,7 @@ import { parseBootSector } from '../../src/partition/boot-sector.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeCardContent, describeContent } from '../../src/cli/render/card-content.js';
+import type { BlockDevice } from '../../src/disk/block-device.js';
 import { openImageFile } from '../../src/disk/image-file.js';
 import { readVolumeContent } from '../../src/partition/content.js';
 import { probeCard, type CardProbe } from '../../src/partition/probe.js';
@@ -185,5 +186,106 @@ describe('partitions by signature (issue 14)', () => {
       }),
       { numRuns: 300, examples: [[[[22, 1], [23, 0]], new Uint8Array(512)]] }, // a one-sector FAT for 2000 clusters
     );
+  });
+});
+
+/** Every read that reaches the device below, as [lba, count]. */
+function countingReads(inner: BlockDevice): { dev: BlockDevice; reads: Array<[number, number]>; sectors: () => number } {
+  const reads: Array<[number, number]> = [];
+  const dev: BlockDevice = {
+    name: inner.name,
+    sectorSize: inner.sectorSize,
+    sectorCount: inner.sectorCount,
+    readOnly: inner.readOnly,
+    read: (lba, count) => {
+      reads.push([lba, count]);
+      return inner.read(lba, count);
+    },
+    write: (lba, data) => inner.write(lba, data),
+    flush: () => inner.flush(),
+    close: () => inner.close(),
+  };
+  return { dev, reads, sectors: () => reads.reduce((a, [, n]) => a + n, 0) };
+}
+
+async function contentWithReads(img: string, start = 0, sectors?: number) {
+  const inner = openImageFile(img, { readOnly: true });
+  try {
+    const c = countingReads(inner);
+    const content = await readVolumeContent(c.dev, start, sectors ?? inner.sectorCount - start);
+    return { content, reads: c.reads, sectors: c.sectors() };
+  } finally {
+    await inner.close();
+  }
+}
+
+describe('readVolumeContent reads the boot sector first (a sector over an MCU costs a round trip)', () => {
+  const rdir = tempDir('fwcard-content-reads-');
+  afterAll(() => removeDir(rdir));
+
+  it('FAT16 and FAT32 volumes: exactly one sector read, the boot sector', async () => {
+    for (const [bits, mib] of [[16, 32], [32, 64]] as const) {
+      const img = blank(join(rdir, `fat${bits}.img`), mib * MiB);
+      const r = spawnSync('mkfs.fat', ['-F', String(bits), '-n', `ONE${bits}`, img], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      const got = await contentWithReads(img);
+      expect(got.content, `FAT${bits}`).toMatchObject({ fs: `FAT${bits}`, label: `ONE${bits}`, sizeBytes: mib * MiB });
+      expect(got.reads, `FAT${bits}`).toEqual([[0, 1]]);
+    }
+  });
+
+  it('a FAT32 partition in an MBR table: one read, of the partition\'s first sector', async () => {
+    const img = blank(join(rdir, 'mbr-fat.img'), 80 * MiB);
+    sfdisk(img, 'label: dos\nstart=2048, size=135168, type=c\n');
+    fatPartition(img, 2048, 135168, 'PART', { 'a.txt': 'a' });
+    const got = await contentWithReads(img, 2048, 135168);
+    expect(got.content).toMatchObject({ fs: 'FAT32', label: 'PART' });
+    expect(got.reads).toEqual([[2048, 1]]);
+  });
+
+  it('exFAT and NTFS are told from the boot sector alone too', async () => {
+    for (const [kind, fs] of [['exfat', 'exFAT'], ['ntfs', 'NTFS']] as const) {
+      const got = await contentWithReads(wholeCard(rdir, kind, 'BOOTONLY'));
+      expect(got.content.fs, kind).toBe(fs);
+      expect(got.reads, kind).toEqual([[0, 1]]);
+    }
+  });
+
+  it('ext4 and LUKS: the boot sector, then the 8-sector head that holds their signature', async () => {
+    for (const [kind, fs] of [['ext4', 'ext4'], ['luks', 'LUKS']] as const) {
+      const got = await contentWithReads(wholeCard(rdir, kind, 'HEADVOL'));
+      expect(got.content, kind).toMatchObject({ fs, label: 'HEADVOL' });
+      expect(got.reads, kind).toEqual([
+        [0, 1],
+        [0, 8],
+      ]);
+    }
+  }, 30_000);
+
+  it('an erased volume: the boot sector, the 8-sector head, then the samples; still "empty"', async () => {
+    const img = blank(join(rdir, 'erased.img'), 16 * MiB);
+    const got = await contentWithReads(img);
+    expect(got.content.fs).toBe('empty');
+    expect(got.reads.slice(0, 2)).toEqual([
+      [0, 1],
+      [0, 8],
+    ]);
+    expect(got.reads.length).toBeGreaterThan(2);
+  });
+
+  it('a FAT-looking boot sector that is not a valid FAT still reaches the head: an ext superblock behind it wins', async () => {
+    const img = wholeCard(rdir, 'ext2', 'BEHIND');
+    // A 0x55AA signature and a jump, but no BPB: not FAT, so the 4 KiB head is read next.
+    const boot = new Uint8Array(512);
+    boot.set([0xeb, 0x3c, 0x90], 0);
+    boot[510] = 0x55;
+    boot[511] = 0xaa;
+    poke(img, 0, boot);
+    const got = await contentWithReads(img);
+    expect(got.content).toMatchObject({ fs: 'ext2', label: 'BEHIND' });
+    expect(got.reads.slice(0, 2)).toEqual([
+      [0, 1],
+      [0, 8],
+    ]);
   });
 });
