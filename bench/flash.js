@@ -37,9 +37,13 @@ const { makeSyntheticFirmware } = await loadSynth();
 
 const dir = mkdtempSync(join(tmpdir(), 'fwcard-bench-flash-'));
 const board = 'btt-skr-v1.3';
-const fw = makeSyntheticFirmware({ mcu: 'lpc1768', flashStart: 0x4000, size: 45000, klipper: { version: 'v0.13.0-bench' } });
-writeFileSync(join(dir, 'klipper.bin'), fw.bytes);
-writeFileSync(join(dir, 'klipper.dict'), fw.dictionaryJson);
+// The build a user of each link flashes: a UART build declares SERIAL_BAUD and RECEIVE_WINDOW
+// (src/generic/serial_irq.c), which bound what the host sends after the reset; a USB build does not.
+for (const [kind, itf] of [['uart', { kind: 'serial', baud: 250000 }], ['usb', { kind: 'usb' }]]) {
+  const fw = makeSyntheticFirmware({ mcu: 'lpc1768', flashStart: 0x4000, size: 45000, klipper: { version: 'v0.13.0-bench', interface: itf } });
+  writeFileSync(join(dir, `klipper-${kind}.bin`), fw.bytes);
+  writeFileSync(join(dir, `klipper-${kind}.dict`), fw.dictionaryJson);
+}
 
 function makeCard(path) {
   writeFileSync(path, '');
@@ -63,7 +67,7 @@ async function once(link) {
   }
   try {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [cli, 'flash-sdcard', ...(process.env.FWCARD_BENCH_FAST_SPI ? ['-s'] : []), '-f', join(dir, 'klipper.bin'), '-d', join(dir, 'klipper.dict'), '--json', '-q', tty, board], { encoding: 'utf8', timeout: 300000 });
+    const r = spawnSync(process.execPath, [cli, 'flash-sdcard', ...(process.env.FWCARD_BENCH_FAST_SPI ? ['-s'] : []), '-f', join(dir, `klipper-${link.split(':')[0]}.bin`), '-d', join(dir, `klipper-${link.split(':')[0]}.dict`), '--json', '-q', tty, board], { encoding: 'utf8', timeout: 300000 });
     if (r.status !== 0) throw new Error(`flash-sdcard failed on ${link}: ${r.stdout}${r.stderr}`);
     // The process's wall time: node's start, connecting, … the last reset, exit.
     return { ...JSON.parse(r.stdout), wallMs: Date.now() - t0 };
