@@ -12,9 +12,9 @@
  * FWCARD_DEV_ROOT one standing in for /dev, so tests build device trees of plain files.
  * Moonraker's utils/sysfs_devs.py walks the same files the same way.
  */
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { attr, usbAncestor } from '../disk/drive-names.js';
+import { attr, sysfsRoot, usbAncestor } from '../disk/drive-names.js';
 
 export interface UsbInterface {
   /** sysfs name, e.g. "1-1.3:1.0". */
@@ -60,7 +60,6 @@ export interface SysfsView {
   ports: SerialPort[];
 }
 
-const sysRoot = (): string => process.env.FWCARD_SYSFS_ROOT || '/sys';
 const devRoot = (): string => process.env.FWCARD_DEV_ROOT || '/dev';
 
 const list = (dir: string): string[] => {
@@ -82,7 +81,7 @@ const isDir = (p: string): boolean => {
 /** USB device names are "<bus>-<port>[.<port>…]"; interfaces add ":<config>.<n>"; root hubs are "usb<bus>". */
 const DEVICE_NAME = /^\d+-\d+(\.\d+)*$/;
 
-export function readUsbDevices(root = sysRoot()): UsbDevice[] {
+export function readUsbDevices(root = sysfsRoot()): UsbDevice[] {
   const base = join(root, 'bus', 'usb', 'devices');
   const names = list(base);
   const out: UsbDevice[] = [];
@@ -130,7 +129,7 @@ function usbOwner(deviceDir: string): string | null {
   return dir ? basename(dir) : null;
 }
 
-export function readSerialPorts(root = sysRoot()): SerialPort[] {
+export function readSerialPorts(root = sysfsRoot()): SerialPort[] {
   const ids = byIdNames();
   const out: SerialPort[] = [];
   for (const name of list(join(root, 'class', 'tty'))) {
@@ -153,7 +152,7 @@ export function readSerialPorts(root = sysRoot()): SerialPort[] {
 }
 
 export function readSysfs(): SysfsView {
-  const root = sysRoot();
+  const root = sysfsRoot();
   const available = isDir(join(root, 'bus', 'usb', 'devices'));
   return { root, available, devices: readUsbDevices(root), ports: readSerialPorts(root) };
 }
