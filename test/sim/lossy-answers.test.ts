@@ -45,10 +45,10 @@ async function run(seed: number): Promise<{ read: Outcome | 'wrong'; write: Outc
     throw e;
   };
   await host.init();
-  const read = await host.readBlocks(40, 16).then((got) => (Buffer.from(got).equals(Buffer.from(want)) ? 'exact' : 'wrong') as const, gaveUp);
+  const read: Outcome | 'wrong' = await host.readBlocks(40, 16).then((got): Outcome | 'wrong' => (Buffer.from(got).equals(Buffer.from(want)) ? 'exact' : 'wrong'), gaveUp);
   let write: Outcome | 'wrong' | 'not-run' = 'not-run';
   const data = pattern(8 * 512, 22);
-  if (read === 'exact') write = await host.writeBlocks(200, data).then(() => (Buffer.from(dev.readSync(200, 8)).equals(Buffer.from(data)) ? 'exact' : 'wrong') as const, gaveUp);
+  if (read === 'exact') write = await host.writeBlocks(200, data).then((): Outcome | 'wrong' => (Buffer.from(dev.readSync(200, 8)).equals(Buffer.from(data)) ? 'exact' : 'wrong'), gaveUp);
   return { read, write, dropped: sim.channels.toHost.stats.dropped, before: untouched, after: dev.readSync(208, 4) };
 }
 
