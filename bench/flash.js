@@ -16,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'bin', 'fwcard.js');
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log(`Usage: node bench/flash.js [--json] [--runs N]
+  console.log(`Usage: node bench/flash.js [--json] [--runs N] [--in-process]
 
 flash-sdcard upload + read-back of a 45,000-byte firmware through \`fwcard simulate\` (a real
 pty) on a 250000-baud UART model and a USB model. Prints seconds, firmware bytes/s, serial bytes
@@ -26,12 +26,15 @@ each way, SD-bus round trips and the ratio to the link's raw byte rate. Needs di
 Options:
   --json        one JSON document on stdout
   --runs N      runs per link model; the median is reported (default 1)
+  --in-process  host and simulated board in this one process: no pty, no socat, no second
+                process (what is left is the protocol and the link model); total = the flow
   -h, --help    print this help and exit
 Environment: FWCARD_BENCH_FAST_SPI=1 adds -s (4 MHz SPI).`);
   process.exit(0);
 }
 const json = args.includes('--json');
 const runs = Number(args[args.indexOf('--runs') + 1] || 1) || 1;
+const inProcess = args.includes('--in-process');
 // The synthetic firmware generator lives in fixtures/synth/ (test-only code, not in dist/).
 const { makeSyntheticFirmware } = await loadSynth();
 
@@ -52,7 +55,27 @@ function makeCard(path) {
   spawnSync('mkfs.fat', ['-F', '16', '-h', '2048', '--offset=2048', path, String((131072 - 2048) / 2)], { stdio: 'ignore' });
 }
 
+/** The same update with host and simulator in this process (dist/ modules, the simulator's own transport). */
+async function onceInProcess(link) {
+  const path = join(dir, `card-${link.replace(/\W/g, '')}.img`);
+  makeCard(path);
+  const [{ startSimulator }, { EmulatedSdCard }, { openImageFile }, { flashSdcard }] = await Promise.all(
+    ['sim/simulator.js', 'sim/sd-card/emulated-card.js', 'disk/image-file.js', 'flows/flash-sdcard/index.js'].map((m) => import(join(root, 'dist', m))),
+  );
+  const image = openImageFile(path);
+  const sim = startSimulator({ board, card: new EmulatedSdCard({ device: image, capacityType: 'SDSC' }), link: link.startsWith('uart') ? { kind: 'uart', baud: Number(link.split(':')[1]) } : { kind: 'usb' } });
+  try {
+    const kind = link.split(':')[0];
+    const r = await flashSdcard({ device: `sim:${board}`, board, firmware: join(dir, `klipper-${kind}.bin`), dictionary: join(dir, `klipper-${kind}.dict`), fastSpi: !!process.env.FWCARD_BENCH_FAST_SPI, transport: () => sim.connect(), connectTimeoutMs: 8000, reconnectTimeoutMs: 8000 });
+    return { ...r, wallMs: r.durationMs };
+  } finally {
+    await sim.close();
+    await image.close();
+  }
+}
+
 async function once(link) {
+  if (inProcess) return onceInProcess(link);
   const card = join(dir, `card-${link.replace(/\W/g, '')}.img`);
   const tty = join(dir, `tty-${link.replace(/\W/g, '')}`);
   makeCard(card);
@@ -115,9 +138,9 @@ try {
 }
 
 if (json) {
-  process.stdout.write(JSON.stringify({ benchmark: 'flash-sdcard', board, results }, null, 2) + '\n');
+  process.stdout.write(JSON.stringify({ benchmark: 'flash-sdcard', board, inProcess, results }, null, 2) + '\n');
 } else {
-  console.log(`flash-sdcard of a 45,000-byte firmware via fwcard simulate (${board}), median of ${runs}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs`);
+  console.log(`flash-sdcard of a 45,000-byte firmware via ${inProcess ? 'a simulator in the same process' : 'fwcard simulate'} (${board}), median of ${runs}; load average ${(await import('node:os')).loadavg()[0].toFixed(1)} on ${(await import('node:os')).cpus().length} CPUs`);
   console.log('link         | total s | upload+read-back s | fw bytes/s | to MCU bytes | from MCU bytes | round trips | retransmits | ratio to raw link rate | target');
   for (const r of results) {
     console.log(`${r.link.padEnd(12)} | ${r.totalSeconds.toFixed(2).padStart(7)} | ${r.seconds.toFixed(2).padStart(18)} | ${String(r.firmwareBytesPerSecond).padStart(10)} | ${String(r.bytesToMcu).padStart(12)} | ${String(r.bytesFromMcu).padStart(14)} | ${String(r.roundTrips).padStart(11)} | ${String(r.retransmits).padStart(11)} | ${r.ratioToRawRate === null ? '-'.padStart(22) : r.ratioToRawRate.toFixed(3).padStart(22)} | ${[r.targetSeconds ? `upload ≤ ${r.targetSeconds} s ${r.seconds <= r.targetSeconds ? 'met' : 'MISSED'}` : '', `total ≤ ${r.targetTotalSeconds} s ${r.totalSeconds <= r.targetTotalSeconds ? 'met' : 'MISSED'}`].filter(Boolean).join(', ')}`);
