@@ -56,10 +56,27 @@ export class Channel {
   constructor(
     private readonly byteMs: number,
     private readonly latencyMs: number,
-    /** `at`: when the last byte was due to arrive (a timer may hand it over a little later). */
-    private readonly deliver: (bytes: Uint8Array, at: number) => void,
+    /**
+     * `at`: when the last byte was due to arrive (a timer may hand it over a little later);
+     * `byteMs`: how long each byte before it took, so the receiver can tell when any of them arrived.
+     */
+    private readonly deliver: (bytes: Uint8Array, at: number, byteMs: number) => void,
     private readonly rand: () => number,
     private readonly faults: { drop: number; flip: number; dup: number; script?: (b: Uint8Array) => Uint8Array },
+    /**
+     * Hand bytes over as they come off the wire, in pieces of about this many ms, rather than a
+     * write at a time. A pty hands the simulator several of the host's blocks in one read; a
+     * real MCU sees the first block's last byte long before the third's and acts on it (runs
+     * it, acks it) while the rest is still arriving. 0: whole writes.
+     */
+    private readonly pieceMs = 0,
+    /**
+     * Set the timer this much early and look again on each turn of the event loop from then:
+     * Node's timers count whole milliseconds and wake up to one late (25 bytes at 250000 baud).
+     */
+    private readonly spinMs = 0,
+    /** Hand what is due at once over in one piece, as a serial port's read returns its buffer. */
+    private readonly coalesce = false,
   ) {}
 
   /**
@@ -72,8 +89,14 @@ export class Channel {
     if (!b.length) return;
     this.stats.bytes += b.length;
     const now = performance.now();
-    this.busyUntil = Math.max(at ?? now, this.busyUntil, this.stallUntil) + b.length * this.byteMs;
-    this.queue.push({ at: this.busyUntil + this.latencyMs, bytes: b.slice() });
+    let t = Math.max(at ?? now, this.busyUntil, this.stallUntil);
+    const piece = this.pieceMs > 0 && this.byteMs > 0 ? Math.max(1, Math.round(this.pieceMs / this.byteMs)) : b.length;
+    for (let o = 0; o < b.length; o += piece) {
+      const bytes = b.slice(o, o + piece);
+      t += bytes.length * this.byteMs;
+      this.queue.push({ at: t + this.latencyMs, bytes });
+    }
+    this.busyUntil = t;
     this.arm();
   }
 
@@ -119,12 +142,13 @@ export class Channel {
     const head = this.queue[0];
     if (!head) return;
     const wait = head.at - performance.now();
-    // Already due: hand it over in this turn of the event loop, not a timer's millisecond later.
-    if (wait <= 0) {
+    // Due, or due within a timer's granularity where delivery must be exact: look again on the
+    // next turn of the event loop, not a timer's millisecond later.
+    if (wait <= this.spinMs) {
       const i = setImmediate(() => this.fire());
       this.timer = { cancel: () => clearImmediate(i) };
     } else {
-      const t = setTimeout(() => this.fire(), wait);
+      const t = setTimeout(() => this.fire(), wait - this.spinMs);
       this.timer = { cancel: () => clearTimeout(t) };
     }
   }
@@ -132,13 +156,34 @@ export class Channel {
   private fire(): void {
     this.timer = undefined;
     const now = performance.now();
-    while (this.queue.length && this.queue[0]!.at <= now + 0.05) {
-      const { bytes, at } = this.queue.shift()!;
-      this.deliver(bytes, at);
+    const due: Array<{ at: number; bytes: Uint8Array }> = [];
+    while (this.queue.length && this.queue[0]!.at <= now + 0.02) due.push(this.queue.shift()!);
+    if (!this.coalesce || due.length < 2) {
+      for (const { bytes, at } of due) this.deliver(bytes, at, this.byteMs);
+    } else {
+      // What arrived by now reaches the host in one read, as from a serial port's buffer.
+      const all = new Uint8Array(due.reduce((n, d) => n + d.bytes.length, 0));
+      let o = 0;
+      for (const d of due) {
+        all.set(d.bytes, o);
+        o += d.bytes.length;
+      }
+      this.deliver(all, due[due.length - 1]!.at, this.byteMs);
     }
     this.arm();
   }
 }
+
+/** Granularity of delivery to the MCU: a timer's wake-up is no finer. */
+const MCU_PIECE_MS = 0.25;
+
+/**
+ * How early the timer for delivery to the host is set. What the host reads decides when it
+ * sends next (an SD block written waits for one answer), so a late delivery slows the link
+ * below the rate it models; looking again from half a millisecond early halves the lateness
+ * for little CPU. The MCU's side needs none: it has each byte's time (MCU_PIECE_MS).
+ */
+const HOST_SPIN_MS = 0.5;
 
 /** Both directions with the shared options. */
 export class LinkModel {
@@ -147,8 +192,8 @@ export class LinkModel {
 
   constructor(
     readonly opts: LinkModelOptions,
-    deliverToMcu: (b: Uint8Array, at: number) => void,
-    deliverToHost: (b: Uint8Array, at: number) => void,
+    deliverToMcu: (b: Uint8Array, at: number, byteMs: number) => void,
+    deliverToHost: (b: Uint8Array, at: number, byteMs: number) => void,
   ) {
     const f = opts.faults ?? {};
     const rand = prng(f.seed ?? 1);
@@ -156,8 +201,10 @@ export class LinkModel {
     const byteMs = byteTimeMs(opts);
     const dir = f.direction ?? 'both';
     const random = (on: boolean) => (on ? { drop: f.dropRate ?? 0, flip: f.flipRate ?? 0, dup: f.duplicateRate ?? 0 } : { drop: 0, flip: 0, dup: 0 });
-    this.toMcu = new Channel(byteMs, latency, deliverToMcu, rand, { ...random(dir !== 'mcu-to-host'), script: f.hostToMcu });
-    this.toHost = new Channel(byteMs, latency, deliverToHost, rand, { ...random(dir !== 'host-to-mcu'), script: f.mcuToHost });
+    // The MCU acts on each block as its last byte arrives; the host only reads whole answers,
+    // so its direction keeps each write whole.
+    this.toMcu = new Channel(byteMs, latency, deliverToMcu, rand, { ...random(dir !== 'mcu-to-host'), script: f.hostToMcu }, MCU_PIECE_MS);
+    this.toHost = new Channel(byteMs, latency, deliverToHost, rand, { ...random(dir !== 'host-to-mcu'), script: f.mcuToHost }, 0, HOST_SPIN_MS, true);
   }
 
   clear(): void {

@@ -74,7 +74,7 @@ export class SimMcu {
   private blockStart = performance.now();
   private doneAt = performance.now();
   /** When the bytes of `rx` arrived: `end` is the count of `rx` bytes up to and including a chunk. */
-  private arrivals: Array<{ end: number; at: number }> = [];
+  private arrivals: Array<{ end: number; at: number; byteMs: number }> = [];
   private readonly bootTime = performance.now();
   private readonly commandsById = new Map<number, MessageFormat>();
   private readonly responses = new Map<string, MessageFormat>();
@@ -159,8 +159,11 @@ export class SimMcu {
     if (this.statsTimer) clearInterval(this.statsTimer);
   }
 
-  /** Bytes arriving on the MCU's RX line (or USB endpoint), the last of them at `at` (ms). */
-  receive(bytes: Uint8Array, at = performance.now()): void {
+  /**
+   * Bytes arriving on the MCU's RX line (or USB endpoint), the last of them at `at` (ms), each
+   * one `byteMs` after the one before.
+   */
+  receive(bytes: Uint8Array, at = performance.now(), byteMs = 0): void {
     if (!this.alive) return;
     const cap = this.opts.rxBufferSize;
     let sawSync = false;
@@ -173,40 +176,48 @@ export class SimMcu {
       }
       this.rx.push(b);
     }
-    this.arrivals.push({ end: this.rx.length, at });
+    this.arrivals.push({ end: this.rx.length, at, byteMs });
     if (sawSync || cap === undefined) this.kick();
   }
 
   private kick(): void {
     if (this.running || !this.alive) return;
     this.running = true;
-    void this.task().finally(() => (this.running = false));
+    void this.task();
   }
 
-  /** console_task: find a block, dispatch it, pop it, ack it; repeat while data is buffered. */
+  /**
+   * console_task: find a block, dispatch it, pop it, ack it; repeat while data is buffered.
+   * `running` is cleared in the same turn as the loop ends: the link may hand over more bytes
+   * straight after (several pieces of one block at once), and their kick must start a new pass.
+   */
   private async task(): Promise<void> {
-    while (this.alive && this.rx.length) {
-      const { ret, pop, nak } = this.blocks.find(this.rx);
-      if (nak) {
-        this.stats.naksSent++;
-        this.queueOut(encodeBlock(this.blocks.nextSeq, []));
-      }
-      if (ret === 0) break;
-      this.blockStart = Math.max(this.doneAt, this.arrivedBy(pop));
-      this.debtMicros = 0;
-      if (ret > 0) {
-        this.stats.blocksReceived++;
-        if (!this.dispatch(Uint8Array.from(this.rx.slice(0, pop)))) {
-          // sched_shutdown() longjmps out of command_dispatch (src/sched.c): the block is
-          // neither popped nor acked; the next pass finds it out of sequence and NAKs it.
-          await this.flushOut();
-          continue;
+    try {
+      while (this.alive && this.rx.length) {
+        const { ret, pop, nak } = this.blocks.find(this.rx);
+        if (nak) {
+          this.stats.naksSent++;
+          this.queueOut(encodeBlock(this.blocks.nextSeq, []));
         }
+        if (ret === 0) break;
+        this.blockStart = Math.max(this.doneAt, this.arrivedBy(pop));
+        this.debtMicros = 0;
+        if (ret > 0) {
+          this.stats.blocksReceived++;
+          if (!this.dispatch(Uint8Array.from(this.rx.slice(0, pop)))) {
+            // sched_shutdown() longjmps out of command_dispatch (src/sched.c): the block is
+            // neither popped nor acked; the next pass finds it out of sequence and NAKs it.
+            await this.flushOut();
+            continue;
+          }
+        }
+        this.rx.splice(0, pop);
+        this.popArrivals(pop);
+        if (ret > 0) this.queueOut(encodeBlock(this.blocks.nextSeq, []));
+        await this.flushOut();
       }
-      this.rx.splice(0, pop);
-      this.popArrivals(pop);
-      if (ret > 0) this.queueOut(encodeBlock(this.blocks.nextSeq, []));
-      await this.flushOut();
+    } finally {
+      this.running = false;
     }
   }
 
@@ -216,28 +227,29 @@ export class SimMcu {
 
   /** When the first `count` bytes of `rx` had all arrived. */
   private arrivedBy(count: number): number {
-    for (const a of this.arrivals) if (a.end >= count) return a.at;
+    for (const a of this.arrivals) if (a.end >= count) return a.at - (a.end - count) * a.byteMs;
     return performance.now();
   }
 
   private popArrivals(count: number): void {
-    this.arrivals = this.arrivals.filter((a) => a.end > count).map((a) => ({ end: a.end - count, at: a.at }));
+    this.arrivals = this.arrivals.filter((a) => a.end > count).map((a) => ({ ...a, end: a.end - count }));
   }
 
   /**
-   * The block is done at its start plus the time it spent: transmit what it produced from then.
-   * Wait for that time when it is a millisecond or more ahead, so the receive buffer drains no
-   * faster than the MCU would drain it; its output is stamped with the MCU's time either way.
+   * The block is done at its start plus the time it spent: transmit what it produced from then
+   * (stamped with the MCU's time, so the link holds it until then, and a late timer here cannot
+   * delay it). Then wait for that time when it is a millisecond or more ahead, so the receive
+   * buffer drains no faster than the MCU would drain it.
    */
   private async flushOut(): Promise<void> {
     this.doneAt = this.blockStart + this.debtMicros / 1000;
     this.debtMicros = 0;
     this.blockStart = this.doneAt;
-    const ahead = this.doneAt - performance.now();
-    if (ahead >= 1) await new Promise((r) => setTimeout(r, ahead));
     const out = this.pendingOut;
     this.pendingOut = [];
     if (this.alive) for (const b of out) this.opts.send(b, this.doneAt);
+    const ahead = this.doneAt - performance.now();
+    if (ahead >= 1) await new Promise((r) => setTimeout(r, ahead));
   }
 
   private sendf(name: string, params: Params): void {

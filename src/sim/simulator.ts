@@ -244,7 +244,7 @@ export class Simulator {
   private makeLink(): LinkModel {
     return new LinkModel(
       { kind: this.link.kind, baud: this.link.kind === 'uart' ? this.link.baud : undefined, latencyMs: this.opts.latencyMs, faults: this.opts.faults },
-      (b, at) => this.mcu_.receive(b, at),
+      (b, at, byteMs) => this.mcu_.receive(b, at, byteMs),
       (b) => this.host?.deliver(b),
     );
   }
