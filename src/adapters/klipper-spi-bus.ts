@@ -34,8 +34,9 @@ export class KlipperSpiBus implements SpiBus {
   /**
    * Clock `data` out and return what came back. The chunks of one call are pipelined: all
    * spi_transfer commands go out at once, each in a block of its own, so the answer to the
-   * chunk in block N is the spi_transfer_response in block N + 1. When every chunk's block
-   * has been acknowledged, an answer that has not come was lost on the link (see
+   * chunk in block N is the spi_transfer_response in block N + 1. It returns when every
+   * answer is in; when every chunk's block has been acknowledged, an answer that has not come
+   * was lost on the link (see
    * SendQueue.send): asking again would clock the card further, so the transfer rejects with
    * SpiResponseLost, naming the missing bytes and keeping those that arrived in their places.
    */

@@ -6,6 +6,8 @@ export interface ReadyCommand {
   exclusive: boolean;
   resolve: (seq: number) => void;
   reject: (e: Error) => void;
+  /** Told the block's number when the command is put in a block (see SendOptions.onPacked). */
+  onPacked?: (seq: number) => void;
 }
 
 /** Encoded commands waiting for a block, in the order they were queued. */

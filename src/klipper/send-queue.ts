@@ -37,6 +37,14 @@ export interface SendOptions {
    * travel in the same block.
    */
   exclusive?: boolean;
+  /**
+   * Called with the number of the block that carries the command when the block is built,
+   * before it is written: a caller can then tell its answer (in the block numbered one higher)
+   * as soon as it arrives, without waiting for the acknowledgement. The number is the one the
+   * block was sent under; if the queue later renumbers (a resync) the promise of `send`
+   * resolves with the new one.
+   */
+  onPacked?: (seq: number) => void;
 }
 
 export interface SendQueueStats {
@@ -159,7 +167,7 @@ export class SendQueue {
     if (this.failed) return Promise.reject(this.failed);
     if (bytes.length > MESSAGE_PAYLOAD_MAX) return Promise.reject(new RangeError(`command of ${bytes.length} bytes does not fit a message block`));
     return new Promise((resolve, reject) => {
-      this.ready.push({ bytes, exclusive: opts.exclusive ?? false, resolve, reject });
+      this.ready.push({ bytes, exclusive: opts.exclusive ?? false, resolve, reject, ...(opts.onPacked ? { onPacked: opts.onPacked } : {}) });
       this.schedulePump();
     });
   }
@@ -182,6 +190,18 @@ export class SendQueue {
   /** Send as many blocks as the window allows. */
   private pump(): void {
     if (!this.probe.answered || this.failed) return;
+    // The blocks built in one pass leave in one write: one system call, and one read for
+    // whatever relays them (a USB packet, a pty).
+    const out: Uint8Array[] = [];
+    try {
+      this.fillWindow(out);
+    } finally {
+      if (out.length === 1) void this.rawWrite(out[0]!);
+      else if (out.length) void this.rawWrite(concat(out));
+    }
+  }
+
+  private fillWindow(out: Uint8Array[]): void {
     while (this.ready.length) {
       if (this.sendSeq - this.receiveSeq >= MAX_PENDING_BLOCKS) return;
       if (this.sendSeq > this.receiveSeq && this.receiveWindow && !this.sent.fits(this.receiveWindow, this.lastAckSeq < this.receiveSeq, this.ready.nextBlockPayload() + MESSAGE_MIN)) return;
@@ -195,9 +215,12 @@ export class SendQueue {
       if (!this.rttSampleSeq) this.rttSampleSeq = seq;
       this.sendSeq++;
       this.sent.push({ seq, bytes, doneTime: this.idleTime });
-      for (const c of commands) this.waiters.add({ seq, resolve: c.resolve, reject: c.reject });
+      for (const c of commands) {
+        this.waiters.add({ seq, resolve: c.resolve, reject: c.reject });
+        c.onPacked?.(seq);
+      }
       this.opts.trace?.(`tx seq=${seq & MESSAGE_SEQ_MASK} len=${bytes.length}`);
-      void this.rawWrite(bytes);
+      out.push(bytes);
     }
   }
 
@@ -354,4 +377,14 @@ export class SendQueue {
   get error(): Error | undefined {
     return this.failed;
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
 }

@@ -211,18 +211,31 @@ export class McuSession {
    * Send each of `messages` in a block of its own (`exclusive`) and return, for each, the
    * parameters of its `responseName` answer, or undefined where that answer was lost. The MCU
    * answers the commands of block N in block N + 1, so the sequence numbers pair them up.
+   * Returns as soon as every answer is in (an answer means the MCU ran the block, in order
+   * after everything sent before it); only when one is missing does it wait for the
+   * acknowledgements, which tell a lost answer from a late one.
    */
   async sendEach(messages: number[][], responseName: string, oid?: number): Promise<(Params | undefined)[]> {
     const answers = new Map<number, Params>();
+    const packed: Array<number | undefined> = messages.map(() => undefined);
+    let allAnswered: (seqs: number[]) => void = () => undefined;
+    const answered = new Promise<number[]>((r) => (allAnswered = r));
+    const check = () => {
+      if (packed.every((s) => s !== undefined && answers.has(s + 1))) allAnswered(packed as number[]);
+    };
     const off = this.onMessage(responseName, (p, _m, seq) => {
       if (!answers.has(seq)) answers.set(seq, p);
+      check();
     }, oid);
+    const acked = Promise.all(messages.map((m, i) => this.sendRaw(m, { exclusive: true, onPacked: (seq) => (packed[i] = seq) })));
     let seqs: number[];
     try {
-      seqs = await Promise.all(messages.map((m) => this.sendRaw(m, { exclusive: true })));
+      seqs = await Promise.race([acked, answered]);
     } finally {
       off();
     }
+    // Answered before the acks came: a failure of the link after this shows in the next command.
+    acked.catch(() => undefined);
     return seqs.map((seq) => answers.get(seq + 1));
   }
 

@@ -137,4 +137,38 @@ describe('send queue (serialqueue.c rules)', () => {
     expect(sent.map((n) => n & 15)).toEqual([14, 15, 0, 1]);
     expect(got).toEqual(sent.map((n) => n + 1));
   });
+
+  it('onPacked names the block a command travels in before the block is written', async () => {
+    const { host, seen } = await scripted();
+    const q = queue(host, 0);
+    await q.sync();
+    const packed: Array<{ seq: number; written: number }> = [];
+    void q.send([1], { exclusive: true, onPacked: (seq) => packed.push({ seq, written: seen.length }) }).catch(() => undefined);
+    void q.send([2], { exclusive: true, onPacked: (seq) => packed.push({ seq, written: seen.length }) }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    // Sequence numbers are unbounded in the queue; their low 4 bits go on the wire.
+    expect(packed.map((p) => ({ seq: p.seq & 15, written: p.written }))).toEqual([
+      { seq: 5, written: 0 },
+      { seq: 6, written: 0 },
+    ]);
+    expect(packed[1]!.seq).toBe(packed[0]!.seq + 1);
+    expect(seen.map((s) => s.block.seq)).toEqual([5, 6]);
+  });
+
+  it('the blocks one pass builds leave in a single write', async () => {
+    const { host, seen } = await scripted();
+    const writes: number[] = [];
+    const write = host.write.bind(host);
+    host.write = (b: Uint8Array) => {
+      writes.push(b.length);
+      return write(b);
+    };
+    const q = queue(host, 0);
+    await q.sync();
+    writes.length = 0;
+    for (let i = 0; i < 3; i++) void q.send(new Array(59).fill(i)).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen.map((s) => s.block.seq)).toEqual([5, 6, 7]);
+    expect(writes).toEqual([3 * 64]);
+  });
 });

@@ -191,4 +191,25 @@ describe('receive window from the dictionary', () => {
     await Promise.all(sends);
     expect(s.mcu.stats.rxOverflowBytes).toBe(0);
   });
+
+  it('sendEach returns once every answer is in, without waiting for the acks that follow them', async () => {
+    let dropAcks = false;
+    // From the switch on, every empty block (ack or NAK) from the MCU is lost on the way.
+    const s = sim({ mcu: 'stm32f446xx', link: { kind: 'uart', baud: 250000 }, faults: { mcuToHost: (b) => (dropAcks && b.length === 5 ? new Uint8Array(0) : b) } });
+    const session = await connect(s);
+    await session.send('allocate_oids count=1');
+    await session.send('config_spi', { oid: 0, pin: 'PA4', cs_active_high: 0 });
+    await session.send('spi_set_bus', { oid: 0, spi_bus: 'spi1', mode: 0, rate: 4000000 });
+    await session.send('finalize_config crc=1');
+    dropAcks = true;
+    const xfer = session.resolve('spiTransfer').format;
+    const data = [Uint8Array.of(0xff, 0xff, 0xff), Uint8Array.of(0xff, 0xff)];
+    const answers = await Promise.race([
+      session.sendEach(data.map((d) => xfer.encode({ oid: 0, data: d })), 'spi_transfer_response', 0),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 1000)),
+    ]);
+    expect(answers).not.toBe('timeout');
+    // No card on the bus: MISO floats high, so every byte clocked comes back as 0xFF.
+    expect((answers as Array<{ response: Uint8Array }>).map((a) => [...a.response])).toEqual(data.map((d) => [...d]));
+  });
 });
