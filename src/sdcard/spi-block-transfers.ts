@@ -179,12 +179,16 @@ export class SpiBlockTransfers implements BlockTransfers {
         const block = data.subarray(run.blocks * SD_BLOCK, (run.blocks + 1) * SD_BLOCK);
         // One 0xFF of gap before the token (NWR) on the first block. The poll for the data
         // response follows the block's messages without waiting for their acks (the bus keeps
-        // the order), so a block costs one round trip, not two.
+        // the order), so a block costs one round trip, not two. Its answer shows the MCU
+        // clocked the whole block out, so the next block need not wait for the acks either; a
+        // link that fails meanwhile fails the next operation.
         const sent = card.bus.send(blockFrame(Token.START_MULTI_WRITE, block, run.blocks === 0 ? 1 : 0));
+        sent.catch(() => undefined);
         try {
           await this.dataResponse(run.lba + run.blocks);
-        } finally {
+        } catch (e) {
           await sent;
+          throw e;
         }
         losses.progress();
       }
