@@ -1,5 +1,6 @@
 import type { BlockDevice } from './block-device.js';
 import { checkRange } from './range-check.js';
+import { concatBytes } from '../util/bytes.js';
 
 export interface CombiningDeviceOptions {
   /**
@@ -141,18 +142,8 @@ export class CombiningDevice implements BlockDevice {
     const h = this.held;
     if (!h) return;
     this.held = null;
-    const buf = h.parts.length === 1 ? h.parts[0]! : concat(h.parts, h.count * this.sectorSize);
+    const buf = h.parts.length === 1 ? h.parts[0]! : concatBytes(h.parts);
     this.counters.deviceWrites++;
     await this.inner.write(h.lba, buf);
   }
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

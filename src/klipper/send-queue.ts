@@ -7,6 +7,7 @@ import { ReadyCommands } from './ready-commands.js';
 import { RtoEstimator } from './rto.js';
 import { SequenceProbe } from './sequence-probe.js';
 import { SentBlocks } from './sent-blocks.js';
+import { concatBytes } from '../util/bytes.js';
 
 /** Blocks in flight at most (klippy/chelper/serialqueue.c). */
 export const MAX_PENDING_BLOCKS = 12;
@@ -197,7 +198,7 @@ export class SendQueue {
       this.fillWindow(out);
     } finally {
       if (out.length === 1) void this.rawWrite(out[0]!);
-      else if (out.length) void this.rawWrite(concat(out));
+      else if (out.length) void this.rawWrite(concatBytes(out));
     }
   }
 
@@ -377,14 +378,4 @@ export class SendQueue {
   get error(): Error | undefined {
     return this.failed;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
 }

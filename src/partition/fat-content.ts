@@ -1,4 +1,5 @@
 import type { FatBootSector } from './boot-sector.js';
+import { concatBytes } from '../util/bytes.js';
 
 /**
  * What a FAT, exFAT or NTFS volume holds, from a handful of sectors: the names in its root
@@ -80,7 +81,7 @@ async function readFatRoot(read: VolumeReader, bs: FatBootSector): Promise<{ byt
   if (!bs.fat32) {
     const n = Math.min(bs.rootDirSectors, ROOT_SECTORS);
     const ended = await readDirSectors(read, bs.rootDirStart, n, parts);
-    return { bytes: concat(parts), complete: ended || n === bs.rootDirSectors };
+    return { bytes: concatBytes(parts), complete: ended || n === bs.rootDirSectors };
   }
   // FAT32: follow the root's cluster chain, one FAT sector per hop, up to ROOT_SECTORS.
   let cluster = bs.fat32.rootCluster;
@@ -88,24 +89,14 @@ async function readFatRoot(read: VolumeReader, bs: FatBootSector): Promise<{ byt
   const perFatSector = bs.bytesPerSector / 4;
   while (cluster >= 2 && cluster <= bs.clusterCount + 1 && sectors < ROOT_SECTORS) {
     const n = Math.min(bs.sectorsPerCluster, ROOT_SECTORS - sectors);
-    if (await readDirSectors(read, bs.dataStart + (cluster - 2) * bs.sectorsPerCluster, n, parts)) return { bytes: concat(parts), complete: true };
+    if (await readDirSectors(read, bs.dataStart + (cluster - 2) * bs.sectorsPerCluster, n, parts)) return { bytes: concatBytes(parts), complete: true };
     sectors += n;
-    if (n < bs.sectorsPerCluster) return { bytes: concat(parts), complete: false };
+    if (n < bs.sectorsPerCluster) return { bytes: concatBytes(parts), complete: false };
     const fat = await read(bs.activeFatStart + Math.floor(cluster / perFatSector), 1);
-    if (fat.byteLength < bs.bytesPerSector) return { bytes: concat(parts), complete: false }; // FAT outside the partition
+    if (fat.byteLength < bs.bytesPerSector) return { bytes: concatBytes(parts), complete: false }; // FAT outside the partition
     cluster = new DataView(fat.buffer, fat.byteOffset).getUint32((cluster % perFatSector) * 4, true) & 0x0fffffff;
   }
-  return { bytes: concat(parts), complete: cluster >= 0x0ffffff8 };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return { bytes: concatBytes(parts), complete: cluster >= 0x0ffffff8 };
 }
 
 /** Names (long names where their checksum matches), the volume label, and whether the end marker was seen. */

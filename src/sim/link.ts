@@ -4,6 +4,7 @@
  * reliability tests. Each direction is a Channel that delivers chunks in order.
  */
 import { prng } from '../util/prng.js';
+import { concatBytes } from '../util/bytes.js';
 
 /** Mulberry32 (src/util/prng.ts), re-exported for fault injection users of the link. */
 export { prng };
@@ -162,13 +163,7 @@ export class Channel {
       for (const { bytes, at } of due) this.deliver(bytes, at, this.byteMs);
     } else {
       // What arrived by now reaches the host in one read, as from a serial port's buffer.
-      const all = new Uint8Array(due.reduce((n, d) => n + d.bytes.length, 0));
-      let o = 0;
-      for (const d of due) {
-        all.set(d.bytes, o);
-        o += d.bytes.length;
-      }
-      this.deliver(all, due[due.length - 1]!.at, this.byteMs);
+      this.deliver(concatBytes(due.map((d) => d.bytes)), due[due.length - 1]!.at, this.byteMs);
     }
     this.arm();
   }
